@@ -1,0 +1,50 @@
+# epu-mapper — every set-up step lives here so a fresh machine needs only `make run` / `make test`.
+SHELL := /bin/bash
+PYTHON ?= python
+VENV := .venv
+PY := $(VENV)/bin/python
+EPU := $(VENV)/bin/epu-mapper
+STAMP := $(VENV)/.installed
+
+# Raw open data lives beside the repo and is never copied into it.
+export EPU_MAPPER_DATA ?= $(abspath ../shared/data/raw)
+export EPU_MAPPER_BUILD ?= $(abspath build)
+PORT ?= 8501
+
+.PHONY: run test install browser build bench lint clean
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12+ is needed (see .python-version)"'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Headless Chromium for the browser tests (Debian packages; Playwright's own download does not work here).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  echo "Installing Debian chromium + chromium-driver"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+# Build every derived table that is missing or stale (a no-op when inputs are unchanged).
+build: $(STAMP)
+	$(EPU) data build
+	$(EPU) travel build
+
+run: build
+	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
+
+test: $(STAMP) browser build
+	$(PY) -m pytest
+
+bench: build
+	$(PY) -m pytest benchmarks --benchmark-only
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check epu_mapper tests app.py
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,3 @@
+from epu_mapper.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""The ``epu-mapper`` command: parses arguments, calls the core, prints.
+
+Each group of subcommands lives in ``epu_mapper/commands/<group>.py`` and exposes
+``register(subparsers)``; every registered parser sets ``func(args) -> int``.
+User errors (:class:`~epu_mapper.errors.EpuMapperError`) print their message to
+stderr and exit with status 2 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from epu_mapper import __version__
+from epu_mapper.commands import coverage, data, postcode, travel, units
+from epu_mapper.errors import EpuMapperError
+
+COMMAND_GROUPS = (units, data, postcode, travel, coverage)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on bad arguments already; keep its message short and clear."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="epu-mapper",
+        description="UK early pregnancy unit access: directory, hours, travel times, gaps.",
+    )
+    parser.add_argument("--version", action="version", version=f"epu-mapper {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for group in COMMAND_GROUPS:
+        group.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except EpuMapperError as exc:
+        print(f"epu-mapper: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("epu-mapper: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
