@@ -11,7 +11,7 @@ export EPU_MAPPER_DATA ?= $(abspath ../shared/data/raw)
 export EPU_MAPPER_BUILD ?= $(abspath build)
 PORT ?= 8501
 
-.PHONY: run test install browser build bench lint clean
+.PHONY: run test install browser build bench lint clean assets screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12+ is needed (see .python-version)"'
@@ -29,19 +29,29 @@ browser:
 	  echo "Installing Debian chromium + chromium-driver"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
+# Leaflet for offline maps: fetched from the npm registry into git-ignored static/vendor/ (app)
+LEAFLET := static/vendor/leaflet-1.9.4/leaflet.js
+$(LEAFLET): $(STAMP)
+	$(PY) -m epu_mapper.ui.assets
+assets: $(LEAFLET)
+
 # Build every derived table that is missing or stale (a no-op when inputs are unchanged).
 build: $(STAMP)
 	$(EPU) data build
 	$(EPU) travel build
 
-run: build
+run: build assets
 	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
-test: $(STAMP) browser build
+test: $(STAMP) browser build assets
 	$(PY) -m pytest
 
 bench: build
 	$(PY) -m pytest benchmarks --benchmark-only
+
+# README screenshots of every page (headless Chromium, offline) -> docs/screenshots/ (app)
+screenshots: browser build assets
+	EPU_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/test_browser_app.py -m browser -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check epu_mapper tests app.py

@@ -1,0 +1,164 @@
+"""Local Leaflet assets so every map renders with no internet.
+
+Folium's HTML points at CDN copies of Leaflet, jQuery, Bootstrap and plugins.
+The app needs only Leaflet itself. It is fetched once, at install time, from the
+npm registry (``make assets`` runs ``python -m epu_mapper.ui.assets``), checked
+against the registry's published SHA-512 integrity, and unpacked into the
+git-ignored ``static/vendor/`` folder beside ``app.py``. Streamlit serves that
+folder at ``/app/static/...`` (``server.enableStaticServing`` in
+``.streamlit/config.toml``); the streamlit-folium component frame loads the
+scripts from there, on the same origin as the app.
+
+No third-party JavaScript is committed to the repository.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from epu_mapper.errors import EpuMapperError
+from epu_mapper.settings import REPO_ROOT
+
+LEAFLET_VERSION = "1.9.4"
+#: ``npm view leaflet@1.9.4 dist.integrity``
+LEAFLET_INTEGRITY = (
+    "sha512-nxS1ynzJOmOlHp+iL3FyWqK89GtNL8U8rvlMOsQdTTssxZwCXh8N2NB3GDQOL+YR3XnWyZAxwQixURb+FA74PA=="
+)
+LEAFLET_TARBALL = f"https://registry.npmjs.org/leaflet/-/leaflet-{LEAFLET_VERSION}.tgz"
+
+#: Streamlit serves ``<folder of app.py>/static`` at ``/app/static``.
+STATIC_DIR = REPO_ROOT / "static"
+LEAFLET_DIR = STATIC_DIR / "vendor" / f"leaflet-{LEAFLET_VERSION}"
+_NEEDED = ("leaflet.js", "leaflet.css", "images/layers.png", "images/marker-icon.png")
+
+
+class AssetsMissingError(EpuMapperError):
+    """The local Leaflet copy has not been fetched yet."""
+
+
+def leaflet_present(leaflet_dir: Path = LEAFLET_DIR) -> bool:
+    """True when every Leaflet file the maps need is on disk."""
+    return all((leaflet_dir / name).is_file() for name in _NEEDED)
+
+
+def static_url(base_url_path: str = "") -> str:
+    """URL prefix of the Leaflet folder as served by Streamlit.
+
+    Parameters
+    ----------
+    base_url_path
+        Streamlit's ``server.baseUrlPath`` (empty when the app is served at ``/``).
+    """
+    base = "/" + base_url_path.strip("/") if base_url_path.strip("/") else ""
+    return f"{base}/app/static/vendor/leaflet-{LEAFLET_VERSION}"
+
+
+def leaflet_js_css(base_url_path: str = "") -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Folium ``default_js`` / ``default_css`` lists pointing at the local copy."""
+    root = static_url(base_url_path)
+    return [("leaflet", f"{root}/leaflet.js")], [("leaflet_css", f"{root}/leaflet.css")]
+
+
+def _integrity(data: bytes) -> str:
+    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+
+
+def _download_tarball() -> bytes:
+    """The Leaflet package tarball, via ``npm pack`` when npm exists, else plain HTTPS."""
+    npm = shutil.which("npm")
+    if npm:
+        with tempfile.TemporaryDirectory() as tmp:
+            done = subprocess.run(
+                [npm, "pack", f"leaflet@{LEAFLET_VERSION}", "--pack-destination", tmp],
+                capture_output=True, text=True, timeout=180, check=False,
+            )
+            packed = list(Path(tmp).glob("leaflet-*.tgz"))
+            if done.returncode == 0 and packed:
+                return packed[0].read_bytes()
+    import requests
+
+    try:
+        response = requests.get(LEAFLET_TARBALL, timeout=60)
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        raise AssetsMissingError(
+            f"could not fetch Leaflet {LEAFLET_VERSION} from the npm registry ({exc}); "
+            "run `make assets` on a machine with registry access"
+        ) from exc
+    return response.content
+
+
+def fetch_leaflet(leaflet_dir: Path = LEAFLET_DIR, tarball: bytes | None = None) -> Path:
+    """Fetch, verify and unpack Leaflet's ``dist/`` folder into ``leaflet_dir``.
+
+    Parameters
+    ----------
+    leaflet_dir
+        Destination (git-ignored).
+    tarball
+        The package tarball bytes (tests pass one); downloaded when ``None``.
+
+    Returns
+    -------
+    Path
+        ``leaflet_dir``.
+    """
+    data = _download_tarball() if tarball is None else tarball
+    got = _integrity(data)
+    if got != LEAFLET_INTEGRITY:
+        raise AssetsMissingError(
+            f"Leaflet tarball integrity mismatch: expected {LEAFLET_INTEGRITY}, got {got}"
+        )
+    tmp_dir = leaflet_dir.with_name(leaflet_dir.name + ".tmp")
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    tmp_dir.mkdir(parents=True)
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            if member.isfile() and member.name == "package/LICENSE":
+                rel = "LICENSE"
+            elif member.isfile() and member.name.startswith("package/dist/"):
+                rel = member.name.removeprefix("package/dist/")
+            else:
+                continue
+            if rel.endswith(".map") or "esm" in rel or rel.startswith("leaflet-src"):
+                continue
+            target = (tmp_dir / rel).resolve()
+            if tmp_dir.resolve() not in target.parents:
+                continue  # never write outside the destination
+            target.parent.mkdir(parents=True, exist_ok=True)
+            extracted = tar.extractfile(member)
+            assert extracted is not None
+            target.write_bytes(extracted.read())
+    shutil.rmtree(leaflet_dir, ignore_errors=True)
+    tmp_dir.rename(leaflet_dir)
+    return leaflet_dir
+
+
+def ensure_leaflet(leaflet_dir: Path = LEAFLET_DIR) -> Path:
+    """Fetch Leaflet when it is missing; a no-op otherwise."""
+    if not leaflet_present(leaflet_dir):
+        fetch_leaflet(leaflet_dir)
+    return leaflet_dir
+
+
+def main() -> int:
+    """``python -m epu_mapper.ui.assets``: make sure the local Leaflet copy exists."""
+    try:
+        path = ensure_leaflet()
+    except EpuMapperError as exc:
+        print(f"epu-mapper: {exc}", file=sys.stderr)
+        return 2
+    print(f"Leaflet {LEAFLET_VERSION} ready in {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
