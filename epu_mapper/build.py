@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
@@ -51,8 +52,8 @@ EXPECTED = {
 #: Web budget for each boundary level's GeoJSON (bytes).
 BOUNDARY_BUDGET_BYTES = 2_000_000
 #: Simplification tolerance (metres, BNG) per level: coarse levels can be coarser.
-SIMPLIFY_M = {"nation": 500.0, "nhs_region": 300.0, "icb": 200.0, "lhb": 150.0,
-              "scot_hb": 300.0, "hsct": 100.0, "lad": 150.0, "ni_sdz2021": 30.0}
+SIMPLIFY_M = {"nation": 200.0, "nhs_region": 100.0, "icb": 100.0, "lhb": 100.0,
+              "scot_hb": 100.0, "hsct": 100.0, "lad": 100.0, "ni_sdz2021": 20.0}
 #: A unit further than this from its own postcode's point is reported.
 UNIT_POSTCODE_MAX_KM = 3.0
 #: Generous WGS84 box around the UK (incl. Shetland, Scilly, NI); outside = not in the UK.
@@ -149,9 +150,56 @@ def step_demand(ctx: Context) -> dict[str, Any]:
             "checks": checks}
 
 
+def _geojson_within_budget(layer, tolerance_m: float, budget: int) -> tuple[str, float]:
+    """Simplify and serialise; double the tolerance until the text fits the budget."""
+    tol = tolerance_m
+    for _ in range(8):
+        text = geography.to_geojson(geography.simplify_layer(layer, tol))
+        if len(text.encode("utf-8")) <= budget:
+            return text, tol
+        tol *= 2
+    raise BuildCheckError(f"could not simplify a boundary layer under {budget:,} bytes")
+
+
+def step_boundaries(ctx: Context) -> dict[str, Any]:
+    regions = pd.read_parquet(ctx.out("regions.parquet"))
+    keys = {"nhser": "nhser_bnd", "icb": "icb_bnd", "lhb": "lhb_bnd", "scot_hb": "scot_hb_bnd",
+            "hsct": "hsct_bnd", "lad": "lad_bnd"}
+    raw = {k: sources.read_boundary(v, ctx.settings) for k, v in keys.items()}
+    layers, problems = geography.boundary_layers(raw, regions)
+    if problems:
+        raise BuildCheckError("boundaries and region lookup disagree:\n  " + "\n  ".join(problems))
+    rows, checks = {}, {}
+    for level, layer in tqdm(layers.items(), desc="boundaries", unit="layer", leave=False,
+                             disable=ctx.quiet, file=sys.stderr):
+        text, tol = _geojson_within_budget(layer, SIMPLIFY_M[level], BOUNDARY_BUDGET_BYTES)
+        rel = f"boundaries/{level}.geojson"
+        store.write_text(ctx.out(rel), text)
+        rows[rel] = len(layer)
+        checks[rel] = {"bytes": len(text.encode("utf-8")), "tolerance_m": tol}
+    sdz = sources.read_boundary("ni_sdz_bnd", ctx.settings)
+    sdz_layer = gpd.GeoDataFrame(
+        {"area_code": sdz["SDZ21CD"].astype(str), "area_name": sdz["SDZ21NM"].astype(str),
+         "nation": "Northern Ireland"}, geometry=sdz.geometry.to_numpy(), crs=sdz.crs)
+    demand_codes = set(pd.read_parquet(ctx.out("demand.parquet"), columns=["area_code"])["area_code"])
+    missing = sorted(set(sdz_layer["area_code"]) ^ {c for c in demand_codes if c.startswith("N21")})
+    if missing:
+        ctx.warnings.append(f"NI SDZ boundaries and demand points differ on {len(missing)} codes")
+    text, tol = _geojson_within_budget(sdz_layer, SIMPLIFY_M["ni_sdz2021"], BOUNDARY_BUDGET_BYTES)
+    store.write_text(ctx.out("boundaries/ni_sdz2021.geojson"), text)
+    rows["boundaries/ni_sdz2021.geojson"] = len(sdz_layer)
+    checks["boundaries/ni_sdz2021.geojson"] = {"bytes": len(text.encode("utf-8")), "tolerance_m": tol}
+    return {"rows": rows, "checks": checks}
+
+
 STEPS: list[Step] = [
     Step("demand", ("lsoa_demand", "dz_demand", "sdz_demand", "lsoa_ruc", "area_regions"),
          ("demand.parquet", "regions.parquet"), step_demand),
+    Step("boundaries", ("nhser_bnd", "icb_bnd", "lhb_bnd", "scot_hb_bnd", "hsct_bnd", "lad_bnd",
+                        "ni_sdz_bnd"),
+         tuple(f"boundaries/{lvl}.geojson" for lvl in geography.LEVELS)
+         + ("boundaries/ni_sdz2021.geojson",),
+         step_boundaries, depends=("demand",)),
 ]
 
 
