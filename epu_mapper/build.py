@@ -192,6 +192,90 @@ def step_boundaries(ctx: Context) -> dict[str, Any]:
     return {"rows": rows, "checks": checks}
 
 
+def step_postcodes(ctx: Context) -> dict[str, Any]:
+    demand = pd.read_parquet(ctx.out("demand.parquet"),
+                             columns=["area_code", "lat", "lon", "lad_code", "nation"])
+    lad_codes = set(demand["lad_code"])
+    pc = sources.read_gb_postcodes(ctx.settings)
+    pc = pc.rename(columns={"admin_district_code": "lad_code"})
+    pc["postcode"] = geography.normalise_postcode_series(pc["postcode"])
+    pc = pc.sort_values("postcode", kind="stable").reset_index(drop=True)
+    n_dup = int(pc["postcode"].duplicated().sum())
+    if n_dup:
+        ctx.warnings.append(f"{n_dup} duplicate GB postcodes dropped")
+        pc = pc.drop_duplicates("postcode").reset_index(drop=True)
+    pc["lad_source"] = "codepoint"
+    # LAD codes newer than LAD24 (re-coded districts): place them by the LAD24 polygon.
+    odd = ~pc["lad_code"].isin(lad_codes) & pc["lat"].notna()
+    if odd.any():
+        lad_bnd = sources.read_boundary("lad_bnd", ctx.settings).rename(columns={"LAD24CD": "region_code"})
+        codes = sorted(pc.loc[odd, "lad_code"].dropna().unique())
+        pc.loc[odd, "lad_code"] = geography.lad_by_polygon(
+            pc.loc[odd, "lat"].to_numpy(), pc.loc[odd, "lon"].to_numpy(), lad_bnd)
+        pc.loc[odd, "lad_source"] = "lad24_polygon"
+        ctx.warnings.append(
+            f"{int(odd.sum()):,} GB postcodes carry LAD codes not in LAD24 ({', '.join(codes)}); "
+            "their LAD was taken from the LAD24 polygon they fall in")
+    area = np.full(len(pc), None, dtype=object)
+    method = np.full(len(pc), "", dtype=object)
+    chunks = np.array_split(np.arange(len(pc)), 20)
+    for idx in tqdm(chunks, desc="postcode areas", unit="chunk", leave=False, disable=ctx.quiet,
+                    file=sys.stderr):
+        a, m = geography.nearest_area(pc["lat"].to_numpy()[idx], pc["lon"].to_numpy()[idx],
+                                      pc["lad_code"].to_numpy()[idx], demand)
+        area[idx], method[idx] = a, m
+    pc["area_code"] = pd.array(area, dtype="str")
+    pc["area_method"] = pd.array(np.where(method == "", None, method), dtype="str")
+    no_xy = int(pc["lat"].isna().sum())
+    if no_xy:
+        ctx.warnings.append(f"{no_xy:,} GB postcodes have no coordinates in Code-Point (pq 90); "
+                            "lookups fall back to their sector")
+    pc = pc[["postcode", "lat", "lon", "pq", "lad_code", "lad_source", "area_code", "area_method"]]
+    store.write_parquet(ctx.out("postcodes.parquet"), pc)
+
+    cents = sources.read_postcode_centroids(ctx.settings)
+    tables = {}
+    for kind, col in (("sector", "postcode_sector"), ("district", "postcode_district")):
+        t = cents[kind].rename(columns={col: kind, "admin_district_code": "lad_code"})
+        t[kind] = t[kind].str.upper().str.strip()
+        t["lad_code"] = t["lad_code"].where(t["lad_code"].isin(lad_codes), None)
+        a, m = geography.nearest_area(t["lat"].to_numpy(), t["lon"].to_numpy(),
+                                      t["lad_code"].to_numpy(), demand)
+        t["area_code"], t["area_method"] = a, m
+        t["source"] = "codepoint_centroid"
+        tables[kind] = t
+
+    ni = sources.read_ni_postcodes(ctx.settings)
+    ni["postcode"] = geography.normalise_postcode_series(ni["postcode"])
+    bad = ni["sdz21_code"].isna() | ~ni["sdz21_code"].isin(set(demand["area_code"]))
+    if bad.any():
+        ctx.warnings.append(f"{int(bad.sum())} NI postcodes have no super data zone; not placed")
+    ni = ni[~bad].drop_duplicates("postcode").sort_values("postcode").reset_index(drop=True)
+    pts = demand.set_index("area_code")[["lat", "lon"]]
+    ni_tab = pd.DataFrame({"postcode": ni["postcode"], "area_code": ni["sdz21_code"],
+                           "lad_code": ni["lgd14_code"]}).join(pts, on="area_code")
+    store.write_parquet(ctx.out("postcodes_ni.parquet"), ni_tab)
+    for kind, key in (("sector", ni["postcode"].str[:-2]),
+                      ("district", ni["postcode"].str.split(" ").str[0])):
+        m = geography.modal_area_points(key, ni["sdz21_code"], demand).rename(columns={"key": kind})
+        m["lad_code"] = m["area_code"].map(ni.drop_duplicates("sdz21_code").set_index("sdz21_code")["lgd14_code"])
+        m["area_method"] = "modal_sdz_of_ni_postcodes"
+        m["source"] = "ni_onspd_modal_sdz"
+        tables[kind] = pd.concat([tables[kind], m], ignore_index=True)
+    rows = {"postcodes.parquet": len(pc), "postcodes_ni.parquet": len(ni_tab)}
+    for kind in ("sector", "district"):
+        t = tables[kind][[kind, "lat", "lon", "n_postcodes", "lad_code", "area_code", "area_method",
+                          "source"]].sort_values(kind).reset_index(drop=True)
+        rel = f"postcode_{kind}s.parquet"
+        store.write_parquet(ctx.out(rel), t)
+        rows[rel] = len(t)
+    method_counts = pc["area_method"].value_counts(dropna=False)
+    return {"rows": rows, "checks": {
+        "gb_area_method": {str(k): int(v) for k, v in method_counts.items()},
+        "gb_without_coordinates": no_xy,
+    }}
+
+
 STEPS: list[Step] = [
     Step("demand", ("lsoa_demand", "dz_demand", "sdz_demand", "lsoa_ruc", "area_regions"),
          ("demand.parquet", "regions.parquet"), step_demand),
@@ -200,6 +284,9 @@ STEPS: list[Step] = [
          tuple(f"boundaries/{lvl}.geojson" for lvl in geography.LEVELS)
          + ("boundaries/ni_sdz2021.geojson",),
          step_boundaries, depends=("demand",)),
+    Step("postcodes", ("gb_postcodes", "gb_sectors", "gb_districts", "ni_postcodes", "lad_bnd"),
+         ("postcodes.parquet", "postcode_sectors.parquet", "postcode_districts.parquet",
+          "postcodes_ni.parquet"), step_postcodes, depends=("demand",)),
 ]
 
 

@@ -503,6 +503,60 @@ def nearest_area(
     return area, method
 
 
+def lad_by_polygon(lat: np.ndarray, lon: np.ndarray, lad: gpd.GeoDataFrame) -> np.ndarray:
+    """LAD code of the polygon each point falls in (nearest polygon when outside all of them).
+
+    Parameters
+    ----------
+    lat, lon
+        Points (WGS84), no NaN.
+    lad
+        LAD polygons with a ``region_code`` column (WGS84).
+
+    Returns
+    -------
+    numpy.ndarray
+        Object array of LAD codes, one per point.
+    """
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs=4326).to_crs(27700)
+    polys = lad[["region_code", "geometry"]].to_crs(27700)
+    joined = gpd.sjoin_nearest(pts, polys, how="left")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    return joined["region_code"].reindex(pts.index).to_numpy(dtype=object)
+
+
+def normalise_postcode_series(pc: pd.Series) -> pd.Series:
+    """Upper case, single space before the 3-character inward code (vectorised)."""
+    return _pc_space(pc)
+
+
+def modal_area_points(
+    keys: pd.Series, area_code: pd.Series, demand: pd.DataFrame
+) -> pd.DataFrame:
+    """For each key (e.g. an NI postcode sector), the most common area and that area's point.
+
+    Parameters
+    ----------
+    keys, area_code
+        Aligned Series: a grouping key per postcode and the postcode's small area.
+    demand
+        ``area_code, lat, lon``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``key, area_code, lat, lon, n_postcodes`` (one row per key, sorted by key).
+    """
+    df = pd.DataFrame({"key": keys.to_numpy(), "area_code": area_code.to_numpy()}).dropna()
+    counts = df.value_counts(["key", "area_code"]).rename("n").reset_index()
+    counts = counts.sort_values(["key", "n", "area_code"], ascending=[True, False, True])
+    top = counts.drop_duplicates("key").drop(columns="n")
+    top["n_postcodes"] = top["key"].map(df["key"].value_counts())
+    pts = demand.set_index("area_code")[["lat", "lon"]]
+    top = top.join(pts, on="area_code")
+    return top[["key", "area_code", "lat", "lon", "n_postcodes"]].sort_values("key").reset_index(drop=True)
+
+
 # ---------------------------------------------------------------------------
 # Hospitals
 # ---------------------------------------------------------------------------
