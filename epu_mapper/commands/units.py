@@ -1,9 +1,119 @@
-"""`epu-mapper` subcommands of the 'units' group (being written; see docs/architecture.md)."""
+"""`epu-mapper units ...`: validate, list and convert the EPU directory."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from epu_mapper.errors import DataDirectoryError, DirectoryValidationError, EpuMapperError
+from epu_mapper.settings import NATIONS, get_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the parser."""
+    units = sub.add_parser("units", help="the EPU directory: validate, list, convert")
+    usub = units.add_subparsers(dest="units_command", metavar="SUBCOMMAND")
+    units.set_defaults(func=lambda args: (units.print_help(sys.stderr), 2)[1])
+
+    v = usub.add_parser("validate", help="check a directory CSV; every problem as file:line: column: message")
+    v.add_argument("path", type=Path, help="the directory CSV (e.g. data/units.csv)")
+    v.set_defaults(func=_validate)
+
+    ls = usub.add_parser("list", help="print the units (and which are open at a time)")
+    ls.add_argument("--nation", choices=NATIONS, help="only this nation")
+    ls.add_argument("--open-at", metavar="ISO", help="local UK time, e.g. 2026-11-30T10:00 (adds a state column)")
+    ls.add_argument("--json", action="store_true", help="JSON output")
+    ls.add_argument("--path", type=Path, default=None, help="directory CSV (default data/units.csv)")
+    ls.set_defaults(func=_list)
+
+    c = usub.add_parser("convert", help="rebuild data/units.csv from the reference table")
+    c.add_argument("--reference", type=Path, default=None,
+                   help="reference CSV (default: <EPU_MAPPER_DATA>/../epu_reference.csv)")
+    c.add_argument("--out", type=Path, default=None, help="output CSV (default data/units.csv)")
+    c.set_defaults(func=_convert)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from epu_mapper.units import summary, validate_units
+
+    df, problems = validate_units(args.path)
+    if problems:
+        for p in problems:
+            print(p, file=sys.stderr)
+        bad_lines = len({p.line for p in problems})
+        print(f"{args.path}: {len(problems)} problem(s) on {bad_lines} line(s); "
+              f"{len(df)} valid unit(s)", file=sys.stderr)
+        return 2
+    s = summary(df)
+    print(f"{args.path}: OK, {len(df)} units")
+    print("  by nation:       " + ", ".join(f"{k} {v}" for k, v in s["nation"].items()))
+    print("  by hours_status: " + ", ".join(f"{k} {v}" for k, v in s["hours_status"].items()))
+    print(f"  mappable:        {s['mappable']['true']} (not mappable: {s['mappable']['false']})")
+    return 0
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise EpuMapperError(f"--open-at: {text!r} is not an ISO date-time "
+                             "(e.g. 2026-11-30T10:00)") from None
+
+
+def _list(args: argparse.Namespace) -> int:
+    from epu_mapper.hours import STATE_NAMES, next_opening, states_at
+    from epu_mapper.units import load_units
+
+    when = _parse_time(args.open_at) if args.open_at else None
+    df = load_units(args.path)
+    if args.nation:
+        df = df[df["nation"] == args.nation]
+    cols = ["unit_id", "unit_name", "hospital", "nation", "postcode", "opening_hours", "hours_status"]
+    out = df[cols].copy()
+    if when is not None:
+        out["state"] = [STATE_NAMES[int(s)] for s in states_at(df, when)]
+        nxt = [next_opening(h, when, n) for h, n in zip(df["opening_hours"], df["nation"], strict=True)]
+        out["next_opening"] = [t.isoformat(timespec="minutes") if t else "" for t in nxt]
+    problems = df.attrs.get("problems", [])
+    if args.json:
+        print(json.dumps(out.to_dict(orient="records"), ensure_ascii=False, indent=1))
+    else:
+        for r in out.itertuples(index=False):
+            place = r.hospital or "(site not named)"
+            line = f"{r.unit_id:<12} {r.nation:<16} {place[:40]:<40} {r.opening_hours or '(hours unknown)'}"
+            if when is not None:
+                line = f"{r.state:<7} " + line
+            print(line)
+        tail = f"{len(out)} unit(s)"
+        if when is not None:
+            counts = out["state"].value_counts()
+            tail += (f"; at {when.isoformat(timespec='minutes')} (UK local): "
+                     f"open {int(counts.get('open', 0))}, closed {int(counts.get('closed', 0))}, "
+                     f"unknown {int(counts.get('unknown', 0))}")
+        print(tail)
+    for p in problems:
+        print(f"warning: skipped row: {p}", file=sys.stderr)
+    return 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    from epu_mapper.convert import convert_file
+    from epu_mapper.units import validate_units
+
+    settings = get_settings()
+    reference = args.reference
+    if reference is None:
+        if settings.data_dir is None:
+            raise DataDirectoryError(
+                "EPU_MAPPER_DATA is not set: point it at ../shared/data/raw or pass --reference")
+        reference = settings.data_dir.parent / "epu_reference.csv"
+    out = args.out or settings.units_csv
+    units = convert_file(reference, out)
+    _, problems = validate_units(out)
+    print(f"wrote {out}: {len(units)} units from {reference}")
+    if problems:
+        raise DirectoryValidationError(problems)
+    return 0
