@@ -1,9 +1,63 @@
-"""`epu-mapper` subcommands of the 'postcode' group (being written; see docs/architecture.md)."""
+"""`epu-mapper postcode "sw1a 1aa" [--json]`: where a postcode is and which areas it is in."""
 
 from __future__ import annotations
 
 import argparse
+import json
+
+from epu_mapper.settings import get_settings
+
+_LEVEL_LABELS = (
+    ("nhs_region", "NHS England region"), ("icb", "ICB"), ("lhb", "Local health board"),
+    ("scot_hb", "Health board"), ("hsct", "HSC trust"), ("lad", "Local authority"),
+)
+_PRECISION_LABELS = {
+    "unit": "unit postcode point (OS Code-Point Open)",
+    "sector": "postcode sector centre (approximate)",
+    "district": "postcode district centre (approximate, can be several km out)",
+    "ni_sdz": "super data zone point (NI postcodes have no coordinates offline)",
+    "online": "postcodes.io (online)",
+}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the parser."""
+    p = sub.add_parser("postcode", help="locate a UK postcode: point, precision, small area, regions")
+    p.add_argument("postcode", help='a UK postcode, any spacing or case (e.g. "sw1a 1aa")')
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.add_argument("--online", action="store_true",
+                   help="ask postcodes.io when the postcode is not in the offline data "
+                        "(same as EPU_MAPPER_ONLINE=1)")
+    p.set_defaults(func=_postcode)
+
+
+def _postcode(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from epu_mapper.postcodes import PostcodeIndex
+
+    settings = get_settings()
+    if args.online:
+        settings = dataclasses.replace(settings, online=True)
+    result = PostcodeIndex.load(settings).lookup(args.postcode)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(f"{result.postcode}: {result.lat:.5f}, {result.lon:.5f}")
+    print(f"  precision: {result.precision} — {_PRECISION_LABELS[result.precision]}")
+    if result.precision != "unit" and result.matched and result.matched != result.postcode:
+        print(f"  matched: {result.matched}")
+    if result.area_code:
+        method = f"; {result.area_method.replace('_', ' ')}" if result.area_method else ""
+        print(f"  small area: {result.area_code} {result.area_name or ''} "
+              f"({result.area_type or '?'}{method})")
+    r = result.regions
+    if r.get("nation"):
+        print(f"  nation: {r['nation']}")
+    for level, label in _LEVEL_LABELS:
+        code, name = r.get(f"{level}_code"), r.get(f"{level}_name")
+        if code:
+            print(f"  {label}: {name} ({code})")
+    if result.note:
+        print(f"  note: {result.note}")
+    return 0
