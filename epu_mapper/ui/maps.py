@@ -17,6 +17,7 @@ dicts and returns folium objects or strings.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Sequence
@@ -103,7 +104,7 @@ def make_bins(edges: Sequence[float], reverse: bool = False) -> Bins:
     n = len(edges) - 1
     if n < 1 or n > len(VIRIDIS_6):
         raise ValueError(f"need 2..{len(VIRIDIS_6) + 1} edges, got {len(edges)}")
-    if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(edges)):
         raise ValueError("edges must be strictly ascending")
     pick = np.linspace(0, len(VIRIDIS_6) - 1, n).round().astype(int)
     colours = tuple(VIRIDIS_6[i] for i in pick)
@@ -160,8 +161,10 @@ class PointsLayer(MacroElement):
 class ChoroplethLayer(MacroElement):
     """Polygons coloured by class, with text-only tooltips.
 
-    ``geojson`` features carry two properties added here: ``_c`` (class index,
-    ``-1`` = no data) and ``_t`` (tooltip text).
+    The geometry arrives pre-serialised (:func:`prepare_geometry`, cached per level);
+    each feature's ``_i`` property indexes the ``classes`` (``-1`` = no data) and
+    ``tips`` arrays, so a slider change re-sends only two small arrays' worth of work
+    on the server side.
     """
 
     _template = Template(
@@ -170,14 +173,19 @@ class ChoroplethLayer(MacroElement):
         var {{ this.get_name() }} = (function(){
             var tip = """ + _TEXT_TIP_JS + """;
             var colours = {{ this.colours_json }};
-            var layer = L.geoJSON({{ this.geojson_json }}, {
+            var cls = {{ this.classes_json }};
+            var tips = {{ this.tips_json }};
+            var layer = L.geoJSON({{ this.geometry_json }}, {
                 style: function(f){
-                    var c = f.properties._c;
+                    var c = cls[f.properties._i];
                     return {color: '#ffffff', weight: {{ this.weight }}, opacity: 1,
                             fillOpacity: {{ this.fill_opacity }},
                             fillColor: c >= 0 ? colours[c] : '""" + NO_DATA_COLOUR + """'};
                 },
-                onEachFeature: function(f, l){ if (f.properties._t) { l.bindTooltip(tip(f.properties._t), {sticky: true}); } }
+                onEachFeature: function(f, l){
+                    var t = tips[f.properties._i];
+                    if (t) { l.bindTooltip(tip(t), {sticky: true}); }
+                }
             });
             layer.addTo({{ this._parent.get_name() }});
             return layer;
@@ -186,14 +194,49 @@ class ChoroplethLayer(MacroElement):
         """
     )
 
-    def __init__(self, geojson: dict[str, Any], colours: Sequence[str], weight: float = 0.8,
-                 fill_opacity: float = 0.75):
+    def __init__(self, geometry_json: str, classes: Sequence[int], tips: Sequence[str],
+                 colours: Sequence[str], weight: float = 0.8, fill_opacity: float = 0.75):
         super().__init__()
         self._name = "ChoroplethLayer"
-        self.geojson_json = safe_json(geojson)
+        self.geometry_json = geometry_json
+        self.classes_json = safe_json([int(c) for c in classes])
+        self.tips_json = safe_json([str(t) for t in tips])
         self.colours_json = safe_json(list(colours))
         self.weight = float(weight)
         self.fill_opacity = float(fill_opacity)
+
+
+@dataclass(frozen=True)
+class PreparedGeometry:
+    """A level's boundaries ready to draw: codes/names in feature order + safe JSON."""
+
+    codes: tuple[str, ...]
+    names: tuple[str, ...]
+    json: str
+    bounds: tuple[tuple[float, float], tuple[float, float]] | None
+
+    @property
+    def nbytes(self) -> int:
+        """Size of the serialised geometry in bytes."""
+        return len(self.json.encode())
+
+
+def prepare_geometry(geojson: dict[str, Any]) -> PreparedGeometry:
+    """Strip a FeatureCollection to geometry + ``_i`` and serialise it once.
+
+    Parameters
+    ----------
+    geojson
+        Features with ``properties.region_code`` and ``properties.region_name``.
+    """
+    codes, names, feats = [], [], []
+    for i, f in enumerate(geojson.get("features", [])):
+        p = f.get("properties") or {}
+        codes.append(str(p.get("region_code", "")))
+        names.append(str(p.get("region_name") or p.get("region_code") or ""))
+        feats.append({"type": "Feature", "geometry": f.get("geometry"), "properties": {"_i": i}})
+    data = {"type": "FeatureCollection", "features": feats}
+    return PreparedGeometry(tuple(codes), tuple(names), safe_json(data), geojson_bounds(geojson))
 
 
 class OutlineLayer(MacroElement):
@@ -211,10 +254,10 @@ class OutlineLayer(MacroElement):
         """
     )
 
-    def __init__(self, geojson: dict[str, Any]):
+    def __init__(self, geometry_json: str):
         super().__init__()
         self._name = "OutlineLayer"
-        self.geojson_json = safe_json(geojson)
+        self.geojson_json = geometry_json
 
 
 class Legend(MacroElement):
@@ -304,25 +347,18 @@ def base_map(
     return m
 
 
-def add_outline(m: folium.Map, geojson: dict[str, Any] | None) -> folium.Map:
+def add_outline(m: folium.Map, geometry: PreparedGeometry | dict[str, Any] | None) -> folium.Map:
     """Draw region outlines (e.g. nations) as an offline background."""
-    if geojson and geojson.get("features"):
-        m.add_child(OutlineLayer(_strip_properties(geojson)))
+    if isinstance(geometry, dict):
+        geometry = prepare_geometry(geometry) if geometry.get("features") else None
+    if geometry is not None and geometry.codes:
+        m.add_child(OutlineLayer(geometry.json))
     return m
-
-
-def _strip_properties(geojson: dict[str, Any], keep: dict[int, dict[str, Any]] | None = None
-                      ) -> dict[str, Any]:
-    feats = []
-    for i, f in enumerate(geojson.get("features", [])):
-        feats.append({"type": "Feature", "geometry": f.get("geometry"),
-                      "properties": (keep or {}).get(i, {})})
-    return {"type": "FeatureCollection", "features": feats}
 
 
 def add_choropleth(
     m: folium.Map,
-    geojson: dict[str, Any],
+    geometry: PreparedGeometry,
     values: pd.DataFrame,
     bins: Bins,
     title: str,
@@ -332,33 +368,25 @@ def add_choropleth(
 
     Parameters
     ----------
-    geojson
-        FeatureCollection whose features have ``properties.region_code`` and
-        ``properties.region_name`` (the ``boundaries/<level>.geojson`` contract).
+    geometry
+        From :func:`prepare_geometry` (the ``boundaries/<level>.geojson`` contract).
     values
         Columns ``region_code``, ``value`` (float, NaN = no data) and ``text``
-        (tooltip line, plain text).
+        (tooltip line, plain text). Regions absent from ``values`` show "no data".
     bins
         Classes from :func:`make_bins`.
     title
         Legend title.
     """
-    by_code = values.set_index("region_code")
-    cls = pd.Series(bins.classify(values["value"].to_numpy()), index=values["region_code"])
-    props: dict[int, dict[str, Any]] = {}
-    for i, f in enumerate(geojson.get("features", [])):
-        p = f.get("properties") or {}
-        code = p.get("region_code")
-        name = str(p.get("region_name") or code or "")
-        if code in by_code.index:
-            text = f"{name}: {by_code.at[code, 'text']}"
-            c = int(cls.at[code])
-        else:
-            text, c = f"{name}: no data", -1
-        props[i] = {"_c": c, "_t": text}
-    m.add_child(ChoroplethLayer(_strip_properties(geojson, props), bins.colours))
+    codes = pd.Index(geometry.codes)
+    v = values.drop_duplicates("region_code").set_index("region_code")
+    aligned = v.reindex(codes)
+    cls = bins.classify(aligned["value"].to_numpy(dtype=float))
+    text = aligned["text"].astype(object).where(aligned["text"].notna(), "no data")
+    tips = [f"{n}: {t}" for n, t in zip(geometry.names, text, strict=True)]
+    m.add_child(ChoroplethLayer(geometry.json, cls.tolist(), tips, bins.colours))
     items = list(zip(bins.colours, bins.labels(fmt), strict=True))
-    if (cls < 0).any() or len(props) > int((cls >= 0).sum()):
+    if (cls < 0).any():
         items.append((NO_DATA_COLOUR, "no data"))
     m.add_child(Legend(title, items))
     return m
@@ -505,3 +533,25 @@ def map_payload_bytes(m: folium.Map) -> int:
 def render_html(m: folium.Map) -> str:
     """The standalone HTML page folium would write for this map."""
     return m.get_root().render()
+
+
+def geojson_with_values(geometry: PreparedGeometry, table: pd.DataFrame) -> bytes:
+    """A downloadable GeoJSON: boundaries with every column of ``table`` as properties.
+
+    Parameters
+    ----------
+    geometry
+        From :func:`prepare_geometry`.
+    table
+        One row per region with a ``region_code`` column (e.g. the ``gaps`` table).
+    """
+    data = json.loads(geometry.json)
+    rows = table.drop_duplicates("region_code")
+    rows.index = rows["region_code"].astype(str)
+    records = json.loads(rows.to_json(orient="index", default_handler=str))
+    for f, code, name in zip(data["features"], geometry.codes, geometry.names, strict=True):
+        props = {"region_code": code, "region_name": name}
+        props.update({k: v for k, v in records.get(code, {}).items()
+                      if k not in {"region_code", "region_name"}})
+        f["properties"] = props
+    return json.dumps(data, separators=(",", ":")).encode()

@@ -1,0 +1,29 @@
+"""The app's pages, one thin script each; ``pages()`` feeds ``st.navigation`` in app.py.
+
+Each page module defines ``page()`` and calls it when Streamlit runs the file as a script
+(``__name__ == "__main__"``), so tests can also import it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+HERE = Path(__file__).resolve().parent
+#: (file, title, icon, url_path) in menu order; the first is the default page.
+PAGE_SPECS = (
+    ("find.py", "Find a unit", "📍", "find"),
+    ("gaps.py", "Regional gaps", "🗺️", "gaps"),
+    ("local.py", "Local provision", "🏥", "local"),
+    ("scenarios.py", "Scenarios", "🔧", "scenarios"),
+    ("about.py", "About the data", "ℹ️", "about"),
+)
+
+
+def pages() -> list[st.Page]:
+    """The ``st.Page`` list (file-based so ``AppTest.switch_page`` can drive each page)."""
+    return [
+        st.Page(HERE / name, title=title, icon=icon, url_path=url, default=(i == 0))
+        for i, (name, title, icon, url) in enumerate(PAGE_SPECS)
+    ]

@@ -1,0 +1,227 @@
+"""Streamlit glue shared by the pages: cached context and results, the error guard,
+the build button, the map widget and the safety banner.
+
+Pages stay thin: they read widgets, call these cached wrappers around
+:mod:`epu_mapper.api`, and draw.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import folium
+import streamlit as st
+
+from epu_mapper.errors import BuildMissingError, DataDirectoryError, EpuMapperError
+from epu_mapper.settings import TIMEZONE, Settings, get_settings
+from epu_mapper.ui import assets, maps
+from epu_mapper.ui.format import SAFETY_MESSAGE
+
+MAP_HEIGHT = 460
+
+
+class ApiUnavailableError(EpuMapperError):
+    """The backend facade this page needs is not installed in this build of the app."""
+
+
+def uk_now() -> datetime:
+    """Current UK local time, naive (the ``hours`` convention)."""
+    return datetime.now(ZoneInfo(TIMEZONE)).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def _api() -> Any:
+    try:
+        from epu_mapper import api
+    except ImportError as exc:  # the facade lands separately
+        raise ApiUnavailableError(
+            f"The analysis facade (epu_mapper.api) is not available: {exc}"
+        ) from exc
+    return api
+
+
+def api_fn(name: str) -> Callable[..., Any]:
+    """A function of :mod:`epu_mapper.api`, or a clear error when it does not exist."""
+    fn = getattr(_api(), name, None)
+    if fn is None:
+        raise ApiUnavailableError(f"epu_mapper.api.{name} is not available in this version.")
+    return fn
+
+
+def has_api(name: str) -> bool:
+    """True when :mod:`epu_mapper.api` provides ``name``."""
+    try:
+        return getattr(_api(), name, None) is not None
+    except ApiUnavailableError:
+        return False
+
+
+def build_stamp(settings: Settings) -> str:
+    """Changes whenever the build folder is rebuilt (cache key for the context)."""
+    parts = [str(settings.build_dir), str(settings.units_csv)]
+    for p in (settings.build_dir / "manifest.json", settings.units_csv):
+        try:
+            parts.append(str(p.stat().st_mtime_ns))
+        except OSError:
+            parts.append("-")
+    travel = settings.build_dir / "travel"
+    if travel.is_dir():
+        parts += sorted(f"{p.name}:{p.stat().st_mtime_ns}" for p in travel.glob("*.json"))
+    return "|".join(parts)
+
+
+@st.cache_resource(show_spinner="Loading units, areas and travel times…", max_entries=2)
+def _load_context(stamp: str) -> Any:
+    return api_fn("load_context")(get_settings())
+
+
+def context() -> Any:
+    """The shared api context (one per build; heavy, cached across sessions)."""
+    return _load_context(build_stamp(get_settings()))
+
+
+def ctx_key() -> str:
+    """Hashable stand-in for the context in ``st.cache_data`` keys."""
+    return build_stamp(get_settings())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _prepared_file(path: str, mtime: float) -> maps.PreparedGeometry:
+    return maps.prepare_geometry(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _prepared_api(level: str, _key: str) -> maps.PreparedGeometry:
+    return maps.prepare_geometry(api_fn("boundaries")(level, get_settings()))
+
+
+def boundaries(level: str) -> maps.PreparedGeometry:
+    """A level's boundaries, serialised once per build (api when it offers them, else the
+    documented build file ``boundaries/<level>.geojson``)."""
+    if has_api("boundaries"):
+        return _prepared_api(level, ctx_key())
+    settings = get_settings()
+    path = settings.build_dir / "boundaries" / f"{level}.geojson"
+    if not path.is_file():
+        raise BuildMissingError(f"boundaries for {level}", path, "epu-mapper data build")
+    return _prepared_file(str(path), path.stat().st_mtime)
+
+
+# ---------------------------------------------------------------------------
+# the guard
+# ---------------------------------------------------------------------------
+
+
+def guarded(page: Callable[[], None]) -> Callable[[], None]:
+    """Run a page; user-facing errors become messages (never a traceback)."""
+
+    @functools.wraps(page)
+    def wrapper() -> None:
+        try:
+            page()
+        except DataDirectoryError as exc:
+            st.error(f"The raw data folder is not available. {exc}")
+            st.info(
+                "Set the environment variable `EPU_MAPPER_DATA` to the folder holding the raw "
+                "open data (for this project `../shared/data/raw` beside the repository), then "
+                "restart the app (`make run` does this for you)."
+            )
+        except BuildMissingError as exc:
+            offer_build(exc)
+        except ApiUnavailableError as exc:
+            st.warning(str(exc))
+        except EpuMapperError as exc:
+            st.error(str(exc))
+
+    return wrapper
+
+
+def offer_build(exc: BuildMissingError) -> None:
+    """Explain what is missing and offer to build it with a progress indicator."""
+    st.warning(f"Some derived tables are missing: {exc.what} (looked for `{exc.path}`).")
+    st.caption(f"From a terminal: `{exc.command}` (or `make build`).")
+    if st.button("Build the missing tables now", key="build_now", type="primary"):
+        run_build()
+
+
+def _build_steps(settings: Settings) -> list[tuple[str, Callable[[], Any]]]:
+    """The build as named steps (data steps, then the travel matrix)."""
+    steps: list[tuple[str, Callable[[], Any]]] = []
+    try:
+        from epu_mapper import build as data_build
+    except ImportError:
+        data_build = None
+    if data_build is not None:
+        for step in getattr(data_build, "STEPS", []):
+            name = step.name
+            steps.append((f"data: {name}", functools.partial(
+                data_build.build, settings, only=[name], quiet=True)))
+    try:
+        from epu_mapper.travel import matrix as travel_matrix
+    except ImportError:
+        travel_matrix = None
+    fn = getattr(travel_matrix, "build_matrix", None) or getattr(travel_matrix, "build", None)
+    if fn is not None:
+        steps.append(("travel matrix", functools.partial(fn, settings=settings)))
+    return steps
+
+
+def run_build() -> None:
+    """Run every build step in-process with ``st.status`` and ``st.progress``."""
+    settings = get_settings()
+    steps = _build_steps(settings)
+    if not steps:
+        st.error("The build pipeline is not available in this installation.")
+        return
+    bar = st.progress(0.0, text="Starting the build…")
+    with st.status("Building derived tables…", expanded=True) as status:
+        t0 = time.perf_counter()
+        for i, (name, fn) in enumerate(steps):
+            bar.progress(i / len(steps), text=f"{name} ({i + 1}/{len(steps)})")
+            st.write(f"Running {name}…")
+            try:
+                fn()
+            except EpuMapperError as exc:
+                status.update(label="The build stopped", state="error")
+                st.error(str(exc))
+                return
+        bar.progress(1.0, text="Done")
+        status.update(label=f"Build finished in {time.perf_counter() - t0:.0f} s", state="complete")
+    _load_context.clear()
+    st.cache_data.clear()
+    st.button("Open the page", key="after_build")
+
+
+# ---------------------------------------------------------------------------
+# widgets
+# ---------------------------------------------------------------------------
+
+
+def safety_banner() -> None:
+    """The plain safety message (shown on the patient page)."""
+    st.error(SAFETY_MESSAGE, icon="⚠️")
+
+
+def show_map(m: folium.Map, key: str, height: int = MAP_HEIGHT) -> None:
+    """Render a folium map; panning/zooming never reruns the script."""
+    if not assets.leaflet_present():
+        st.warning("The local map library is missing: run `make assets` (the table below "
+                   "holds the same information).")
+        return
+    from streamlit_folium import st_folium
+
+    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
+
+
+def base_url_path() -> str:
+    """Streamlit's ``server.baseUrlPath`` (for the static asset URLs)."""
+    try:
+        return str(st.get_option("server.baseUrlPath") or "")
+    except Exception:  # noqa: BLE001 - option missing in exotic runtimes
+        return ""

@@ -1,0 +1,249 @@
+"""Display helpers: plain-text formatting of results, hour-of-week presets, metric specs.
+
+Pure functions (no Streamlit). Everything that comes from data (unit names, notes,
+URLs) is treated as untrusted text: :func:`md_escape` neutralises Markdown and
+HTML before it reaches ``st.markdown``; tables use ``st.dataframe`` (no HTML).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+SAFETY_MESSAGE = (
+    "**If you have heavy bleeding, severe pain or feel faint: call 999 or go to A&E now.** "
+    "For advice, call NHS 111 (in Scotland NHS 24 on 111)."
+)
+
+STATE_WORDS = {"open": "Open now", "closed": "Closed", "unknown": "Hours unknown"}
+STATE_ICONS = {"open": "●", "closed": "○", "unknown": "?"}
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def md_escape(text: Any) -> str:
+    """Escape Markdown/HTML so data prints as literal text in ``st.markdown``.
+
+    ``None``/NaN become an empty string.
+    """
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    s = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", s).replace("\n", " ")
+
+
+def is_missing(value: Any) -> bool:
+    """True for ``None``, NaN, NaT, pd.NA and blank strings."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def fmt_minutes(minutes: Any, approximate: bool = False) -> str:
+    """``"23 min"``, ``"about 23 min (estimate)"`` or ``"no route"`` for NaN/inf."""
+    if is_missing(minutes) or not math.isfinite(float(minutes)):
+        return "no route"
+    m = round(float(minutes))
+    return f"about {m} min (estimate)" if approximate else f"{m} min"
+
+
+def fmt_km(km: Any, approximate: bool = False) -> str:
+    """``"12.3 km"`` (``"about …"`` when estimated); empty when unknown."""
+    if is_missing(km) or not math.isfinite(float(km)):
+        return ""
+    return f"about {float(km):.1f} km" if approximate else f"{float(km):.1f} km"
+
+
+def fmt_state(state: Any) -> str:
+    """Plain label for ``open`` / ``closed`` / ``unknown``."""
+    return STATE_WORDS.get(str(state), "Hours unknown")
+
+
+def fmt_when(dt: Any, now: datetime | None = None) -> str:
+    """A next-opening time relative to ``now``: ``"today 08:00"``, ``"tomorrow 09:00"``,
+    ``"Mon 3 Jun 08:00"``; ``"not known"`` when missing."""
+    if is_missing(dt):
+        return "not known"
+    ts = pd.Timestamp(dt)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("Europe/London").tz_localize(None)
+    d = ts.to_pydatetime()
+    if now is not None:
+        if d.date() == now.date():
+            return f"today {d:%H:%M}"
+        if d.date() == (now + timedelta(days=1)).date():
+            return f"tomorrow {d:%H:%M}"
+    return f"{DAYS[d.weekday()]} {d.day} {d:%b %H:%M}"
+
+
+def fmt_pct(value: Any, digits: int = 0) -> str:
+    """``"87%"``; ``"no data"`` for NaN."""
+    if is_missing(value):
+        return "no data"
+    return f"{float(value):.{digits}f}%"
+
+
+def fmt_weeks(min_weeks: Any, max_weeks: Any) -> str:
+    """Gestation served, e.g. ``"6–16 weeks"``, ``"up to 20 weeks"``, ``"not stated"``."""
+    lo = None if is_missing(min_weeks) else int(min_weeks)
+    hi = None if is_missing(max_weeks) else int(max_weeks)
+    if lo is None and hi is None:
+        return "not stated"
+    if lo is None:
+        return f"up to {hi} weeks"
+    if hi is None:
+        return f"from {lo} weeks"
+    return f"{lo}–{hi} weeks"
+
+
+SELF_REFERRAL_WORDS = {
+    "yes": "Yes, you can self-refer",
+    "no": "No: referral by GP, A&E or midwife",
+    "conditional": "Only in some cases (see notes)",
+    "unknown": "Not known",
+}
+
+
+def fmt_self_referral(value: Any) -> str:
+    """Plain words for the ``self_referral`` column."""
+    return SELF_REFERRAL_WORDS.get(str(value).strip().lower(), "Not known")
+
+
+def fmt_source(url: Any, seen: Any) -> str:
+    """``"<url> (read 2024-05)"`` / ``"<url> (date read not recorded)"``."""
+    u = "" if is_missing(url) else str(url)
+    s = "date read not recorded" if is_missing(seen) else f"read {seen}"
+    return f"{u} ({s})" if u else f"no source ({s})"
+
+
+# ---------------------------------------------------------------------------
+# hour of week
+# ---------------------------------------------------------------------------
+
+
+def hour_of_week(dt: datetime) -> int:
+    """``day * 24 + hour`` (Monday 0), UK local time."""
+    return dt.weekday() * 24 + dt.hour
+
+
+def how_label(h: int) -> str:
+    """``"Wed 11:00"`` for an hour-of-week index."""
+    h = int(h) % 168
+    return f"{DAYS[h // 24]} {h % 24:02d}:00"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named moment of the week; ``bank_holiday`` uses a bank-holiday day at ``hour``."""
+
+    label: str
+    hour_of_week: int
+    bank_holiday: bool = False
+
+
+#: The issue's presets. "Weekday" is a Wednesday (no Monday/Friday special hours).
+PRESETS: tuple[Preset, ...] = (
+    Preset("Weekday 11:00", 2 * 24 + 11),
+    Preset("Weekday 20:00", 2 * 24 + 20),
+    Preset("Saturday 10:00", 5 * 24 + 10),
+    Preset("Sunday 03:00", 6 * 24 + 3),
+    Preset("Bank holiday 11:00", 0 * 24 + 11, bank_holiday=True),
+)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A choropleth metric: candidate ``gaps`` columns (first present wins), label, bins."""
+
+    key: str
+    columns: tuple[str, ...]
+    label: str
+    edges: tuple[float, ...]
+    higher_is_better: bool
+    fmt: str
+    unit: str = ""
+    hour_dependent: bool = True
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric("pct60", ("pct_within_60",), "% within 60 min of an open unit",
+           (0, 20, 40, 60, 80, 90, 100), True, "{:.0f}", "%"),
+    Metric("median", ("median_minutes",), "Median minutes to the nearest open unit",
+           (0, 20, 30, 45, 60, 90, math.inf), False, "{:.0f}", " min"),
+    Metric("hours", ("hours_per_week_within", "hours_covered"), "Hours per week with an open unit within 60 min",
+           (0, 20, 40, 60, 84, 120, 168), True, "{:.0f}", " h", hour_dependent=False),
+    Metric("nice", ("nice_7day_pct", "nice_7day"), "NICE 7-day test: % with an open unit within 60 min every day",
+           (0, 20, 40, 60, 80, 90, 100), True, "{:.0f}", "%", hour_dependent=False),
+)
+METRIC_BY_KEY = {m.key: m for m in METRICS}
+
+POLICIES = {
+    "exclude": "Unknown hours count as closed (a lower bound)",
+    "weekday": "Unknown hours assumed Mon–Fri 09:00–17:00",
+    "always": "Unknown hours count as open (an upper bound)",
+}
+
+LEVELS = {
+    "nation": "Nation",
+    "nhs_region": "NHS England region",
+    "icb": "Integrated care board (England)",
+    "lhb": "Local health board (Wales)",
+    "scot_hb": "Health board (Scotland)",
+    "hsct": "HSC trust (Northern Ireland)",
+    "lad": "Local authority",
+}
+
+
+def metric_values(table: pd.DataFrame, metric: Metric) -> pd.Series:
+    """The metric column as floats (booleans become 0/100); NaN when absent."""
+    name = metric_column(table, metric)
+    if name is None:
+        return pd.Series(np.nan, index=table.index, dtype=float)
+    col = table[name]
+    if col.dtype == bool or str(col.dtype) == "boolean":
+        return col.astype("float") * 100.0
+    return pd.to_numeric(col, errors="coerce").astype(float)
+
+
+def metric_column(table: pd.DataFrame, metric: Metric) -> str | None:
+    """The first of ``metric.columns`` present in ``table`` (``None`` when none is)."""
+    return next((c for c in metric.columns if c in table.columns), None)
+
+
+def fmt_metric(value: Any, metric: Metric) -> str:
+    """A metric value with its unit, ``"no data"`` for NaN."""
+    if is_missing(value) or not math.isfinite(float(value)):
+        return "no data"
+    return metric.fmt.format(float(value)) + metric.unit
+
+
+def stale(seen: Any, today: date, years: float = 2.0) -> bool:
+    """True when ``source_seen`` (a date or year) is older than ``years`` or unknown."""
+    if is_missing(seen):
+        return True
+    s = str(seen).strip()
+    m = re.match(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", s)
+    if not m:
+        return True
+    y = int(m.group(1))
+    mo = int(m.group(2) or 12)
+    d = int(m.group(3) or 28)
+    try:
+        when = date(y, mo, d)
+    except ValueError:
+        when = date(y, 12, 28)
+    return (today - when).days > years * 365.25

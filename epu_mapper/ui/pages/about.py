@@ -1,0 +1,161 @@
+"""About the data and methods: sources, dates, licences, attribution, travel engine, weights,
+limitations. Facts about the build come from the api / build manifest at run time."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from epu_mapper.errors import EpuMapperError
+from epu_mapper.ui import common
+from epu_mapper.ui.format import POLICIES, md_escape
+
+ATTRIBUTION = (
+    "Contains National Statistics data © Crown copyright and database right.",
+    "Contains OS data © Crown copyright and database right.",
+    "Royal Mail data © Royal Mail copyright and database right.",
+    "Northern Ireland data: NISRA / Department of Health NI, Open Government Licence v3.0.",
+    "Map data and road network © OpenStreetMap contributors, ODbL 1.0 (map tiles when online).",
+)
+
+#: Raw sources as documented in the data folder's SOURCES.md (publisher, licence, vintage).
+SOURCES = pd.DataFrame(
+    [
+        ("EPU directory (this project)", ("Public NHS trust and health board web pages, one URL "
+         "per unit; date read per unit"), "facts as published", "per unit (source_seen)"),
+        ("Small areas and population", ("ONS Census 2021 (LSOA21), NRS Scotland Census 2022 "
+         "(data zones 2011), NISRA (super data zones 2021)"), "OGL v3", "2021–2022"),
+        ("Area points", ("Postcode-median proxies for population-weighted centroids "
+         "(derived from OS Code-Point Open)"), "OGL v3", "2025"),
+        ("Boundaries", ("ONS (NHS England regions, ICBs, LADs May 2024, Welsh LHBs), "
+         "Scottish Government (health boards 2019), DoH NI (HSC trusts)"), "OGL v3", "2019–2024"),
+        ("Postcodes", "OS Code-Point Open (GB); ONS Postcode Directory Nov 2023 (NI)",
+         "OGL v3 (+ Royal Mail, LPS/NISRA terms)", "2025 / 2023"),
+        ("Hospital sites", ("NHS.uk organisation file (England), RCPCH site list (England and "
+         "Wales), Spatial Hub Scotland, NHS Wales sites, NI acute sites"), "OGL v3",
+         "2020–2024"),
+        ("Road network", "OpenStreetMap via Geofabrik", "ODbL 1.0", "2022 extract"),
+    ],
+    columns=["what", "publisher", "licence", "vintage"],
+)
+
+LIMITATIONS = (
+    ("The directory holds only the units we could document from public pages: the UK has "
+    "“over 200” EPUs (Association of Early Pregnancy Units) and most are missing here. A place "
+    "far from every unit on these maps may well have a unit we do not know about."),
+    ("Many units publish no or partial hours. Unknown hours are never shown as closed or open: "
+    "the unknown-hours control shows the range (lower bound, weekday assumption, upper bound)."),
+    "Some units publish scan or phone-triage hours rather than door hours; the unit notes say so.",
+    "Travel times are by car, free-flow, with no traffic; public transport is not modelled.",
+    ("Area points are postcode-median proxies for population-weighted centroids, not the "
+    "official centroids."),
+    "Weights differ by nation (see below): NI figures use total population, not women 15–44.",
+    "Bank holidays follow each unit's nation; the typical week has no bank holiday.",
+    "This is not a clinical service. In an emergency call 999 or go to A&E; for advice call 111.",
+)
+
+
+@st.cache_data(show_spinner=False, max_entries=2)
+def _facts(_key: str) -> dict:
+    """Provenance from the api (preferred) or the build manifest, never invented."""
+    if common.has_api("provenance"):
+        return dict(common.api_fn("provenance")(common.context()))
+    facts: dict = {}
+    try:
+        from epu_mapper import build as data_build
+
+        settings = common.get_settings()
+        facts["manifest"] = data_build.read_manifest(settings.build_dir)
+        demand = data_build.load_demand(settings)
+        facts["weights"] = (
+            demand.groupby(["nation", "weight_kind", "weight_note"], observed=True)
+            .agg(areas=("area_code", "size"), weight=("weight", "sum"))
+            .reset_index()
+        )
+    except (EpuMapperError, ImportError, OSError):
+        pass
+    return facts
+
+
+def _travel_facts() -> dict:
+    try:
+        ctx = common.context()
+    except (EpuMapperError, ImportError):
+        return {}
+    matrix = getattr(ctx, "matrix", None)
+    if matrix is None:
+        return {}
+    return {
+        "engine": getattr(matrix, "engine", None),
+        "approximate": getattr(matrix, "approximate", None),
+        "typical_error_min": getattr(matrix, "typical_error_min", None),
+        "provenance": getattr(matrix, "provenance", {}) or {},
+    }
+
+
+@common.guarded
+def page() -> None:
+    st.title("About the data and methods")
+    st.markdown(
+        "This tool maps where, and when, women in the UK are far from an open early pregnancy "
+        "unit (EPU). It combines a directory of units and their published opening hours with "
+        "small-area populations and car travel times, for every hour of a typical week."
+    )
+
+    st.subheader("Required attribution")
+    for line in ATTRIBUTION:
+        st.markdown(f"- {line}")
+
+    st.subheader("Sources, licences and dates")
+    st.dataframe(SOURCES, hide_index=True)
+    facts = _facts(common.ctx_key())
+    manifest = facts.get("manifest") or {}
+    if manifest.get("built_at"):
+        st.caption(f"Derived tables built {md_escape(manifest['built_at'])} (UTC) from the raw "
+                   "files listed in the build manifest, each with its size and SHA-256.")
+
+    st.subheader("Travel times")
+    travel = _travel_facts()
+    if travel:
+        err = travel.get("typical_error_min")
+        engine = travel.get("engine")
+        if engine == "osrm":
+            st.markdown("Car travel times from **OSRM** (open-source routing on OpenStreetMap "
+                        "roads), free-flow, no traffic.")
+        elif engine:
+            st.markdown("Car travel times are **estimates** from straight-line distance "
+                        "(`minutes ≈ 5 + 1.33 × km`, fitted to 96,000 OSRM routes in Rutland), "
+                        "shown as “about … (estimate)”.")
+        if err is not None and pd.notna(err):
+            st.markdown(f"Stated typical error: **±{float(err):.1f} minutes**.")
+        prov = {k: v for k, v in travel.get("provenance", {}).items()
+                if isinstance(v, (str, int, float, bool))}
+        if prov:
+            st.dataframe(pd.DataFrame({"item": list(prov), "value": [str(v) for v in prov.values()]}),
+                         hide_index=True)
+    else:
+        st.markdown("Travel times come from OSRM when a road network has been built, otherwise "
+                    "from a straight-line estimate (`minutes ≈ 5 + 1.33 × km`; mean absolute "
+                    "error 3.4 min, 90th percentile 6.9 min, measured against OSRM on Rutland). "
+                    "The travel matrix has not been loaded in this session.")
+
+    st.subheader("Who is counted (weights)")
+    weights = facts.get("weights")
+    if isinstance(weights, pd.DataFrame) and not weights.empty:
+        st.dataframe(weights, hide_index=True)
+    else:
+        st.markdown("England and Wales: estimated women aged 15–44 (0.5 × persons 15–44); "
+                    "Scotland: women aged 15–44 (Census 2022); Northern Ireland: estimated "
+                    "total population (no female 15–44 count is available).")
+
+    st.subheader("Unknown opening hours")
+    for key, text in POLICIES.items():
+        st.markdown(f"- `{key}`: {text}")
+
+    st.subheader("Known limitations")
+    for line in LIMITATIONS:
+        st.markdown(f"- {line}")
+
+
+if __name__ == "__main__":
+    page()

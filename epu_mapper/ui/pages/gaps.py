@@ -1,0 +1,164 @@
+"""Regional gaps (policymakers): choropleth of a coverage metric at an hour of the week."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from epu_mapper.ui import common, maps
+from epu_mapper.ui.format import (
+    LEVELS,
+    METRIC_BY_KEY,
+    METRICS,
+    POLICIES,
+    PRESETS,
+    fmt_metric,
+    fmt_minutes,
+    how_label,
+    metric_column,
+    metric_values,
+)
+
+CUSTOM = "Choose an hour"
+SMALL_AREA_EDGES = (0, 20, 30, 45, 60, 90, float("inf"))
+
+
+@st.cache_data(show_spinner="Computing coverage…", max_entries=256)
+def _gaps(key: str, level: str, hour: int, bank_holiday: bool, policy: str) -> pd.DataFrame:
+    table = common.api_fn("gaps")(common.context(), level, hour_of_week=hour,
+                                  bank_holiday=bank_holiday, policy=policy)
+    if "region_code" not in table.columns:
+        table = table.reset_index()
+    return table
+
+
+@st.cache_data(show_spinner="Loading small areas…", max_entries=32)
+def _small_areas(key: str, level: str, code: str, hour: int, bank_holiday: bool,
+                 policy: str) -> pd.DataFrame:
+    return common.api_fn("small_areas")(common.context(), level, code, hour_of_week=hour,
+                                        bank_holiday=bank_holiday, policy=policy)
+
+
+def time_controls(prefix: str) -> tuple[int, bool, str]:
+    """Preset radio + hour slider; returns ``(hour_of_week, bank_holiday, label)``."""
+    labels = [p.label for p in PRESETS] + [CUSTOM]
+    choice = st.radio("Time of week", labels, horizontal=True, key=f"{prefix}_preset")
+    if choice == CUSTOM:
+        hour = st.select_slider("Hour of the week", options=list(range(168)), value=2 * 24 + 11,
+                                format_func=how_label, key=f"{prefix}_hour")
+        return int(hour), False, how_label(hour)
+    preset = next(p for p in PRESETS if p.label == choice)
+    return preset.hour_of_week, preset.bank_holiday, preset.label
+
+
+def ranked_table(table: pd.DataFrame, metric_key: str) -> pd.DataFrame:
+    """Regions ranked worst first on the chosen metric (plain text + numbers)."""
+    metric = METRIC_BY_KEY[metric_key]
+    values = metric_values(table, metric)
+    out = pd.DataFrame({
+        "region": table.get("region_name", table["region_code"]).astype(str),
+        "code": table["region_code"].astype(str),
+        metric.label: values.round(1),
+    })
+    for col, name in (("weight", "people counted"), ("population", "population")):
+        if col in table.columns:
+            out[name] = pd.to_numeric(table[col], errors="coerce").round(0)
+    out = out.sort_values(metric.label, ascending=metric.higher_is_better, na_position="last")
+    out.insert(0, "rank", range(1, len(out) + 1))
+    return out.reset_index(drop=True)
+
+
+@common.guarded
+def page() -> None:
+    st.title("Regional gaps")
+    st.markdown("Where, and when, people are far from an open early pregnancy unit.")
+    c1, c2, c3 = st.columns(3)
+    level = c1.selectbox("Regions", list(LEVELS), format_func=LEVELS.get, index=1, key="gaps_level")
+    metric_key = c2.selectbox("Measure", [m.key for m in METRICS],
+                              format_func=lambda k: METRIC_BY_KEY[k].label, key="gaps_metric")
+    policy = c3.selectbox("Unknown opening hours", list(POLICIES), format_func=POLICIES.get,
+                          key="gaps_policy")
+    metric = METRIC_BY_KEY[metric_key]
+    hour, bank_holiday, when_label = time_controls("gaps")
+    if not metric.hour_dependent:
+        st.caption("This measure covers the whole typical week, so the time of week does not "
+                   "change it.")
+
+    table = _gaps(common.ctx_key(), level, hour, bank_holiday, policy)
+    geometry = common.boundaries(level)
+    values = metric_values(table, metric)
+    if metric_column(table, metric) is None:
+        st.warning(f"This version of the analysis does not report “{metric.label}”.")
+    frame = pd.DataFrame({
+        "region_code": table["region_code"].astype(str),
+        "value": values.to_numpy(),
+        "text": [fmt_metric(v, metric) for v in values],
+    })
+    title = f"{metric.label}" + (f" — {when_label}" if metric.hour_dependent else "")
+    bins = maps.make_bins(metric.edges, reverse=not metric.higher_is_better)
+
+    left, right = st.columns([3, 2])
+    with left:
+        m = maps.base_map(bounds=geometry.bounds, base_url_path=common.base_url_path())
+        maps.add_choropleth(m, geometry, frame, bins, title, fmt="{:g}")
+        common.show_map(m, key=f"gaps_map_{level}")
+        st.caption(f"Unknown hours: {POLICIES[policy].lower()}. Darkest = worst.")
+    ranked = ranked_table(table, metric_key)
+    with right:
+        st.markdown(f"**Ranked, worst first — {title}**")
+        st.dataframe(ranked, hide_index=True, height=420)
+        d1, d2 = st.columns(2)
+        d1.download_button("CSV", table.to_csv(index=False).encode(),
+                           file_name=f"epu_gaps_{level}_{hour}{'_bh' if bank_holiday else ''}.csv",
+                           mime="text/csv", key="gaps_csv")
+        d2.download_button("GeoJSON", maps.geojson_with_values(geometry, table),
+                           file_name=f"epu_gaps_{level}_{hour}.geojson",
+                           mime="application/geo+json", key="gaps_geojson")
+
+    _small_area_section(level, table, hour, bank_holiday, policy, when_label)
+
+
+def _small_area_section(level: str, table: pd.DataFrame, hour: int, bank_holiday: bool,
+                        policy: str, when_label: str) -> None:
+    st.subheader("Small areas of a region")
+    if not common.has_api("small_areas"):
+        st.info("Small-area detail needs `epu_mapper.api.small_areas`, not in this version.")
+        return
+    names = dict(zip(table["region_code"].astype(str),
+                     table.get("region_name", table["region_code"]).astype(str), strict=True))
+    code = st.selectbox("Region", [""] + sorted(names, key=names.get),
+                        format_func=lambda c: names.get(c, "Choose a region…"), key="gaps_region")
+    if not code:
+        return
+    areas = _small_areas(common.ctx_key(), level, code, hour, bank_holiday, policy)
+    if areas.empty:
+        st.warning("No small areas found for this region.")
+        return
+    approx = bool(areas.get("approximate", pd.Series([False])).fillna(False).any())
+    pts = pd.DataFrame({
+        "lat": areas["lat"], "lon": areas["lon"],
+        "value": pd.to_numeric(areas["minutes"], errors="coerce").astype(float),
+    })
+    unit_names = areas.get("unit_name", pd.Series("", index=areas.index)).fillna("").astype(str)
+    pts["text"] = [f"{a}: {fmt_minutes(v, approx)}" + (f" to {u}" if u else "")
+                   for a, v, u in zip(areas.get("area_name", areas["area_code"]).astype(str),
+                                      pts["value"], unit_names, strict=True)]
+    bins = maps.make_bins(SMALL_AREA_EDGES, reverse=True)
+    m = maps.base_map(bounds=maps.bounds_of(pts["lat"], pts["lon"]),
+                      base_url_path=common.base_url_path())
+    maps.add_values_points(m, pts, bins, f"Minutes to nearest open unit — {when_label}",
+                           fmt="{:g}")
+    common.show_map(m, key=f"gaps_small_{code}")
+    show: dict[str, Any] = {c: areas[c] for c in
+                            ("area_code", "area_name", "population", "weight", "minutes", "km",
+                             "unit_name") if c in areas.columns}
+    st.dataframe(pd.DataFrame(show), hide_index=True, height=300)
+    st.download_button("Small areas CSV", areas.to_csv(index=False).encode(),
+                       file_name=f"epu_small_areas_{code}_{hour}.csv", mime="text/csv",
+                       key="gaps_small_csv")
+
+
+if __name__ == "__main__":
+    page()

@@ -1,0 +1,223 @@
+"""Local provision (charities): one region's units, weekly timetable, coverage by hour,
+data gaps (unknown or stale hours, acute sites with no directory entry), export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from epu_mapper.ui import common, maps
+from epu_mapper.ui.format import (
+    DAYS,
+    LEVELS,
+    POLICIES,
+    STATE_WORDS,
+    fmt_self_referral,
+    how_label,
+    stale,
+)
+
+REGIONAL_LEVELS = [k for k in LEVELS if k != "nation"] + ["nation"]
+STATE_NAMES = {1: "open", 0: "closed", -1: "unknown"}
+NO_INFO = "no EPU information held"
+
+
+@st.cache_data(show_spinner="Loading the region…", max_entries=32)
+def _local(key: str, level: str, code: str, policy: str) -> Any:
+    return common.api_fn("local")(common.context(), level, code, policy=policy)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _regions(key: str, level: str) -> pd.DataFrame:
+    if common.has_api("regions"):
+        return common.api_fn("regions")(common.context(), level)
+    geometry = common.boundaries(level)
+    return pd.DataFrame({"region_code": geometry.codes, "region_name": geometry.names})
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def timetable_long(units: pd.DataFrame, week: np.ndarray) -> pd.DataFrame:
+    """Long table for the heatmap: one row per unit and hour of week.
+
+    Parameters
+    ----------
+    units
+        ``unit_name`` in the same row order as ``week``.
+    week
+        ``int8 (n_units, 168)`` states (1 open, 0 closed, -1 unknown).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit, hour_of_week, day, hour, state``.
+    """
+    n = len(units)
+    w = np.asarray(week).reshape(n, 168)
+    how = np.tile(np.arange(168), n)
+    return pd.DataFrame({
+        "unit": np.repeat(units["unit_name"].astype(str).to_numpy(), 168),
+        "hour_of_week": how,
+        "day": [DAYS[h // 24] for h in how],
+        "hour": how % 24,
+        "state": [STATE_WORDS[STATE_NAMES.get(int(s), "unknown")] for s in w.reshape(-1)],
+    })
+
+
+def _heatmap_spec(n_units: int) -> dict[str, Any]:
+    return {
+        "mark": {"type": "rect"},
+        "height": max(60, 22 * n_units),
+        "encoding": {
+            "x": {"field": "hour_of_week", "type": "ordinal", "title": "Mon … Sun (hour of week)",
+                  "axis": {"values": list(range(0, 168, 24)), "labelExpr":
+                           "['Mon','Tue','Wed','Thu','Fri','Sat','Sun'][floor(datum.value/24)]"}},
+            "y": {"field": "unit", "type": "nominal", "title": None, "sort": None},
+            "color": {"field": "state", "type": "nominal", "title": "State", "scale": {
+                "domain": list(STATE_WORDS.values()),
+                "range": [maps.STATE_COLOURS["open"], maps.STATE_COLOURS["closed"], "#dddddd"]}},
+            "tooltip": [{"field": "unit"}, {"field": "day"}, {"field": "hour"},
+                        {"field": "state"}],
+        },
+    }
+
+
+@common.guarded
+def page() -> None:
+    st.title("Local provision")
+    st.markdown("Pick a region to see its early pregnancy units, when they are open, and where "
+                "information is missing.")
+    c1, c2, c3 = st.columns(3)
+    level = c1.selectbox("Region type", REGIONAL_LEVELS, format_func=LEVELS.get, key="local_level")
+    regions = _regions(common.ctx_key(), level).sort_values("region_name")
+    names = dict(zip(regions["region_code"].astype(str), regions["region_name"].astype(str),
+                     strict=True))
+    code = c2.selectbox("Region", list(names), format_func=names.get, key="local_region")
+    policy = c3.selectbox("Unknown opening hours", list(POLICIES), format_func=POLICIES.get,
+                          key="local_policy")
+    if not code:
+        st.info("No regions available at this level.")
+        return
+    result = _local(common.ctx_key(), level, code, policy)
+    units = _get(result, "units", pd.DataFrame())
+    week = _get(result, "week")
+    coverage = _get(result, "coverage_by_hour")
+    hospitals = _get(result, "hospitals_without_unit", pd.DataFrame())
+    today = common.uk_now().date()
+
+    st.subheader(f"Units in {names[code]}")
+    if units is None or units.empty:
+        st.warning("Our directory holds no unit in this region. That does not mean there is "
+                   "none: the directory is incomplete.")
+    else:
+        status = units.get("hours_status", pd.Series("unknown", index=units.index)).astype(str)
+        is_stale = units.get("source_seen", pd.Series(None, index=units.index)).map(
+            lambda s: stale(s, today))
+        flagged = units[(status != "verified") | is_stale]
+        if len(flagged):
+            st.warning(f"{len(flagged)} of {len(units)} units have unknown, partial or stale "
+                       "(over two years old or undated) hours information: "
+                       + "; ".join(flagged["unit_name"].astype(str).tolist()))
+        table = pd.DataFrame({
+            "unit": units["unit_name"].astype(str),
+            "hospital": units.get("hospital", pd.Series("", index=units.index)).fillna(""),
+            "opening hours": units.get("opening_hours", pd.Series("", index=units.index))
+            .fillna("").replace("", "not known"),
+            "hours": status,
+            "what the hours describe": units.get("hours_kind", pd.Series("", index=units.index))
+            .fillna(""),
+            "self-referral": units.get("self_referral", pd.Series("unknown", index=units.index))
+            .map(fmt_self_referral),
+            "phone": units.get("phone", pd.Series("", index=units.index)).fillna(""),
+            "source": units.get("source_url", pd.Series("", index=units.index)).fillna(""),
+            "source read": units.get("source_seen", pd.Series("", index=units.index)).fillna("")
+            .astype(str).replace("", "not recorded"),
+            "stale or undated": is_stale.map({True: "yes", False: ""}),
+        })
+        st.dataframe(table, hide_index=True,
+                     column_config={"source": st.column_config.LinkColumn("source")})
+        if week is not None and len(units):
+            st.subheader("Weekly timetable")
+            long = timetable_long(units, week)
+            st.vega_lite_chart(long, _heatmap_spec(len(units)))
+            st.caption("Grey = hours unknown (not the same as closed). Typical week, no bank "
+                       "holiday.")
+
+    if coverage is not None and len(coverage):
+        st.subheader("Coverage by hour of the week")
+        cov = coverage.copy()
+        ycol = next((c for c in ("pct_within_60", "pct", "value") if c in cov.columns),
+                    cov.columns[-1])
+        cov["when"] = cov["hour_of_week"].map(how_label)
+        st.vega_lite_chart(cov, {
+            "mark": {"type": "line", "interpolate": "step-after"},
+            "height": 220,
+            "encoding": {
+                "x": {"field": "hour_of_week", "type": "quantitative", "title": "Hour of week "
+                      "(0 = Monday 00:00)", "scale": {"domain": [0, 167]},
+                      "axis": {"values": list(range(0, 168, 24))}},
+                "y": {"field": ycol, "type": "quantitative", "title": "% within 60 min of an "
+                      "open unit", "scale": {"domain": [0, 100]}},
+                "tooltip": [{"field": "when"}, {"field": ycol, "format": ".0f"}],
+            },
+        })
+        st.caption(f"Unknown hours: {POLICIES[policy].lower()}.")
+
+    st.subheader("Map")
+    m = maps.base_map(bounds=_bounds(units, hospitals), base_url_path=common.base_url_path())
+    try:
+        maps.add_outline(m, common.boundaries(level))
+    except (OSError, ValueError):
+        pass
+    if hospitals is not None and len(hospitals):
+        maps.add_hospitals(m, hospitals, tip_prefix=f"{NO_INFO}: ")
+    if units is not None and len(units):
+        u = units.copy()
+        u["state"] = u.get("hours_status", pd.Series("unknown", index=u.index)).map(
+            {"verified": "open", "partial": "unknown", "unknown": "unknown"}).fillna("unknown")
+        u["tip"] = u["unit_name"].astype(str) + " — hours " + u.get(
+            "hours_status", pd.Series("unknown", index=u.index)).astype(str)
+        maps.add_units(m, u, legend=False)
+    m.add_child(maps.Legend("Sites", [(maps.STATE_COLOURS["open"], "EPU, hours known"),
+                                      (maps.STATE_COLOURS["unknown"], ("EPU, hours partly or not "
+                                                                      "known")),
+                                      ("#ffffff", f"acute hospital: {NO_INFO}")],
+                            round_swatches=True))
+    common.show_map(m, key=f"local_map_{level}_{code}")
+
+    if hospitals is not None and len(hospitals):
+        st.subheader(f"Acute hospital sites with {NO_INFO}")
+        hs = hospitals.copy()
+        hs["EPU information"] = NO_INFO
+        st.dataframe(hs[[c for c in ("name", "organisation", "postcode", "site_code",
+                                     "EPU information") if c in hs.columns]], hide_index=True)
+    st.subheader("Export")
+    e1, e2 = st.columns(2)
+    if units is not None and len(units):
+        e1.download_button("Units (CSV)", units.to_csv(index=False).encode(),
+                           file_name=f"epu_units_{code}.csv", mime="text/csv", key="local_csv")
+    if hospitals is not None and len(hospitals):
+        e2.download_button("Sites with no EPU information (CSV)",
+                           hospitals.to_csv(index=False).encode(),
+                           file_name=f"epu_sites_without_unit_{code}.csv", mime="text/csv",
+                           key="local_hosp_csv")
+
+
+def _bounds(units: pd.DataFrame | None, hospitals: pd.DataFrame | None) -> Any:
+    frames = [f[["lat", "lon"]] for f in (units, hospitals)
+              if f is not None and len(f) and {"lat", "lon"} <= set(f.columns)]
+    if not frames:
+        return maps.UK_BOUNDS
+    both = pd.concat(frames)
+    return maps.bounds_of(both["lat"], both["lon"]) or maps.UK_BOUNDS
+
+
+if __name__ == "__main__":
+    page()

@@ -1,0 +1,144 @@
+"""Scenarios: change a unit's opening hours (or take one from the ranking) and see who is
+newly within 60 minutes of an open unit, by hour and by region, before and after."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from epu_mapper.ui import common, maps
+from epu_mapper.ui.format import POLICIES, how_label, md_escape
+
+RANK_HOURS = {
+    "Weekends 09:00–17:00": "Sa,Su 09:00-17:00",
+    "Evenings Mon–Fri 17:00–21:00": "Mo-Fr 17:00-21:00",
+    "Every day 08:00–20:00": "Mo-Su 08:00-20:00",
+    "24/7": "24/7",
+}
+PCT_EDGES = (0, 20, 40, 60, 80, 90, 100)
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+@st.cache_data(show_spinner="Ranking units…", max_entries=16)
+def _rank(key: str, k: int, hours: str, policy: str) -> pd.DataFrame:
+    return common.api_fn("rank")(common.context(), k=k, hours=hours, policy=policy)
+
+
+@st.cache_data(show_spinner="Computing the scenario…", max_entries=32)
+def _whatif(key: str, changes: tuple[tuple[str, str], ...], policy: str) -> Any:
+    return common.api_fn("whatif")(common.context(), dict(changes), policy=policy)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _units(key: str) -> pd.DataFrame:
+    ctx = common.context()
+    units = getattr(ctx, "units", None)
+    if units is None:
+        units = common.api_fn("units")(ctx)
+    return units
+
+
+@common.guarded
+def page() -> None:
+    st.title("Scenarios")
+    st.markdown("What if a unit opened for longer? Edit a unit's hours, or take a suggestion "
+                "from the ranking, and see the population newly within 60 minutes of an open "
+                "unit.")
+    policy = st.selectbox("Unknown opening hours", list(POLICIES), format_func=POLICIES.get,
+                          key="sc_policy")
+    units = _units(common.ctx_key())
+    names = dict(zip(units["unit_id"].astype(str), units["unit_name"].astype(str), strict=True))
+    hours_now = dict(zip(units["unit_id"].astype(str),
+                         units.get("opening_hours", pd.Series("", index=units.index))
+                         .fillna("").astype(str), strict=True))
+
+    tab_edit, tab_rank = st.tabs(["Edit a unit's hours", "Pick from the ranking"])
+    with tab_edit:
+        unit_id = st.selectbox("Unit", sorted(names, key=names.get), format_func=names.get,
+                               key="sc_unit")
+        st.caption(f"Published hours: {md_escape(hours_now.get(unit_id) or 'not known')}")
+        new_hours = st.text_input("New opening hours (OpenStreetMap syntax)",
+                                  value=hours_now.get(unit_id) or "Mo-Fr 08:00-17:00",
+                                  key=f"sc_hours_{unit_id}",
+                                  help="e.g. `Mo-Fr 08:00-18:00; Sa,Su 09:00-13:00; PH off`")
+        if st.button("Apply", key="sc_apply", type="primary"):
+            st.session_state["sc_changes"] = ((unit_id, new_hours.strip()),)
+    with tab_rank:
+        label = st.selectbox("Extra hours to add", list(RANK_HOURS), key="sc_rank_hours")
+        k = st.slider("How many units to rank", 1, 20, 10, key="sc_k")
+        ranking = _rank(common.ctx_key(), k, RANK_HOURS[label], policy)
+        if ranking.empty:
+            st.info("No unit would add coverage with these hours.")
+        else:
+            st.dataframe(ranking, hide_index=True)
+            options = ranking["unit_id"].astype(str).tolist()
+            pick = st.selectbox("Unit to try", options,
+                                format_func=lambda u: names.get(u, u), key="sc_pick")
+            if st.button("Try this unit", key="sc_try"):
+                st.session_state["sc_changes"] = ((pick, RANK_HOURS[label]),)
+
+    changes = st.session_state.get("sc_changes")
+    if not changes:
+        st.info("Apply a change to see its effect.")
+        return
+    _show_result(changes, policy, names)
+
+
+def _show_result(changes: tuple[tuple[str, str], ...], policy: str, names: dict[str, str]) -> None:
+    result = _whatif(common.ctx_key(), changes, policy)
+    st.subheader("Effect of: " + "; ".join(
+        f"{names.get(u, u)} → {h}" for u, h in changes))
+    by_hour = _get(result, "by_hour")
+    by_region = _get(result, "by_region")
+    if by_hour is not None and len(by_hour):
+        total = by_hour.get("newly_covered", pd.Series(dtype=float)).sum()
+        st.metric("Population-hours newly within 60 min over a typical week", f"{total:,.0f}")
+        bh = by_hour.copy()
+        bh["when"] = bh["hour_of_week"].map(how_label)
+        ycol = "newly_covered" if "newly_covered" in bh.columns else bh.columns[-1]
+        st.vega_lite_chart(bh, {
+            "mark": {"type": "bar"}, "height": 200,
+            "encoding": {
+                "x": {"field": "hour_of_week", "type": "quantitative", "title": "Hour of week",
+                      "scale": {"domain": [0, 168]}, "axis": {"values": list(range(0, 168, 24))}},
+                "y": {"field": ycol, "type": "quantitative", "title": "Newly covered"},
+                "tooltip": [{"field": "when"}, {"field": ycol, "format": ",.0f"}],
+            },
+        })
+    if by_region is not None and len(by_region):
+        st.subheader("By region")
+        st.dataframe(by_region, hide_index=True)
+        level = _get(result, "level", "nhs_region")
+        if {"before_pct", "after_pct"} <= set(by_region.columns):
+            try:
+                geometry = common.boundaries(level)
+            except Exception:  # noqa: BLE001 - maps need boundaries; the table stands alone
+                geometry = None
+            if geometry is not None:
+                bins = maps.make_bins(PCT_EDGES)
+                c1, c2 = st.columns(2)
+                for col, which, title in ((c1, "before_pct", "Before"),
+                                          (c2, "after_pct", "After")):
+                    frame = pd.DataFrame({
+                        "region_code": by_region["region_code"].astype(str),
+                        "value": pd.to_numeric(by_region[which], errors="coerce"),
+                    })
+                    frame["text"] = frame["value"].map(
+                        lambda v: "no data" if pd.isna(v) else f"{v:.0f}%")
+                    with col:
+                        st.markdown(f"**{title}**")
+                        m = maps.base_map(bounds=geometry.bounds,
+                                          base_url_path=common.base_url_path())
+                        maps.add_choropleth(m, geometry, frame, bins, f"{title}: % within 60 min")
+                        common.show_map(m, key=f"sc_map_{which}", height=380)
+
+
+if __name__ == "__main__":
+    page()
