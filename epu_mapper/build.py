@@ -16,6 +16,7 @@ Outputs (see ``docs/architecture.md``)::
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -276,6 +277,58 @@ def step_postcodes(ctx: Context) -> dict[str, Any]:
     }}
 
 
+def step_hospitals(ctx: Context) -> dict[str, Any]:
+    hosp = geography.hospitals_table(sources.read_hospital_inputs(ctx.settings))
+    no_xy = hosp["lat"].isna() | hosp["lon"].isna()
+    if no_xy.any():
+        ctx.warnings.append(f"{int(no_xy.sum())} hospital sites without coordinates dropped: "
+                            + ", ".join(hosp.loc[no_xy, "name"].astype(str)))
+        hosp = hosp[~no_xy].reset_index(drop=True)
+    store.write_parquet(ctx.out("hospitals.parquet"), hosp)
+    per = hosp.groupby(["nation", "source"]).size()
+    return {"rows": {"hospitals.parquet": len(hosp)},
+            "checks": {"per_source": {f"{n}/{s}": int(v) for (n, s), v in per.items()},
+                       "filters": geography.HOSPITAL_FILTERS}}
+
+
+def step_units(ctx: Context) -> dict[str, Any]:
+    from epu_mapper.postcodes import PostcodeIndex
+
+    try:
+        from epu_mapper.units import load_units
+    except ImportError as exc:  # pragma: no cover - the units module ships with the project
+        raise EpuMapperError(f"cannot join units to geography: {exc}") from exc
+    units = load_units(settings=ctx.settings)
+    for p in units.attrs.get("problems", []):
+        ctx.warnings.append(f"units directory: {p}")
+    index = PostcodeIndex.load(ctx.settings)
+    index.settings = dataclasses.replace(ctx.settings, online=False)
+    pts = []
+    for pc in units["postcode"].fillna(""):
+        try:
+            r = index.lookup(pc)
+            pts.append((r.lat, r.lon, r.precision, r.regions.get("lad_code")))
+        except EpuMapperError:
+            pts.append((np.nan, np.nan, None, None))
+    pp = pd.DataFrame(pts, columns=["postcode_lat", "postcode_lon", "postcode_precision",
+                                    "postcode_lad"])
+    lad_bnd = sources.read_boundary("lad_bnd", ctx.settings).rename(columns={"LAD24CD": "region_code"})
+    lat = units["lat"].fillna(0.0).to_numpy()
+    lon = units["lon"].fillna(0.0).to_numpy()
+    ul = geography.lad_nearest_with_distance(lat, lon, lad_bnd)
+    demand = pd.read_parquet(ctx.out("demand.parquet"))
+    regions = pd.read_parquet(ctx.out("regions.parquet"))
+    table, warnings = geography.join_units(units, pp, ul, demand, regions,
+                                           max_postcode_km=UNIT_POSTCODE_MAX_KM)
+    ctx.warnings.extend(warnings)
+    store.write_parquet(ctx.out("units_geo.parquet"), table)
+    not_mappable = int((~units["mappable"].astype(bool)).sum())
+    return {"rows": {"units_geo.parquet": len(table)},
+            "checks": {"units": len(units), "not_mappable": not_mappable,
+                       "flagged": int(table["flags"].ne("").sum()),
+                       "postcode_max_km": UNIT_POSTCODE_MAX_KM}}
+
+
 STEPS: list[Step] = [
     Step("demand", ("lsoa_demand", "dz_demand", "sdz_demand", "lsoa_ruc", "area_regions"),
          ("demand.parquet", "regions.parquet"), step_demand),
@@ -287,6 +340,10 @@ STEPS: list[Step] = [
     Step("postcodes", ("gb_postcodes", "gb_sectors", "gb_districts", "ni_postcodes", "lad_bnd"),
          ("postcodes.parquet", "postcode_sectors.parquet", "postcode_districts.parquet",
           "postcodes_ni.parquet"), step_postcodes, depends=("demand",)),
+    Step("hospitals", ("hosp_rcpch", "hosp_wales", "hosp_scotland", "hosp_ni"),
+         ("hospitals.parquet",), step_hospitals),
+    Step("units", ("lad_bnd",), ("units_geo.parquet",), step_units,
+         depends=("demand", "postcodes")),
 ]
 
 
@@ -436,5 +493,3 @@ def load_regions(settings: Settings | None = None) -> pd.DataFrame:
     """``regions.parquet``."""
     return pd.read_parquet(built_path("regions.parquet", settings))
 
-
-_ = np  # numpy used by later steps

@@ -631,3 +631,115 @@ def hospitals_table(raw: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     dup = out["site_code"].notna() & out["site_code"].duplicated()
     out = out[~dup].reset_index(drop=True)
     return out[HOSPITAL_COLUMNS]
+
+
+# ---------------------------------------------------------------------------
+# Units joined to geography
+# ---------------------------------------------------------------------------
+
+UNITS_GEO_COLUMNS = [
+    "unit_id", "unit_name", "hospital", "nation", "postcode", "lat", "lon",
+    "area_code", "area_name", "area_type", "area_method", "lad_source",
+    *REGION_COLUMNS[2:],
+    "postcode_lat", "postcode_lon", "postcode_precision", "postcode_km", "lad_km", "flags",
+]
+
+
+def join_units(
+    units: pd.DataFrame,
+    postcode_points: pd.DataFrame,
+    unit_lad: pd.DataFrame,
+    demand: pd.DataFrame,
+    regions: pd.DataFrame,
+    max_postcode_km: float = 3.0,
+    max_approx_postcode_km: float = 10.0,
+    max_outside_km: float = 5.0,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Give every mappable unit its small area and regions; report implausible positions.
+
+    Parameters
+    ----------
+    units
+        ``unit_id, unit_name, hospital, nation, postcode, lat, lon, mappable``.
+    postcode_points
+        One row per unit (same order): ``postcode_lat, postcode_lon, postcode_precision,
+        postcode_lad`` (NaN/None when the unit's postcode could not be placed).
+    unit_lad
+        One row per unit: ``lad_polygon`` (LAD24 polygon nearest the unit's point) and
+        ``lad_km`` (distance to it, 0 inside).
+    demand, regions
+        The built ``demand`` (``area_code, area_name, area_type, lat, lon, lad_code``) and
+        ``regions`` tables.
+    max_postcode_km
+        A unit further than this from its own unit-precision postcode point is reported.
+    max_approx_postcode_km
+        The same for postcodes placed only at sector/district/SDZ precision.
+    max_outside_km
+        A unit further than this from every UK local authority polygon is outside the UK.
+
+    Returns
+    -------
+    table, warnings
+        :data:`UNITS_GEO_COLUMNS` for mappable units (``flags`` is ``;``-joined:
+        ``outside_uk``, ``far_from_postcode``, ``postcode_not_found``, ``nation_mismatch``),
+        and one human-readable warning per flagged unit.
+    """
+    u = units.reset_index(drop=True).copy()
+    pp = postcode_points.reset_index(drop=True)
+    ul = unit_lad.reset_index(drop=True)
+    u = pd.concat([u, pp, ul], axis=1)
+    u = u[u["mappable"].astype(bool) & u["lat"].notna() & u["lon"].notna()].reset_index(drop=True)
+    pc_lad = u["postcode_lad"].where(u["postcode_lad"].notna(), None)
+    use_pc = pc_lad.notna() & pc_lad.isin(set(demand["lad_code"]))
+    lad = np.where(use_pc, pc_lad, u["lad_polygon"]).astype(object)
+    u["lad_source"] = np.where(use_pc, "postcode", "lad24_polygon")
+    area, method = nearest_area(u["lat"].to_numpy(), u["lon"].to_numpy(), lad, demand)
+    u["area_code"], u["area_method"] = area, method
+    info = demand.set_index("area_code")[["area_name", "area_type"]]
+    u = u.join(info, on="area_code")
+    reg = regions.set_index("area_code").drop(columns=["nation"])
+    u = u.join(reg, on="area_code", rsuffix="_region")
+    u["postcode_km"] = haversine_km(u["lat"], u["lon"], u["postcode_lat"], u["postcode_lon"])
+    region_nation = regions.set_index("area_code")["nation"]
+    warnings: list[str] = []
+    flags_col = []
+    for row in u.itertuples(index=False):
+        flags = []
+        label = f"{row.unit_id} ({row.unit_name}, {row.postcode or 'no postcode'})"
+        if row.lad_km > max_outside_km:
+            flags.append("outside_uk")
+            warnings.append(f"unit {label}: at {row.lat:.5f}, {row.lon:.5f}, {row.lad_km:.1f} km "
+                            "outside the UK")
+        if pd.isna(row.postcode_lat):
+            flags.append("postcode_not_found")
+            warnings.append(f"unit {label}: its postcode could not be placed")
+        else:
+            limit = max_postcode_km if row.postcode_precision == "unit" else max_approx_postcode_km
+            if row.postcode_km > limit:
+                flags.append("far_from_postcode")
+                warnings.append(
+                    f"unit {label}: {row.postcode_km:.1f} km from its postcode's "
+                    f"{row.postcode_precision} point (limit {limit:g} km)")
+        area_nation = region_nation.get(row.area_code)
+        if isinstance(row.nation, str) and area_nation and row.nation != area_nation:
+            flags.append("nation_mismatch")
+            warnings.append(f"unit {label}: listed in {row.nation} but located in {area_nation}")
+        flags_col.append(";".join(flags))
+    u["flags"] = flags_col
+    for col in UNITS_GEO_COLUMNS:
+        if col not in u.columns:
+            u[col] = None
+    return u[UNITS_GEO_COLUMNS].sort_values("unit_id").reset_index(drop=True), warnings
+
+
+def lad_nearest_with_distance(
+    lat: np.ndarray, lon: np.ndarray, lad: gpd.GeoDataFrame
+) -> pd.DataFrame:
+    """``lad_polygon, lad_km``: the LAD polygon each point is in or nearest to, and the distance
+    to it in km (0 inside). ``lad`` has ``region_code`` and polygons (WGS84)."""
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs=4326).to_crs(27700)
+    polys = lad[["region_code", "geometry"]].to_crs(27700)
+    joined = gpd.sjoin_nearest(pts, polys, how="left", distance_col="dist_m")
+    joined = joined[~joined.index.duplicated(keep="first")].reindex(pts.index)
+    return pd.DataFrame({"lad_polygon": joined["region_code"].to_numpy(dtype=object),
+                         "lad_km": joined["dist_m"].to_numpy("float64") / 1000.0})
