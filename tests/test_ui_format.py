@@ -1,0 +1,87 @@
+"""Display helpers: hand-checked strings."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from epu_mapper.ui import format as fmt
+
+
+def test_md_escape_neutralises_markdown_and_html():
+    s = fmt.md_escape("**St Mary's** [x](javascript:alert(1)) <script>")
+    assert "<script>" not in s and "&lt;script&gt;" in s
+    assert "\\*\\*St Mary's\\*\\*" in s
+    assert "\\[x\\]\\(javascript\\:alert\\(1\\)\\)" in s
+    assert fmt.md_escape(None) == "" and fmt.md_escape(float("nan")) == ""
+
+
+@pytest.mark.parametrize(("minutes", "approx", "want"), [
+    (23.4, False, "23 min"), (23.6, True, "about 24 min (estimate)"),
+    (math.inf, False, "no route"), (np.nan, True, "no route"), (None, False, "no route"),
+])
+def test_fmt_minutes(minutes, approx, want):
+    assert fmt.fmt_minutes(minutes, approx) == want
+
+
+def test_fmt_km_and_state():
+    assert fmt.fmt_km(12.345) == "12.3 km"
+    assert fmt.fmt_km(12.345, True) == "about 12.3 km"
+    assert fmt.fmt_km(np.nan) == ""
+    assert fmt.fmt_state("open") == "Open now"
+    assert fmt.fmt_state("weird") == "Hours unknown"
+
+
+def test_fmt_when_relative():
+    now = datetime(2026, 11, 25, 22, 0)  # a Wednesday
+    assert fmt.fmt_when(datetime(2026, 11, 25, 23, 0), now) == "today 23:00"
+    assert fmt.fmt_when(datetime(2026, 11, 26, 8, 0), now) == "tomorrow 08:00"
+    assert fmt.fmt_when(datetime(2026, 11, 30, 8, 30), now) == "Mon 30 Nov 08:30"
+    assert fmt.fmt_when(None, now) == "not known"
+    assert fmt.fmt_when(pd.NaT, now) == "not known"
+    aware = pd.Timestamp("2026-06-01 07:00", tz="UTC")  # 08:00 BST
+    assert fmt.fmt_when(aware) == "Mon 1 Jun 08:00"
+
+
+def test_fmt_weeks_and_referral():
+    assert fmt.fmt_weeks(6, 16) == "6–16 weeks"
+    assert fmt.fmt_weeks(None, 20) == "up to 20 weeks"
+    assert fmt.fmt_weeks(pd.NA, np.nan) == "not stated"
+    assert fmt.fmt_self_referral("YES") == "Yes, you can self-refer"
+    assert fmt.fmt_self_referral(None) == "Not known"
+
+
+def test_hour_of_week_and_presets():
+    assert fmt.hour_of_week(datetime(2026, 11, 28, 10, 30)) == 5 * 24 + 10  # Saturday
+    assert fmt.how_label(0) == "Mon 00:00"
+    assert fmt.how_label(167) == "Sun 23:00"
+    labels = {p.label: (p.hour_of_week, p.bank_holiday) for p in fmt.PRESETS}
+    assert labels["Saturday 10:00"] == (130, False)
+    assert labels["Sunday 03:00"] == (147, False)
+    assert fmt.how_label(labels["Weekday 20:00"][0]).endswith("20:00")
+    assert any(bh for _, bh in labels.values())
+
+
+def test_stale():
+    today = date(2026, 11, 25)
+    assert fmt.stale("2026-01", today) is False
+    assert fmt.stale("2023", today) is True
+    assert fmt.stale("", today) is True
+    assert fmt.stale(None, today) is True
+    assert fmt.stale("2025-11-30", today) is False
+
+
+def test_metric_values():
+    table = pd.DataFrame({"nice_7day_pass": [True, False], "pct_within_60": [12.5, None],
+                          "nice_7day": [True, False]})
+    pct = fmt.METRIC_BY_KEY["pct60"]
+    assert fmt.metric_values(table, pct).tolist()[0] == 12.5
+    assert math.isnan(fmt.metric_values(table, pct).tolist()[1])
+    assert fmt.metric_values(table, fmt.METRIC_BY_KEY["nice"]).tolist() == [100.0, 0.0]
+    assert fmt.metric_values(table, fmt.METRIC_BY_KEY["median"]).isna().all()
+    assert fmt.fmt_metric(87.4, pct) == "87%"
+    assert fmt.fmt_metric(np.nan, pct) == "no data"

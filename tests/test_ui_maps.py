@@ -1,0 +1,187 @@
+"""Offline unit tests of the folium layers: no CDN, no HTML from data, correct classes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from epu_mapper.ui import maps
+
+SQUARE = [[[0.0, 50.0], [1.0, 50.0], [1.0, 51.0], [0.0, 51.0], [0.0, 50.0]]]
+GEOJSON = {
+    "type": "FeatureCollection",
+    "features": [
+        {"type": "Feature", "properties": {"region_code": "A", "region_name": "Alpha & Co"},
+         "geometry": {"type": "Polygon", "coordinates": SQUARE}},
+        {"type": "Feature", "properties": {"region_code": "B", "region_name": "Beta"},
+         "geometry": {"type": "Polygon", "coordinates": [[[2.0, 52.0], [3.0, 52.0],
+                                                           [3.0, 53.5], [2.0, 52.0]]]}},
+        {"type": "Feature", "properties": {"region_code": "C", "region_name": "Gamma"},
+         "geometry": {"type": "Polygon", "coordinates": SQUARE}},
+    ],
+}
+EVIL = '</script><img src=x onerror="alert(1)"> & <b>bold</b>'
+
+
+def _units() -> pd.DataFrame:
+    return pd.DataFrame({
+        "unit_name": [EVIL, "Plain unit", "No site"],
+        "lat": [51.5, 52.6, np.nan],
+        "lon": [-0.1, -0.7, np.nan],
+        "state": ["open", "unknown", "closed"],
+    })
+
+
+def _full_map() -> maps.folium.Map:
+    m = maps.base_map(bounds=((50, -1), (53, 1)))
+    geometry = maps.prepare_geometry(GEOJSON)
+    values = pd.DataFrame({"region_code": ["A", "B"], "value": [95.0, 10.0],
+                           "text": ["95%", "10%"]})
+    maps.add_choropleth(m, geometry, values, maps.make_bins([0, 50, 100]), "% within 60 min")
+    maps.add_units(m, _units())
+    maps.add_origin(m, 51.6, -0.2, "Your postcode LE15 6RB")
+    maps.add_hospitals(m, pd.DataFrame({"name": [EVIL], "lat": [52.0], "lon": [-1.0]}))
+    return m
+
+
+def _external_refs(html: str) -> list[str]:
+    """src/href of <script> and <link> tags."""
+    return re.findall(r"<(?:script|link)\b[^>]*\b(?:src|href)=[\"']([^\"']+)", html)
+
+
+def test_rendered_html_loads_only_local_leaflet():
+    html = maps.render_html(_full_map())
+    refs = _external_refs(html)
+    assert refs, "the page must reference Leaflet"
+    assert all(r.startswith("/app/static/vendor/leaflet-") for r in refs), refs
+    assert not any("cdn" in r.lower() or r.startswith("http") for r in refs)
+    # no jQuery, Bootstrap or Font Awesome either
+    assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
+
+
+def test_streamlit_folium_links_are_local():
+    m = _full_map()
+    # what streamlit-folium collects as js/css links: default_js/default_css of elements
+    js = [src for _, src in m.default_js]
+    css = [href for _, href in m.default_css]
+    assert js == ["/app/static/vendor/leaflet-1.9.4/leaflet.js"]
+    assert css == ["/app/static/vendor/leaflet-1.9.4/leaflet.css"]
+    for child in m._children.values():
+        assert not getattr(child, "default_js", []), type(child)
+
+
+def test_base_url_path_prefixes_assets():
+    m = maps.base_map(base_url_path="/epu/")
+    assert m.default_js[0][1] == "/epu/app/static/vendor/leaflet-1.9.4/leaflet.js"
+
+
+def test_data_never_reaches_html_unescaped():
+    m = _full_map()
+    for text in (maps.map_script(m), maps.render_html(_full_map())):
+        assert "</script><img" not in text
+        assert "<b>bold</b>" not in text
+        assert "onerror=\"alert" not in text
+    script = maps.map_script(m)
+    # the text is still there, JSON-escaped, and tooltips are built with textContent
+    assert "\\u003c/script\\u003e" in script
+    assert "textContent" in script and "bindTooltip(tip(" in script
+
+
+def test_markers_are_canvas_circle_markers():
+    script = maps.map_script(_full_map())
+    assert '"preferCanvas": true' in script
+    assert "L.circleMarker" in script
+    assert "L.marker(" not in script  # no image icons (would need extra assets)
+
+
+def test_units_without_coordinates_are_skipped():
+    layer = next(c for c in _full_map()._children.values() if isinstance(c, maps.PointsLayer))
+    pts = json.loads(layer.points_json.replace("\\u003c", "<").replace("\\u003e", ">")
+                     .replace("\\u0026", "&"))
+    assert len(pts) == 2
+    assert pts[0][:3] == [51.5, -0.1, 0]  # open -> style 0
+    assert pts[1][2] == 2  # unknown -> style 2
+    assert pts[0][3].startswith(EVIL)
+
+
+def test_bins_classify_hand_checked():
+    bins = maps.make_bins([0, 20, 40, 60])
+    got = bins.classify([0, 19.9, 20, 39, 40, 60, 75, np.nan])
+    assert got.tolist() == [0, 0, 1, 1, 2, 2, 2, -1]
+    assert bins.labels() == ["0 to < 20", "20 to < 40", "40 to 60"]
+    assert len(set(bins.colours)) == 3
+
+
+def test_bins_reverse_and_open_end():
+    fwd = maps.make_bins([0, 30, 60, float("inf")])
+    rev = maps.make_bins([0, 30, 60, float("inf")], reverse=True)
+    assert rev.colours == fwd.colours[::-1]
+    assert fwd.labels()[-1] == "60 or more"
+    assert fwd.classify([1000.0]).tolist() == [2]
+
+
+@pytest.mark.parametrize("edges", [[0], [0, 0, 1], [3, 2, 1], list(range(9))])
+def test_bad_bins_rejected(edges):
+    with pytest.raises(ValueError):
+        maps.make_bins(edges)
+
+
+def test_choropleth_aligns_values_to_features():
+    m = maps.base_map()
+    geometry = maps.prepare_geometry(GEOJSON)
+    assert geometry.codes == ("A", "B", "C")
+    values = pd.DataFrame({"region_code": ["B", "A"], "value": [10.0, 95.0],
+                           "text": ["10%", "95%"]})
+    maps.add_choropleth(m, geometry, values, maps.make_bins([0, 50, 100]), "t")
+    layer = next(c for c in m._children.values() if isinstance(c, maps.ChoroplethLayer))
+    assert json.loads(layer.classes_json) == [1, 0, -1]  # C has no data
+    tips = json.loads(layer.tips_json.replace("\\u0026", "&"))
+    assert tips == ["Alpha & Co: 95%", "Beta: 10%", "Gamma: no data"]
+    legend = [c for c in m._children.values() if isinstance(c, maps.Legend)][-1]
+    assert "no data" in legend.items_json
+
+
+def test_prepared_geometry_bounds_and_size():
+    geometry = maps.prepare_geometry(GEOJSON)
+    assert geometry.bounds == ((50.0, 0.0), (53.5, 3.0))
+    assert 0 < geometry.nbytes < 2000
+    assert "region_name" not in geometry.json  # names travel only as tooltips
+
+
+def test_geojson_download_merges_values():
+    geometry = maps.prepare_geometry(GEOJSON)
+    table = pd.DataFrame({"region_code": ["A", "B"], "region_name": ["Alpha & Co", "Beta"],
+                          "pct_within_60": [95.0, 10.0]})
+    data = json.loads(maps.geojson_with_values(geometry, table))
+    props = [f["properties"] for f in data["features"]]
+    assert props[0] == {"region_code": "A", "region_name": "Alpha & Co", "pct_within_60": 95.0}
+    assert props[2] == {"region_code": "C", "region_name": "Gamma"}
+    assert data["features"][1]["geometry"]["type"] == "Polygon"
+
+
+def test_bounds_helpers():
+    assert maps.bounds_of([51, 52], [-1, 0], pad=0) == ((51.0, -1.0), (52.0, 0.0))
+    assert maps.bounds_of([np.nan], [np.nan]) is None
+    assert maps.geojson_bounds({"features": []}) is None
+
+
+def test_small_area_points_payload_is_compact():
+    n = 5000
+    rng = np.random.default_rng(0)
+    pts = pd.DataFrame({"lat": rng.uniform(50, 55, n), "lon": rng.uniform(-4, 0, n),
+                        "value": rng.uniform(0, 120, n), "text": ["E01012345: 45 min"] * n})
+    m = maps.base_map()
+    maps.add_values_points(m, pts, maps.make_bins([0, 30, 60, float("inf")], reverse=True), "t")
+    size = maps.map_payload_bytes(m)
+    assert size < maps.MAP_BUDGET_BYTES
+    assert size / n < 60  # ~40 bytes a point
+
+
+def test_safe_json_escapes_markup():
+    assert maps.safe_json({"a": "<&>"}) == '{"a":"\\u003c\\u0026\\u003e"}'
+    with pytest.raises(ValueError):
+        maps.safe_json(float("nan"))
