@@ -1,9 +1,131 @@
-"""`epu-mapper` subcommands of the 'travel' group (being written; see docs/architecture.md)."""
+"""`epu-mapper travel ...`: road networks, the travel matrix, calibration, single-point queries."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
+
+from epu_mapper.settings import get_settings
+from epu_mapper.travel.calibrate import DEFAULT_DESTINATIONS, DEFAULT_ORIGINS
+from epu_mapper.travel.candidates import DEFAULT_K
+from epu_mapper.travel.osrm import DEFAULT_CHUNK
+
+
+def _network(args: argparse.Namespace) -> int:
+    from epu_mapper.travel import osrm as osrm_mod  # noqa: PLC0415
+
+    settings = get_settings()
+    if args.force:
+        path = osrm_mod.prepare_network(Path(args.pbf), settings.build_dir, name=args.name,
+                                        threads=args.threads, keep_filtered=args.keep_filtered)
+    else:
+        path = osrm_mod.ensure_network(Path(args.pbf), settings.build_dir, name=args.name,
+                                       threads=args.threads, keep_filtered=args.keep_filtered)
+    meta = osrm_mod.read_network_meta(path)
+    steps = meta["steps"]
+    print(f"road network {meta['name']!r} in {path}")
+    print(f"  source {meta['source_pbf']} ({meta['source_bytes'] / 1e6:.1f} MB, OSM {meta['osm_timestamp']})")
+    print(f"  {meta['road_ways']:,} road ways; graph {meta['graph_bytes'] / 1e6:.1f} MB")
+    for step, s in steps.items():
+        print(f"  {step:<8} {s['seconds']:>7.2f} s  peak {s['peak_rss_mb']} MB")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from epu_mapper.travel.matrix import build_matrix  # noqa: PLC0415
+
+    path, prov, reused = build_matrix(
+        engine=args.engine, network=args.network, force=args.force, k=args.k,
+        chunk=args.chunk, progress=not args.no_progress,
+    )
+    c = prov["counts"]
+    print(f"engine {prov['engine']}: {c['areas']:,} areas x {c['units']} units; "
+          f"{c['pairs_kept']:,} pairs kept, {c['pairs_skipped']:,} skipped, {c['pairs_routed']:,} with a time")
+    for reason, n in c["unreachable"].items():
+        if n:
+            print(f"  NaN ({reason}): {n:,}")
+    if prov["engine"] == "osrm":
+        far = prov["far_snapped_origins"]
+        print(f"  origins snapped > {far['threshold_m']:g} m from a road: {far['count']}")
+        print(f"  areas outside network {prov['network']['name']!r}: {prov['areas_outside_network']:,}; "
+              f"covers all areas and units: {prov['covers_all']}")
+    print(f"  {prov['caption']}")
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from epu_mapper.travel import osrm as osrm_mod  # noqa: PLC0415
+    from epu_mapper.travel.calibrate import calibrate, read_postcodes, report  # noqa: PLC0415
+
+    settings = get_settings()
+    if args.pbf:
+        net = osrm_mod.ensure_network(Path(args.pbf), settings.build_dir, name=args.network)
+    else:
+        net = osrm_mod.find_network(settings.build_dir, args.network)
+        if net is None:
+            from epu_mapper.errors import BuildMissingError  # noqa: PLC0415
+
+            raise BuildMissingError("A road network", settings.build_dir / "osrm",
+                                    "epu-mapper travel calibrate --pbf FILE.osm.pbf")
+    router = osrm_mod.OsrmRouter(net)
+    cal = calibrate(router, read_postcodes(settings.data_dir), seed=args.seed, district=args.district,
+                    n_origins=args.origins, n_destinations=args.destinations)
+    print(report(cal))
+    if args.json:
+        Path(args.json).write_text(json.dumps(cal.params.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _point(args: argparse.Namespace) -> int:
+    from epu_mapper.travel.matrix import from_point, load_mappable_units  # noqa: PLC0415
+
+    units = load_mappable_units(get_settings())
+    df = from_point(args.lat, args.lon, units).sort_values("minutes").head(args.limit)
+    print(df.to_string(index=False))
+    if df.attrs.get("far_from_road"):
+        print("note: the point is far from any road; times start from the nearest road")
+    print(df.attrs.get("caption", ""))
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the parser."""
+    p = sub.add_parser("travel", help="travel times: road network (OSRM), matrix, calibration")
+    tsub = p.add_subparsers(dest="travel_command", metavar="SUBCOMMAND", parser_class=type(p))
+    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+
+    n = tsub.add_parser("network", help="build an OSRM car graph from an OpenStreetMap extract")
+    n.add_argument("--pbf", required=True, help="OpenStreetMap extract (.osm.pbf)")
+    n.add_argument("--name", help="network name (default: from the file name)")
+    n.add_argument("--threads", type=int, default=2)
+    n.add_argument("--keep-filtered", action="store_true", help="keep the road-filtered .osm.pbf")
+    n.add_argument("--force", action="store_true", help="rebuild even if built from the same file")
+    n.set_defaults(func=_network)
+
+    b = tsub.add_parser("build", help="compute the area x unit travel matrix")
+    b.add_argument("--engine", choices=["osrm", "estimate"],
+                   help="default: osrm when a road network is built, else estimate")
+    b.add_argument("--network", help="network name under build/osrm (default: the newest)")
+    b.add_argument("--force", action="store_true", help="rebuild even when inputs are unchanged")
+    b.add_argument("--k", type=int, default=DEFAULT_K,
+                   help=f"units kept per area by straight line (default {DEFAULT_K})")
+    b.add_argument("--chunk", type=int, default=DEFAULT_CHUNK, help="areas per OSRM request")
+    b.add_argument("--no-progress", action="store_true")
+    b.set_defaults(func=_build)
+
+    c = tsub.add_parser("calibrate", help="fit the straight-line estimate against OSRM")
+    c.add_argument("--pbf", help="OpenStreetMap extract (built into a network if needed)")
+    c.add_argument("--network", help="network name (default: from --pbf, or the newest)")
+    c.add_argument("--district", help="keep postcodes of this local authority code (e.g. E06000017)")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--origins", type=int, default=DEFAULT_ORIGINS)
+    c.add_argument("--destinations", type=int, default=DEFAULT_DESTINATIONS)
+    c.add_argument("--json", help="also write the fitted parameters to this JSON file")
+    c.set_defaults(func=_calibrate)
+
+    q = tsub.add_parser("point", help="travel from one point to every unit")
+    q.add_argument("lat", type=float)
+    q.add_argument("lon", type=float)
+    q.add_argument("--limit", type=int, default=10)
+    q.set_defaults(func=_point)

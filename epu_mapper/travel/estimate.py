@@ -1,0 +1,223 @@
+"""The offline travel-time estimate: straight line × detour, at a calibrated pace.
+
+Pure: arrays in, arrays out; no files.
+
+Model (car, free-flow)::
+
+    minutes = intercept_min + min_per_km × straight_km
+    km      = detour × straight_km
+
+``straight_km`` is the great-circle distance. The two time coefficients and the
+detour are least-squares fits against the OSRM engine (``car.lua``) on the real
+Rutland OpenStreetMap extract, produced by::
+
+    epu-mapper travel calibrate --pbf $EPU_MAPPER_DATA/osm/rutland-latest.osm.pbf \\
+        --district E06000017 --seed 0
+
+which samples real Code-Point Open postcodes inside Rutland. The measured error
+is stored with the parameters and shown wherever an estimate is shown.
+
+Honest limits: Rutland is rural with small towns, and its circuity is inflated
+by Rutland Water; the same parameters are used for every area (the speed does
+**not** vary by rural-urban class, because there is no urban road network here
+to calibrate an urban pace against). In cities the estimate is likely to be
+optimistic (too fast); the figures are free-flow, not peak-hour.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from epu_mapper.travel.candidates import straight_km_matrix
+
+
+@dataclass(frozen=True)
+class EstimateParams:
+    """Parameters of the straight-line estimate and their measured error.
+
+    Attributes
+    ----------
+    intercept_min : float
+        Minutes added to every trip (getting onto and off the main roads).
+    min_per_km : float
+        Minutes per straight-line km.
+    detour : float
+        Road km per straight-line km.
+    mae_min, p90_min : float
+        Mean and 90th-percentile absolute error (minutes) against OSRM on the
+        calibration pairs.
+    n_pairs : int
+        Number of calibration pairs.
+    source : str
+        What the parameters were fitted on (network, sample, command).
+    """
+
+    intercept_min: float
+    min_per_km: float
+    detour: float
+    mae_min: float
+    p90_min: float
+    n_pairs: int
+    source: str
+
+    @property
+    def implied_speed_kmh(self) -> float:
+        """Average road speed implied by the slope and detour (km/h)."""
+        return 60.0 * self.detour / self.min_per_km
+
+    def to_dict(self) -> dict:
+        """Plain dict (for provenance JSON)."""
+        return asdict(self)
+
+    def caption(self) -> str:
+        """One line for users: what the figure is and how wrong it typically is."""
+        return (
+            f"approximate travel time (straight-line estimate), typically within "
+            f"{self.mae_min:.0f} minutes (9 in 10 within {self.p90_min:.0f} minutes) "
+            f"of a road route (calibrated in rural Rutland; likely optimistic in cities)"
+        )
+
+
+# Produced by:
+#   epu-mapper travel calibrate --pbf $EPU_MAPPER_DATA/osm/rutland-latest.osm.pbf \
+#       --district E06000017 --seed 0
+# (tests/test_osrm_calibrate.py re-runs it and checks these figures.)
+CALIBRATED = EstimateParams(
+    intercept_min=3.079,
+    min_per_km=1.22,
+    detour=1.333,
+    mae_min=2.147,
+    p90_min=4.285,
+    n_pairs=79600,
+    source=(
+        "OSRM car.lua (osrm-bindings 26.10.0) on the Rutland OSM extract of 2022-07-20, "
+        "400 x 200 Code-Point Open postcodes in Rutland (E06000017), seed 0"
+    ),
+)
+
+
+def estimate_from_km(
+    straight_km: np.ndarray, params: EstimateParams = CALIBRATED
+) -> tuple[np.ndarray, np.ndarray]:
+    """Estimated minutes and road km from straight-line km.
+
+    Parameters
+    ----------
+    straight_km : numpy.ndarray
+        Great-circle distances (km), any shape; NaN stays NaN, inf stays inf.
+    params : EstimateParams
+        Model parameters (default: the calibrated ones).
+
+    Returns
+    -------
+    (minutes, km) : tuple of numpy.ndarray
+        float32 arrays shaped like ``straight_km``.
+    """
+    d = np.asarray(straight_km, dtype=np.float64)
+    minutes = params.intercept_min + params.min_per_km * d
+    km = params.detour * d
+    return minutes.astype(np.float32), km.astype(np.float32)
+
+
+def estimate_matrix(
+    o_lat: np.ndarray,
+    o_lon: np.ndarray,
+    d_lat: np.ndarray,
+    d_lon: np.ndarray,
+    mask: np.ndarray | None = None,
+    params: EstimateParams = CALIBRATED,
+    straight_km: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Estimated origin × destination minutes and km.
+
+    Parameters
+    ----------
+    o_lat, o_lon, d_lat, d_lon : numpy.ndarray
+        Origin (n_o,) and destination (n_d,) WGS84 coordinates.
+    mask : numpy.ndarray, optional
+        ``(n_o, n_d)`` bool from :func:`~epu_mapper.travel.candidates.candidate_mask`;
+        pairs outside it are ``inf`` (skipped, not unreachable).
+    params : EstimateParams
+        Model parameters.
+    straight_km : numpy.ndarray, optional
+        Precomputed straight-line distances ``(n_o, n_d)``.
+
+    Returns
+    -------
+    (minutes, km) : tuple of numpy.ndarray
+        float32 ``(n_o, n_d)``; NaN where a coordinate is missing; inf where skipped.
+    """
+    dist = straight_km if straight_km is not None else straight_km_matrix(o_lat, o_lon, d_lat, d_lon)
+    minutes, km = estimate_from_km(dist, params)
+    if mask is not None:
+        minutes[~mask] = np.inf
+        km[~mask] = np.inf
+    return minutes, km
+
+
+def fit_estimate(
+    straight_km: np.ndarray, minutes: np.ndarray, road_km: np.ndarray, source: str
+) -> EstimateParams:
+    """Least-squares fit of the estimate against routed pairs.
+
+    Parameters
+    ----------
+    straight_km, minutes, road_km : numpy.ndarray
+        1-D arrays of equal length: great-circle km, routed minutes and routed km.
+        Pairs where any value is non-finite are ignored.
+    source : str
+        Description stored with the parameters.
+
+    Returns
+    -------
+    EstimateParams
+        Fitted ``intercept_min``, ``min_per_km`` (ordinary least squares of minutes
+        on straight km), ``detour`` (least squares through the origin of road km on
+        straight km), and the in-sample mean and 90th-percentile absolute error,
+        rounded to 3 decimals so re-runs compare exactly.
+    """
+    x = np.asarray(straight_km, dtype=np.float64)
+    y = np.asarray(minutes, dtype=np.float64)
+    r = np.asarray(road_km, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y) & np.isfinite(r)
+    x, y, r = x[ok], y[ok], r[ok]
+    if len(x) < 3:
+        raise ValueError("need at least 3 routed pairs to fit the estimate")
+    design = np.column_stack([np.ones_like(x), x])
+    (a, b), *_ = np.linalg.lstsq(design, y, rcond=None)
+    detour = float(np.dot(x, r) / np.dot(x, x))
+    a, b, detour = round(float(a), 3), round(float(b), 3), round(detour, 3)
+    err = np.abs(a + b * x - y)
+    return EstimateParams(
+        intercept_min=a,
+        min_per_km=b,
+        detour=detour,
+        mae_min=round(float(err.mean()), 3),
+        p90_min=round(float(np.quantile(err, 0.9)), 3),
+        n_pairs=int(len(x)),
+        source=source,
+    )
+
+
+def estimate_errors(
+    params: EstimateParams, straight_km: np.ndarray, minutes: np.ndarray
+) -> dict[str, float]:
+    """Error of ``params`` against routed minutes.
+
+    Returns
+    -------
+    dict
+        ``mae_min``, ``p90_min``, ``bias_min`` (mean of estimate − routed) and ``n``.
+    """
+    x = np.asarray(straight_km, dtype=np.float64)
+    y = np.asarray(minutes, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    diff = params.intercept_min + params.min_per_km * x[ok] - y[ok]
+    return {
+        "mae_min": float(np.abs(diff).mean()),
+        "p90_min": float(np.quantile(np.abs(diff), 0.9)),
+        "bias_min": float(diff.mean()),
+        "n": int(ok.sum()),
+    }

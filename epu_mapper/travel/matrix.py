@@ -1,0 +1,702 @@
+"""One interface, two engines: the area × unit travel-time matrix and single-origin queries.
+
+Pure core (:func:`compute_estimate`, :func:`compute_osrm` given a router,
+:func:`to_long`, :func:`dense_from_long`) and a thin I/O edge
+(:func:`build_matrix`, :func:`load_matrix`, :func:`from_point`).
+
+Honesty rules carried by every output:
+
+* the engine that made each figure (``engine`` column / attribute);
+* unreachable pairs are NaN with a ``reason`` (never 0):
+  ``area outside network``, ``unit outside network``, ``no route``, ``no coordinates``;
+* pairs skipped as pointless (:mod:`~epu_mapper.travel.candidates`) are ``inf`` in the
+  dense matrix and absent from the long table;
+* origins snapped more than :data:`~epu_mapper.travel.osrm.SNAP_FAR_M` metres to a
+  road are listed in the provenance (``far_snapped_origins``).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from epu_mapper.errors import BuildMissingError, EpuMapperError
+from epu_mapper.settings import Settings, get_settings
+from epu_mapper.travel import candidates as cand
+from epu_mapper.travel import osrm as osrm_mod
+from epu_mapper.travel.estimate import CALIBRATED, EstimateParams, estimate_matrix
+
+ENGINES = ("osrm", "estimate")
+SCHEMA_VERSION = 1
+
+OK = 0
+AREA_OUTSIDE = 1
+UNIT_OUTSIDE = 2
+NO_ROUTE = 3
+NO_COORDS = 4
+#: Reason codes → text stored in the ``reason`` column for NaN rows.
+REASONS = {
+    AREA_OUTSIDE: "area outside network",
+    UNIT_OUTSIDE: "unit outside network",
+    NO_ROUTE: "no route",
+    NO_COORDS: "no coordinates",
+}
+
+LONG_COLUMNS = ["area_code", "unit_id", "minutes", "km", "reason", "engine"]
+POINT_COLUMNS = ["unit_id", "minutes", "km", "engine", "approximate", "reason", "origin_snap_m"]
+
+
+class TravelMatrixError(EpuMapperError):
+    """The travel matrix cannot be built or is out of date."""
+
+
+# --------------------------------------------------------------------------- pure core
+
+
+@dataclass
+class PairResult:
+    """Dense result of one engine run.
+
+    Attributes
+    ----------
+    minutes, km : numpy.ndarray
+        float32 ``(n_o, n_d)``: value where routed, NaN where unreachable, inf where skipped.
+    reason : numpy.ndarray
+        int8 ``(n_o, n_d)`` reason codes (:data:`REASONS`; 0 = routed or skipped).
+    origin_snap_m : numpy.ndarray
+        float64 ``(n_o,)`` distance from each origin to the road it was snapped to
+        (NaN for the estimate and for origins that were not routed).
+    dest_snap_m : numpy.ndarray
+        float64 ``(n_d,)`` same for destinations.
+    """
+
+    minutes: np.ndarray
+    km: np.ndarray
+    reason: np.ndarray
+    origin_snap_m: np.ndarray
+    dest_snap_m: np.ndarray
+
+
+def _coords_ok(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    return np.isfinite(np.asarray(lat, dtype=np.float64)) & np.isfinite(np.asarray(lon, dtype=np.float64))
+
+
+def compute_estimate(
+    o_lat: np.ndarray,
+    o_lon: np.ndarray,
+    d_lat: np.ndarray,
+    d_lon: np.ndarray,
+    mask: np.ndarray,
+    params: EstimateParams = CALIBRATED,
+) -> PairResult:
+    """The straight-line estimate for every kept pair.
+
+    Parameters
+    ----------
+    o_lat, o_lon, d_lat, d_lon : numpy.ndarray
+        Origin (n_o,) and destination (n_d,) WGS84 coordinates.
+    mask : numpy.ndarray
+        ``(n_o, n_d)`` pairs to compute (:func:`~epu_mapper.travel.candidates.candidate_mask`).
+    params : EstimateParams
+        Estimate parameters.
+
+    Returns
+    -------
+    PairResult
+        NaN with reason ``no coordinates`` where a point has no coordinates.
+    """
+    minutes, km = estimate_matrix(o_lat, o_lon, d_lat, d_lon, mask=mask, params=params)
+    bad = mask & ~(_coords_ok(o_lat, o_lon)[:, None] & _coords_ok(d_lat, d_lon)[None, :])
+    minutes[bad] = np.nan
+    km[bad] = np.nan
+    reason = np.where(bad, NO_COORDS, OK).astype(np.int8)
+    n_o, n_d = mask.shape
+    return PairResult(minutes, km, reason, np.full(n_o, np.nan), np.full(n_d, np.nan))
+
+
+def _spatial_order(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Order points in 0.5° latitude bands, then by longitude (chunks stay compact)."""
+    return np.lexsort((lon, np.floor(lat * 2.0)))
+
+
+def compute_osrm(
+    router: osrm_mod.OsrmRouter,
+    o_lat: np.ndarray,
+    o_lon: np.ndarray,
+    d_lat: np.ndarray,
+    d_lon: np.ndarray,
+    mask: np.ndarray,
+    chunk: int = osrm_mod.DEFAULT_CHUNK,
+    progress: bool = False,
+) -> PairResult:
+    """OSRM road times for every kept pair, in chunks of origins.
+
+    Origins and destinations outside the network's extent are not routed: their
+    pairs are NaN with reason ``area outside network`` / ``unit outside network``.
+    Each chunk asks OSRM only for the destinations some origin of the chunk keeps.
+
+    Parameters
+    ----------
+    router : OsrmRouter
+        An opened network.
+    o_lat, o_lon, d_lat, d_lon : numpy.ndarray
+        Origin (n_o,) and destination (n_d,) WGS84 coordinates.
+    mask : numpy.ndarray
+        ``(n_o, n_d)`` pairs to compute.
+    chunk : int
+        Origins per OSRM request.
+    progress : bool
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    PairResult
+    """
+    o_lat = np.asarray(o_lat, dtype=np.float64)
+    o_lon = np.asarray(o_lon, dtype=np.float64)
+    d_lat = np.asarray(d_lat, dtype=np.float64)
+    d_lon = np.asarray(d_lon, dtype=np.float64)
+    n_o, n_d = mask.shape
+    minutes = np.full((n_o, n_d), np.inf, dtype=np.float32)
+    km = np.full((n_o, n_d), np.inf, dtype=np.float32)
+    reason = np.zeros((n_o, n_d), dtype=np.int8)
+    o_snap = np.full(n_o, np.nan)
+    d_snap = np.full(n_d, np.nan)
+
+    o_ok, d_ok = _coords_ok(o_lat, o_lon), _coords_ok(d_lat, d_lon)
+    o_in = router.inside(o_lat, o_lon) & o_ok
+    d_in = router.inside(d_lat, d_lon) & d_ok
+    # Reasons for pairs that will not be routed (first matching reason wins).
+    no_coords = mask & ~(o_ok[:, None] & d_ok[None, :])
+    area_out = mask & ~no_coords & ~o_in[:, None]
+    unit_out = mask & ~no_coords & ~area_out & ~d_in[None, :]
+    for sel, code in ((no_coords, NO_COORDS), (area_out, AREA_OUTSIDE), (unit_out, UNIT_OUTSIDE)):
+        minutes[sel] = np.nan
+        km[sel] = np.nan
+        reason[sel] = code
+
+    routable = mask & o_in[:, None] & d_in[None, :]
+    rows = np.flatnonzero(routable.any(axis=1))
+    rows = rows[_spatial_order(o_lat[rows], o_lon[rows])]
+    starts = range(0, len(rows), chunk)
+    if progress:
+        from tqdm import tqdm  # noqa: PLC0415
+
+        starts = tqdm(starts, total=(len(rows) + chunk - 1) // chunk, unit="chunk",
+                      desc=f"OSRM {len(rows)} areas")
+    for start in starts:
+        r = rows[start : start + chunk]
+        cols = np.flatnonzero(routable[r].any(axis=0))
+        res = router.table(o_lat[r], o_lon[r], d_lat[cols], d_lon[cols])
+        sub = routable[np.ix_(r, cols)]
+        m = np.where(sub, res.minutes, np.inf).astype(np.float32)
+        k = np.where(sub, res.km, np.inf).astype(np.float32)
+        nan = sub & ~np.isfinite(res.minutes)
+        minutes[np.ix_(r, cols)] = m
+        km[np.ix_(r, cols)] = k
+        rsub = reason[np.ix_(r, cols)]
+        rsub[nan] = NO_ROUTE
+        reason[np.ix_(r, cols)] = rsub
+        o_snap[r] = res.origin_snap_m
+        d_snap[cols] = np.fmax(d_snap[cols], res.dest_snap_m)
+    return PairResult(minutes, km, reason, o_snap, d_snap)
+
+
+def to_long(
+    result: PairResult, area_codes: np.ndarray, unit_ids: np.ndarray, mask: np.ndarray, engine: str
+) -> pd.DataFrame:
+    """Long table of the kept pairs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area_code, unit_id`` (str), ``minutes, km`` (float32; NaN = unreachable),
+        ``reason`` (categorical; null where routed), ``engine`` (categorical), in
+        area order then unit order.
+    """
+    ii, jj = np.nonzero(mask)
+    codes = result.reason[ii, jj]
+    reason = _reason_labels(codes)
+    return pd.DataFrame(
+        {
+            "area_code": np.asarray(area_codes, dtype=object)[ii],
+            "unit_id": np.asarray(unit_ids, dtype=object)[jj],
+            "minutes": result.minutes[ii, jj].astype(np.float32),
+            "km": result.km[ii, jj].astype(np.float32),
+            "reason": reason,
+            "engine": pd.Categorical([engine] * len(ii), categories=list(ENGINES)),
+        }
+    )
+
+
+def _reason_labels(codes: np.ndarray) -> pd.Categorical:
+    """Reason codes → categorical labels (null where routed)."""
+    cats = list(REASONS.values())
+    lookup = np.full(max(REASONS) + 1, -1, dtype=np.int8)
+    for code, label in REASONS.items():
+        lookup[code] = cats.index(label)
+    return pd.Categorical.from_codes(lookup[codes], categories=cats)
+
+
+def dense_from_long(
+    long: pd.DataFrame, area_codes: np.ndarray, unit_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Dense ``(n_areas, n_units)`` minutes and km from a long table.
+
+    Parameters
+    ----------
+    long : pandas.DataFrame
+        ``area_code, unit_id, minutes, km``.
+    area_codes, unit_ids : numpy.ndarray
+        Row and column order.
+
+    Returns
+    -------
+    (minutes, km) : float32 arrays; ``inf`` for pairs absent from ``long`` (skipped).
+    """
+    rows = pd.Index(area_codes).get_indexer(long["area_code"])
+    cols = pd.Index(unit_ids).get_indexer(long["unit_id"])
+    ok = (rows >= 0) & (cols >= 0)
+    minutes = np.full((len(area_codes), len(unit_ids)), np.inf, dtype=np.float32)
+    km = np.full_like(minutes, np.inf)
+    minutes[rows[ok], cols[ok]] = long["minutes"].to_numpy(np.float32)[ok]
+    km[rows[ok], cols[ok]] = long["km"].to_numpy(np.float32)[ok]
+    return minutes, km
+
+
+# --------------------------------------------------------------------------- the matrix
+
+
+@dataclass
+class TravelMatrix:
+    """Area × unit travel times (see docs/architecture.md).
+
+    Attributes
+    ----------
+    minutes, km : numpy.ndarray
+        float32 ``(n_areas, n_units)``; ``inf`` = skipped as pointless, NaN = unreachable.
+    area_codes, unit_ids : numpy.ndarray
+        Row order (= ``demand.parquet`` order) and column order.
+    engine : str
+        ``"osrm"`` or ``"estimate"``.
+    provenance : dict
+        What made it (network, inputs, parameters, counts).
+    approximate : bool
+        True for the straight-line estimate.
+    typical_error_min : float | None
+        Mean absolute error of the estimate in minutes (None for OSRM).
+    unreachable : pandas.DataFrame
+        ``area_code, unit_id, reason`` of the NaN pairs.
+    """
+
+    minutes: np.ndarray
+    km: np.ndarray
+    area_codes: np.ndarray
+    unit_ids: np.ndarray
+    engine: str
+    provenance: dict
+    approximate: bool
+    typical_error_min: float | None
+    unreachable: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["area_code", "unit_id", "reason"]))
+
+    @property
+    def caption(self) -> str:
+        """One line for users describing what the figures are."""
+        return str(self.provenance.get("caption", ""))
+
+
+def _fingerprint(*arrays: np.ndarray) -> str:
+    h = hashlib.sha256()
+    for a in arrays:
+        a = np.asarray(a)
+        if a.dtype == object or a.dtype.kind in "UT":
+            h.update("\x1f".join(map(str, a.tolist())).encode())
+        else:
+            h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+        h.update(b"\x1e")
+    return h.hexdigest()[:16]
+
+
+def matrix_paths(build_dir: Path, engine: str) -> tuple[Path, Path]:
+    """``travel/matrix_<engine>.parquet`` and its ``.json`` provenance."""
+    base = Path(build_dir) / "travel" / f"matrix_{engine}"
+    return base.with_suffix(".parquet"), base.with_suffix(".json")
+
+
+def load_demand_points(settings: Settings) -> pd.DataFrame:
+    """``area_code, lat, lon`` (+ ``ruc_class`` when present) of ``build/demand.parquet``."""
+    path = Path(settings.build_dir) / "demand.parquet"
+    if not path.is_file():
+        raise BuildMissingError("The demand areas table", path, "epu-mapper data build")
+    df = pd.read_parquet(path)
+    missing = {"area_code", "lat", "lon"} - set(df.columns)
+    if missing:
+        raise TravelMatrixError(f"{path} lacks columns {sorted(missing)}; rebuild with: epu-mapper data build")
+    return df
+
+
+def load_mappable_units(settings: Settings) -> pd.DataFrame:
+    """Mappable units (``unit_id, lat, lon``, …) from the directory, in directory order."""
+    try:
+        from epu_mapper.units import load_units  # noqa: PLC0415
+    except ImportError as exc:  # pragma: no cover - depends on the units module landing
+        raise TravelMatrixError("the units directory module (epu_mapper.units) is not available") from exc
+    units = load_units(settings.units_csv) if _accepts_path(load_units) else load_units()
+    return mappable(units)
+
+
+def _accepts_path(func: Callable) -> bool:
+    import inspect  # noqa: PLC0415
+
+    try:
+        return len(inspect.signature(func).parameters) > 0
+    except (TypeError, ValueError):  # pragma: no cover
+        return False
+
+
+def mappable(units: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a ``mappable`` flag (when present) and finite ``lat``/``lon``."""
+    ok = _coords_ok(pd.to_numeric(units["lat"], errors="coerce"), pd.to_numeric(units["lon"], errors="coerce"))
+    if "mappable" in units.columns:
+        ok &= units["mappable"].astype("boolean").fillna(False).to_numpy(bool)
+    return units.loc[ok].reset_index(drop=True)
+
+
+def unit_groups(units: pd.DataFrame) -> np.ndarray | None:
+    """Open-state group labels of units (weekly states, bank-holiday states, nation)."""
+    from epu_mapper import hours  # noqa: PLC0415
+
+    nation = units["nation"].to_numpy() if "nation" in units.columns else None
+    return cand.open_state_groups(hours.week_states(units), hours.bank_holiday_states(units), extra=nation)
+
+
+def _sha256_or_none(path: Path) -> str | None:
+    return osrm_mod.sha256_file(path) if Path(path).is_file() else None
+
+
+def build_matrix(
+    engine: str | None = None,
+    settings: Settings | None = None,
+    network: str | None = None,
+    force: bool = False,
+    k: int = cand.DEFAULT_K,
+    per_group: int = cand.DEFAULT_PER_GROUP,
+    chunk: int = osrm_mod.DEFAULT_CHUNK,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+    demand: pd.DataFrame | None = None,
+    units: pd.DataFrame | None = None,
+) -> tuple[Path, dict, bool]:
+    """Build (or reuse) ``travel/matrix_<engine>.parquet`` and its provenance.
+
+    Parameters
+    ----------
+    engine : {"osrm", "estimate"}, optional
+        Default: ``osrm`` when a road network is built, else ``estimate``.
+    settings : Settings, optional
+    network : str, optional
+        Network name under ``build/osrm`` (default: the most recently built).
+    force : bool
+        Rebuild even when inputs are unchanged.
+    k, per_group : int
+        Candidate-pair rule (:func:`~epu_mapper.travel.candidates.candidate_mask`).
+    chunk : int
+        Origins per OSRM request.
+    progress : bool
+        Show a progress bar (OSRM).
+    log : callable
+        Receives progress lines.
+    demand, units : pandas.DataFrame, optional
+        Override the demand areas (``area_code, lat, lon``) and units (``unit_id, lat,
+        lon``); default: ``build/demand.parquet`` and the mappable units of the directory.
+
+    Returns
+    -------
+    (path, provenance, reused) : tuple
+    """
+    settings = settings or get_settings()
+    t0 = time.perf_counter()
+    net_dir = osrm_mod.find_network(settings.build_dir, network)
+    if engine is None:
+        engine = "osrm" if net_dir is not None else "estimate"
+    if engine not in ENGINES:
+        raise TravelMatrixError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "osrm" and net_dir is None:
+        raise BuildMissingError(
+            "A road network for the OSRM engine", Path(settings.build_dir) / "osrm",
+            "epu-mapper travel network --pbf FILE.osm.pbf",
+        )
+    demand = load_demand_points(settings) if demand is None else demand
+    units = load_mappable_units(settings) if units is None else mappable(units)
+    if units.empty:
+        raise TravelMatrixError("no mappable units (with coordinates) in the directory")
+    if units["unit_id"].duplicated().any():
+        raise TravelMatrixError("unit_id values must be unique")
+
+    area_codes = demand["area_code"].astype(str).to_numpy()
+    o_lat, o_lon = demand["lat"].to_numpy(np.float64), demand["lon"].to_numpy(np.float64)
+    unit_ids = units["unit_id"].astype(str).to_numpy()
+    d_lat = pd.to_numeric(units["lat"]).to_numpy(np.float64)
+    d_lon = pd.to_numeric(units["lon"]).to_numpy(np.float64)
+
+    groups = unit_groups(units) if k < len(units) and per_group > 0 else None
+    params: dict = {"k": k, "per_group": per_group if groups is not None else None,
+                    "n_groups": None if groups is None else int(groups.max() + 1)}
+    net_meta: dict | None = None
+    if engine == "osrm":
+        net_meta = osrm_mod.read_network_meta(net_dir)
+        params.update(snap_far_m=osrm_mod.SNAP_FAR_M, extent_cell_deg=net_meta.get("extent_cell_deg"),
+                      profile=net_meta.get("profile"), osrm_bindings=net_meta.get("osrm_bindings"))
+    else:
+        params["estimate"] = CALIBRATED.to_dict()
+    inputs = {
+        "schema": SCHEMA_VERSION,
+        "engine": engine,
+        "demand": _fingerprint(area_codes, o_lat, o_lon),
+        "units": _fingerprint(unit_ids, d_lat, d_lon),
+        "groups": None if groups is None else _fingerprint(groups),
+        "network": None if net_meta is None else [net_meta.get("source_sha256"), net_meta.get("built_at"),
+                                                   net_meta.get("name")],
+        "params": params,
+    }
+    inputs_key = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+    out, meta_path = matrix_paths(settings.build_dir, engine)
+    if not force and out.is_file() and meta_path.is_file():
+        old = json.loads(meta_path.read_text(encoding="utf-8"))
+        if old.get("inputs_key") == inputs_key:
+            log(f"travel matrix ({engine}) is up to date: {out}")
+            return out, old, True
+
+    mask = cand.candidate_mask(o_lat, o_lon, d_lat, d_lon, k=k, groups=groups, per_group=per_group)
+    if engine == "osrm":
+        router = osrm_mod.OsrmRouter(net_dir)
+        log(f"routing {int(mask.sum()):,} pairs with OSRM on network {router.name!r} ...")
+        result = compute_osrm(router, o_lat, o_lon, d_lat, d_lon, mask, chunk=chunk, progress=progress)
+    else:
+        log(f"estimating {int(mask.sum()):,} pairs (straight line × detour) ...")
+        result = compute_estimate(o_lat, o_lon, d_lat, d_lon, mask)
+    long = to_long(result, area_codes, unit_ids, mask, engine)
+
+    counts = {
+        "areas": int(len(area_codes)),
+        "units": int(len(unit_ids)),
+        "pairs_total": int(mask.size),
+        "pairs_kept": int(mask.sum()),
+        "pairs_skipped": int(mask.size - mask.sum()),
+        "pairs_routed": int(np.isfinite(result.minutes).sum()),
+        "unreachable": {label: int((result.reason == code).sum()) for code, label in REASONS.items()},
+    }
+    far = np.flatnonzero(result.origin_snap_m > osrm_mod.SNAP_FAR_M)
+    far_list = [{"area_code": area_codes[i], "snap_m": round(float(result.origin_snap_m[i]), 1)}
+                for i in far[np.argsort(-result.origin_snap_m[far])]]
+    provenance: dict = {
+        "engine": engine,
+        "approximate": engine == "estimate",
+        "schema": SCHEMA_VERSION,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "inputs_key": inputs_key,
+        "inputs": inputs,
+        "demand": {"path": str(Path(settings.build_dir) / "demand.parquet"), "n_areas": len(area_codes)},
+        "units": {"path": str(settings.units_csv), "csv_sha256": _sha256_or_none(settings.units_csv),
+                  "n_mappable": len(unit_ids)},
+        "params": params,
+        "counts": counts,
+    }
+    if engine == "osrm":
+        o_in = result.reason != AREA_OUTSIDE
+        units_out = [str(u) for u, code in zip(unit_ids, (result.reason == UNIT_OUTSIDE).any(axis=0), strict=True)
+                     if code]
+        provenance.update(
+            network={key: net_meta.get(key) for key in (
+                "name", "source_pbf", "source_sha256", "osm_timestamp", "built_at", "profile",
+                "osrm_bindings", "road_bbox")},
+            areas_outside_network=int((~o_in.all(axis=1)).sum()),
+            units_outside_network=units_out,
+            covers_all=bool(counts["unreachable"]["area outside network"] == 0
+                            and counts["unreachable"]["unit outside network"] == 0
+                            and counts["unreachable"]["no coordinates"] == 0),
+            far_snapped_origins={"threshold_m": osrm_mod.SNAP_FAR_M, "count": len(far_list),
+                                 "areas": far_list[:1000]},
+            typical_error_min=None,
+            caption="road travel time by car (OSRM, free-flow, OpenStreetMap "
+                    f"{(net_meta.get('osm_timestamp') or '')[:10]})",
+        )
+    else:
+        provenance.update(
+            covers_all=bool(counts["unreachable"]["no coordinates"] == 0),
+            typical_error_min=CALIBRATED.mae_min,
+            p90_error_min=CALIBRATED.p90_min,
+            caption=CALIBRATED.caption(),
+        )
+    provenance["seconds"] = round(time.perf_counter() - t0, 2)
+    from epu_mapper.store import write_json, write_parquet  # noqa: PLC0415
+
+    write_parquet(out, long)
+    write_json(meta_path, provenance)
+    log(f"wrote {out} ({counts['pairs_kept']:,} pairs, {counts['pairs_routed']:,} with a time) "
+        f"in {provenance['seconds']} s")
+    return out, provenance, False
+
+
+def _read_provenance(build_dir: Path, engine: str) -> dict | None:
+    out, meta = matrix_paths(build_dir, engine)
+    if out.is_file() and meta.is_file():
+        return json.loads(meta.read_text(encoding="utf-8"))
+    return None
+
+
+def load_matrix(
+    settings: Settings | None = None,
+    engine: str | None = None,
+    demand: pd.DataFrame | None = None,
+    units: pd.DataFrame | None = None,
+) -> TravelMatrix:
+    """Load the travel matrix: OSRM when built and covering every area, else the estimate.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+    engine : {"osrm", "estimate"}, optional
+        Force one engine.
+    demand, units : pandas.DataFrame, optional
+        Row and column order (``area_code`` / ``unit_id``); default: the stored order.
+
+    Returns
+    -------
+    TravelMatrix
+
+    Raises
+    ------
+    BuildMissingError
+        When no matrix is built (names ``epu-mapper travel build``).
+    """
+    settings = settings or get_settings()
+    if engine is None:
+        osrm_prov = _read_provenance(settings.build_dir, "osrm")
+        engine = "osrm" if osrm_prov and osrm_prov.get("covers_all") else "estimate"
+    prov = _read_provenance(settings.build_dir, engine)
+    out, _ = matrix_paths(settings.build_dir, engine)
+    if prov is None:
+        raise BuildMissingError(f"The travel matrix ({engine})", out, f"epu-mapper travel build --engine {engine}")
+    long = pd.read_parquet(out, columns=["area_code", "unit_id", "minutes", "km", "reason"])
+    area_codes = (demand["area_code"].astype(str).to_numpy() if demand is not None
+                  else pd.unique(long["area_code"]).astype(object))
+    unit_ids = (units["unit_id"].astype(str).to_numpy() if units is not None
+                else pd.unique(long["unit_id"]).astype(object))
+    minutes, km = dense_from_long(long, area_codes, unit_ids)
+    bad = long["reason"].notna()
+    return TravelMatrix(
+        minutes=minutes,
+        km=km,
+        area_codes=np.asarray(area_codes),
+        unit_ids=np.asarray(unit_ids),
+        engine=engine,
+        provenance=prov,
+        approximate=engine == "estimate",
+        typical_error_min=prov.get("typical_error_min"),
+        unreachable=long.loc[bad, ["area_code", "unit_id", "reason"]].reset_index(drop=True),
+    )
+
+
+# --------------------------------------------------------------------------- single origin
+
+
+@functools.lru_cache(maxsize=4)
+def _router(network_dir: str, stamp: float) -> osrm_mod.OsrmRouter:
+    return osrm_mod.OsrmRouter(Path(network_dir))
+
+
+def current_router(settings: Settings | None = None, network: str | None = None) -> osrm_mod.OsrmRouter | None:
+    """The opened router of the current network (cached), or None when none is built."""
+    settings = settings or get_settings()
+    net_dir = osrm_mod.find_network(settings.build_dir, network)
+    if net_dir is None:
+        return None
+    return _router(str(net_dir), (net_dir / "network.json").stat().st_mtime)
+
+
+def from_point(
+    lat: float,
+    lon: float,
+    units: pd.DataFrame,
+    settings: Settings | None = None,
+    router: osrm_mod.OsrmRouter | None | bool = True,
+) -> pd.DataFrame:
+    """Travel from one point (a patient's postcode) to every unit.
+
+    Uses OSRM (a 1 × N table) for the units inside the built network when the point
+    lies in it, else the straight-line estimate; each row says which.
+
+    Parameters
+    ----------
+    lat, lon : float
+        WGS84 origin.
+    units : pandas.DataFrame
+        ``unit_id, lat, lon`` (units without coordinates get NaN, reason ``no coordinates``).
+    settings : Settings, optional
+    router : OsrmRouter, None or True
+        ``True`` (default) = the current network if one is built; ``None`` = estimate only.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit, in the input order: ``unit_id``, ``minutes``, ``km``
+        (float32; NaN = unreachable), ``engine`` (``osrm``/``estimate``),
+        ``approximate`` (bool), ``reason`` (why NaN, else None) and
+        ``origin_snap_m`` (metres from the point to the road it was snapped to, NaN
+        for the estimate). ``df.attrs["far_from_road"]`` is True when the origin was
+        snapped more than :data:`~epu_mapper.travel.osrm.SNAP_FAR_M` metres away.
+    """
+    if router is True:
+        router = current_router(settings)
+    d_lat = pd.to_numeric(units["lat"], errors="coerce").to_numpy(np.float64)
+    d_lon = pd.to_numeric(units["lon"], errors="coerce").to_numpy(np.float64)
+    n = len(d_lat)
+    o_lat, o_lon = np.array([float(lat)]), np.array([float(lon)])
+    d_ok = _coords_ok(d_lat, d_lon)
+    minutes = np.full(n, np.nan, dtype=np.float32)
+    km = np.full(n, np.nan, dtype=np.float32)
+    engine = np.full(n, "estimate", dtype=object)
+    reason = np.full(n, None, dtype=object)
+    snap = np.nan
+    use_osrm = np.zeros(n, dtype=bool)
+    if router is not None and bool(router.inside(o_lat, o_lon)[0]):
+        use_osrm = router.inside(d_lat, d_lon) & d_ok
+    if use_osrm.any():
+        res = router.table(o_lat, o_lon, d_lat[use_osrm], d_lon[use_osrm])
+        minutes[use_osrm] = res.minutes[0]
+        km[use_osrm] = res.km[0]
+        engine[use_osrm] = "osrm"
+        snap = float(res.origin_snap_m[0])
+        reason[use_osrm & ~np.isfinite(minutes)] = REASONS[NO_ROUTE]
+    est = ~use_osrm & d_ok
+    if est.any():
+        m, k = estimate_matrix(o_lat, o_lon, d_lat[est], d_lon[est])
+        minutes[est], km[est] = m[0], k[0]
+    if not np.isfinite(o_lat[0]) or not np.isfinite(o_lon[0]):
+        reason[:] = REASONS[NO_COORDS]
+        minutes[:] = np.nan
+        km[:] = np.nan
+    reason[~d_ok] = REASONS[NO_COORDS]
+    out = pd.DataFrame({
+        "unit_id": units["unit_id"].to_numpy(),
+        "minutes": minutes,
+        "km": km,
+        "engine": engine,
+        "approximate": engine == "estimate",
+        "reason": reason,
+        "origin_snap_m": np.full(n, snap),
+    })
+    out.attrs["far_from_road"] = bool(np.isfinite(snap) and snap > osrm_mod.SNAP_FAR_M)
+    out.attrs["caption"] = CALIBRATED.caption() if (~use_osrm).any() else "road travel time by car (OSRM)"
+    return out

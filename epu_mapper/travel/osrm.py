@@ -1,0 +1,511 @@
+"""The real engine: OSRM (``osrm-bindings``) on an OpenStreetMap extract.
+
+Two halves:
+
+* :func:`prepare_network` — I/O: pre-filter an ``.osm.pbf`` to roads with pyosmium,
+  run the ``osrm-extract`` (bundled ``car.lua``) and ``osrm-contract`` executables
+  shipped inside the ``osrm-bindings`` wheel, and write the contraction-hierarchy
+  graph plus ``network.json`` (source file, hash, OSM timestamp, timings, peak
+  memory) and ``extent.npz`` (where the network has roads) into
+  ``<build>/osrm/<name>/``.
+* :class:`OsrmRouter` — queries a built graph in-process (``osrm.OSRM.Table``),
+  in chunks, returning float arrays; unreachable pairs are NaN, never 0.
+
+Coordinates given to OSRM are (lon, lat).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from epu_mapper.errors import BuildMissingError, EpuMapperError
+
+#: A snapped point further than this from the input (metres) is "far from any road".
+SNAP_FAR_M = 500.0
+#: Grid cell (degrees) of the network extent; a point is inside the network when its
+#: cell or one of the 8 neighbouring cells holds a road node (so up to ~1-2 km
+#: beyond the last road of an extract still counts as inside).
+EXTENT_CELL_DEG = 0.01
+#: Origins per OSRM table request.
+DEFAULT_CHUNK = 2000
+#: File stem of the graph inside a network folder.
+GRAPH_STEM = "graph"
+
+
+class NetworkError(EpuMapperError):
+    """A road network cannot be built or read."""
+
+
+def osrm_package_dir() -> Path:
+    """Folder of the installed ``osrm`` package (holds ``bin/`` and ``share/profiles``)."""
+    try:
+        import osrm  # noqa: PLC0415
+    except ImportError as exc:  # pragma: no cover - requirements pin osrm-bindings
+        raise NetworkError(
+            "the OSRM engine needs the 'osrm-bindings' package (pip install osrm-bindings)"
+        ) from exc
+    return Path(osrm.__file__).resolve().parent
+
+
+def osrm_binary(name: str) -> Path:
+    """Path of a bundled OSRM executable, e.g. ``osrm-extract``."""
+    path = osrm_package_dir() / "bin" / name
+    if not path.is_file():
+        found = shutil.which(name)
+        if not found:
+            raise NetworkError(f"OSRM executable {name} not found in the osrm-bindings wheel")
+        path = Path(found)
+    return path
+
+
+def car_profile() -> Path:
+    """The ``car.lua`` profile bundled with ``osrm-bindings``."""
+    return osrm_package_dir() / "share" / "profiles" / "car.lua"
+
+
+def osrm_version() -> str:
+    """Installed ``osrm-bindings`` version (the OSRM backend version it wraps)."""
+    try:
+        return metadata.version("osrm-bindings")
+    except metadata.PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- build
+
+
+def filter_roads(src: Path, dst: Path) -> dict:
+    """Write the ``highway=*`` ways (+ turn restrictions and every node they use) of ``src``.
+
+    Parameters
+    ----------
+    src : Path
+        Input ``.osm.pbf`` (or ``.osm``) extract.
+    dst : Path
+        Output ``.osm.pbf``; node tags are kept (barriers and traffic signals matter
+        to the car profile).
+
+    Returns
+    -------
+    dict
+        ``ways``, ``restrictions`` written, ``osm_timestamp`` (replication timestamp
+        from the header, or None) and ``header_bbox``.
+    """
+    import osmium  # noqa: PLC0415
+
+    reader = osmium.io.Reader(str(src), osmium.osm.NOTHING)
+    header = reader.header()
+    stamp = header.get("osmosis_replication_timestamp") or header.get("timestamp") or None
+    box = header.box()
+    header_bbox = (
+        [box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat]
+        if box.valid() else None
+    )
+    reader.close()
+    ways = restrictions = 0
+    with osmium.BackReferenceWriter(str(dst), ref_src=str(src), remove_tags=False) as writer:
+        for obj in osmium.FileProcessor(str(src), osmium.osm.WAY | osmium.osm.RELATION):
+            if obj.is_way():
+                if "highway" in obj.tags:
+                    writer.add(obj)
+                    ways += 1
+            elif obj.tags.get("type") == "restriction":
+                writer.add(obj)
+                restrictions += 1
+    return {"ways": ways, "restrictions": restrictions, "osm_timestamp": stamp,
+            "header_bbox": header_bbox}
+
+
+def extent_cells(pbf: Path, cell_deg: float = EXTENT_CELL_DEG) -> tuple[np.ndarray, list[float]]:
+    """Grid cells that hold at least one node of a (road-filtered) extract.
+
+    Returns
+    -------
+    (cells, bbox) : tuple
+        ``cells``: sorted unique int64 cell keys (see :func:`cell_keys`);
+        ``bbox``: ``[min_lon, min_lat, max_lon, max_lat]`` of the nodes.
+    """
+    import osmium  # noqa: PLC0415
+
+    keys: set[int] = set()
+    lo_lon = lo_lat = np.inf
+    hi_lon = hi_lat = -np.inf
+    batch_lat: list[float] = []
+    batch_lon: list[float] = []
+
+    def flush() -> None:
+        nonlocal lo_lon, lo_lat, hi_lon, hi_lat
+        if not batch_lat:
+            return
+        la, lo = np.asarray(batch_lat), np.asarray(batch_lon)
+        keys.update(np.unique(cell_keys(la, lo, cell_deg)).tolist())
+        lo_lon, hi_lon = min(lo_lon, lo.min()), max(hi_lon, lo.max())
+        lo_lat, hi_lat = min(lo_lat, la.min()), max(hi_lat, la.max())
+        batch_lat.clear()
+        batch_lon.clear()
+
+    for node in osmium.FileProcessor(str(pbf), osmium.osm.NODE):
+        loc = node.location
+        if loc.valid():
+            batch_lat.append(loc.lat)
+            batch_lon.append(loc.lon)
+            if len(batch_lat) >= 1_000_000:
+                flush()
+    flush()
+    if not keys:
+        raise NetworkError(f"{pbf} holds no road nodes: is it an OpenStreetMap extract with roads?")
+    return np.array(sorted(keys), dtype=np.int64), [float(lo_lon), float(lo_lat),
+                                                    float(hi_lon), float(hi_lat)]
+
+
+def cell_keys(lat: np.ndarray, lon: np.ndarray, cell_deg: float = EXTENT_CELL_DEG) -> np.ndarray:
+    """Integer key of the grid cell of each point (NaN coordinates give -1)."""
+    lat = np.asarray(lat, dtype=np.float64)
+    lon = np.asarray(lon, dtype=np.float64)
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    row = np.floor((np.where(ok, lat, 0.0) + 90.0) / cell_deg).astype(np.int64)
+    col = np.floor((np.where(ok, lon, 0.0) + 180.0) / cell_deg).astype(np.int64)
+    return np.where(ok, row * 100_000 + col, -1)
+
+
+def _vm_hwm_kb(pid: int) -> int:
+    """Peak resident memory (VmHWM, kB) of a running process; 0 when unreadable."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _run(cmd: list[str], log: Path) -> dict:
+    """Run one OSRM executable; return its wall time and peak memory.
+
+    Peak memory is the child's own ``VmHWM`` polled from ``/proc`` every 20 ms
+    (``getrusage`` of a child would include the parent's memory at fork time).
+    """
+    t0 = time.perf_counter()
+    peak_kb = 0
+    with open(log, "ab") as fh:
+        fh.write(("$ " + " ".join(cmd) + "\n").encode())
+        fh.flush()
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        while proc.poll() is None:
+            peak_kb = max(peak_kb, _vm_hwm_kb(proc.pid))
+            time.sleep(0.02)
+    seconds = time.perf_counter() - t0
+    if proc.returncode != 0:
+        tail = log.read_text(errors="replace").splitlines()[-15:]
+        raise NetworkError(
+            f"{Path(cmd[0]).name} failed (exit {proc.returncode}); last log lines:\n"
+            + "\n".join(tail)
+        )
+    return {"seconds": round(seconds, 3), "peak_rss_mb": round(peak_kb / 1024, 1) if peak_kb else None}
+
+
+def network_name(pbf: Path) -> str:
+    """Default network name from a file name: ``rutland-latest.osm.pbf`` → ``rutland-latest``."""
+    name = Path(pbf).name
+    for suffix in (".osm.pbf", ".pbf", ".osm.bz2", ".osm"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(pbf).stem
+
+
+def prepare_network(
+    pbf: Path,
+    build_dir: Path,
+    name: str | None = None,
+    threads: int = 2,
+    keep_filtered: bool = False,
+    log=print,
+) -> Path:
+    """Build an OSRM car graph (contraction hierarchies) from an OpenStreetMap extract.
+
+    Parameters
+    ----------
+    pbf : Path
+        Any OpenStreetMap extract (``.osm.pbf``), e.g. a Geofabrik county or GB file.
+    build_dir : Path
+        The build folder; the graph goes to ``build_dir/osrm/<name>/``.
+    name : str, optional
+        Network name (default from the file name).
+    threads : int
+        Threads for ``osrm-extract``/``osrm-contract``.
+    keep_filtered : bool
+        Keep the road-filtered ``.osm.pbf`` beside the graph.
+    log : callable
+        Progress messages.
+
+    Returns
+    -------
+    Path
+        The network folder (written atomically: a failed build leaves any previous
+        graph of that name untouched).
+    """
+    pbf = Path(pbf).expanduser().resolve()
+    if not pbf.is_file():
+        raise NetworkError(f"OpenStreetMap extract not found: {pbf}")
+    name = name or network_name(pbf)
+    if not name.replace("-", "").replace("_", "").isalnum():
+        raise NetworkError(f"network name {name!r} must be letters, digits, '-' or '_'")
+    root = Path(build_dir) / "osrm"
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / name
+    work = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=root))
+    steps: dict[str, dict] = {}
+    try:
+        filtered = work / f"{GRAPH_STEM}.osm.pbf"
+        log(f"filtering {pbf.name} to roads ...")
+        t0 = time.perf_counter()
+        info = filter_roads(pbf, filtered)
+        cells, bbox = extent_cells(filtered)
+        steps["filter"] = {
+            "seconds": round(time.perf_counter() - t0, 3),
+            # this process's lifetime peak (pyosmium's reference tracker reserves ~1.1 GB)
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        }
+        np.savez_compressed(work / "extent.npz", cells=cells, cell_deg=np.float64(EXTENT_CELL_DEG))
+        log_path = work / "osrm.log"
+        log(f"osrm-extract ({info['ways']} road ways) ...")
+        steps["extract"] = _run(
+            [str(osrm_binary("osrm-extract")), "-p", str(car_profile()), "-t", str(threads),
+             str(filtered)],
+            log_path,
+        )
+        log("osrm-contract ...")
+        steps["contract"] = _run(
+            [str(osrm_binary("osrm-contract")), "-t", str(threads),
+             str(work / f"{GRAPH_STEM}.osrm")],
+            log_path,
+        )
+        filtered_size = filtered.stat().st_size
+        if not keep_filtered:
+            filtered.unlink()
+        graph_bytes = sum(p.stat().st_size for p in work.glob(f"{GRAPH_STEM}.osrm*"))
+        meta = {
+            "name": name,
+            "engine": "osrm",
+            "algorithm": "CH",
+            "profile": "car.lua (bundled with osrm-bindings)",
+            "osrm_bindings": osrm_version(),
+            "source_pbf": str(pbf),
+            "source_bytes": pbf.stat().st_size,
+            "source_sha256": sha256_file(pbf),
+            "osm_timestamp": info["osm_timestamp"],
+            "header_bbox": info["header_bbox"],
+            "road_bbox": bbox,
+            "road_ways": info["ways"],
+            "restrictions": info["restrictions"],
+            "filtered_bytes": filtered_size,
+            "graph_bytes": graph_bytes,
+            "extent_cells": int(len(cells)),
+            "extent_cell_deg": EXTENT_CELL_DEG,
+            "threads": threads,
+            "steps": steps,
+            "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        (work / "network.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{name}.old.", dir=root))
+            os.replace(final, old / name)
+            os.replace(work, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(work, final)
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+    return final
+
+
+def list_networks(build_dir: Path) -> list[Path]:
+    """Built network folders under ``build_dir/osrm``, newest first."""
+    root = Path(build_dir) / "osrm"
+    if not root.is_dir():
+        return []
+    found = [p for p in root.iterdir() if not p.name.startswith(".") and (p / "network.json").is_file()]
+    return sorted(found, key=lambda p: (p / "network.json").stat().st_mtime, reverse=True)
+
+
+def find_network(build_dir: Path, name: str | None = None) -> Path | None:
+    """The named network folder, or the most recently built one; None when none is built."""
+    if name:
+        path = Path(build_dir) / "osrm" / name
+        if not (path / "network.json").is_file():
+            raise BuildMissingError(
+                f"Road network {name!r}", path, f"epu-mapper travel network --pbf FILE --name {name}"
+            )
+        return path
+    nets = list_networks(build_dir)
+    return nets[0] if nets else None
+
+
+def read_network_meta(network_dir: Path) -> dict:
+    """The ``network.json`` of a built network."""
+    path = Path(network_dir) / "network.json"
+    if not path.is_file():
+        raise BuildMissingError("Road network", path, "epu-mapper travel network --pbf FILE")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# --------------------------------------------------------------------------- query
+
+
+def _to_array(rows, n_rows: int, n_cols: int) -> np.ndarray:
+    """OSRM ``Array`` of rows (floats or None) → float64 array with NaN for None."""
+    out = np.empty((n_rows, n_cols), dtype=np.float64)
+    for i, row in enumerate(rows):
+        out[i] = [np.nan if v is None else v for v in row]
+    return out
+
+
+@dataclass
+class TableResult:
+    """One OSRM table: float arrays; NaN where OSRM found no route."""
+
+    minutes: np.ndarray  # (n_o, n_d) float64
+    km: np.ndarray  # (n_o, n_d) float64
+    origin_snap_m: np.ndarray  # (n_o,)
+    dest_snap_m: np.ndarray  # (n_d,)
+
+
+class OsrmRouter:
+    """Query a built OSRM network in-process.
+
+    Parameters
+    ----------
+    network_dir : Path
+        A folder written by :func:`prepare_network`.
+    """
+
+    def __init__(self, network_dir: Path):
+        import osrm  # noqa: PLC0415
+
+        self.network_dir = Path(network_dir)
+        self.meta = read_network_meta(self.network_dir)
+        graph = self.network_dir / f"{GRAPH_STEM}.osrm"
+        if not graph.with_suffix(".osrm.hsgr").is_file():
+            raise BuildMissingError("OSRM graph", graph, "epu-mapper travel network --pbf FILE")
+        extent = np.load(self.network_dir / "extent.npz")
+        self._cells = extent["cells"]
+        self._cell_deg = float(extent["cell_deg"])
+        try:
+            self._engine = osrm.OSRM(
+                storage_config=str(graph), algorithm="CH", use_shared_memory=False
+            )
+        except RuntimeError as exc:
+            raise NetworkError(f"cannot open the OSRM graph {graph}: {exc}") from exc
+
+    @property
+    def name(self) -> str:
+        return str(self.meta.get("name", self.network_dir.name))
+
+    def inside(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        """True where a point lies within the network's extent (see :data:`EXTENT_CELL_DEG`)."""
+        lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
+        lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
+        ok = np.isfinite(lat) & np.isfinite(lon)
+        hit = np.zeros(lat.shape, dtype=bool)
+        d = self._cell_deg
+        for dr in (-1, 0, 1):
+            for dc in (-1, 0, 1):
+                keys = cell_keys(lat + dr * d, lon + dc * d, d)
+                pos = np.searchsorted(self._cells, keys)
+                pos = np.clip(pos, 0, len(self._cells) - 1)
+                hit |= self._cells[pos] == keys
+        return hit & ok
+
+    def table(
+        self,
+        o_lat: np.ndarray,
+        o_lon: np.ndarray,
+        d_lat: np.ndarray,
+        d_lon: np.ndarray,
+    ) -> TableResult:
+        """One OSRM table request: every origin to every destination.
+
+        Parameters
+        ----------
+        o_lat, o_lon, d_lat, d_lon : numpy.ndarray
+            WGS84 coordinates (no NaN).
+
+        Returns
+        -------
+        TableResult
+            Minutes and km (float64, NaN = no route) and snap distances (metres).
+        """
+        import osrm  # noqa: PLC0415
+
+        n_o, n_d = len(o_lat), len(d_lat)
+        coords = list(zip(np.concatenate([o_lon, d_lon]).tolist(),
+                          np.concatenate([o_lat, d_lat]).tolist(), strict=True))
+        params = osrm.TableParameters(
+            coordinates=coords,
+            sources=list(range(n_o)),
+            destinations=list(range(n_o, n_o + n_d)),
+            annotations=["duration", "distance"],
+            generate_hints=False,
+        )
+        try:
+            res = self._engine.Table(params)
+        except RuntimeError as exc:
+            raise NetworkError(f"OSRM table request failed: {exc}") from exc
+        seconds = _to_array(res["durations"], n_o, n_d)
+        metres = _to_array(res["distances"], n_o, n_d)
+        o_snap = np.array([w["distance"] for w in res["sources"]], dtype=np.float64)
+        d_snap = np.array([w["distance"] for w in res["destinations"]], dtype=np.float64)
+        return TableResult(seconds / 60.0, metres / 1000.0, o_snap, d_snap)
+
+    def table_chunks(
+        self,
+        o_lat: np.ndarray,
+        o_lon: np.ndarray,
+        d_lat: np.ndarray,
+        d_lon: np.ndarray,
+        chunk: int = DEFAULT_CHUNK,
+    ) -> Iterator[tuple[slice, TableResult]]:
+        """:meth:`table` over origin chunks; yields ``(origin_slice, result)``."""
+        for start in range(0, len(o_lat), chunk):
+            sl = slice(start, min(start + chunk, len(o_lat)))
+            yield sl, self.table(o_lat[sl], o_lon[sl], d_lat, d_lon)
+
+
+def ensure_network(pbf: Path, build_dir: Path, name: str | None = None, log=print, **kwargs) -> Path:
+    """The network built from ``pbf`` (reused when its source hash matches, else built)."""
+    pbf = Path(pbf).expanduser().resolve()
+    if not pbf.is_file():
+        raise NetworkError(f"OpenStreetMap extract not found: {pbf}")
+    name = name or network_name(pbf)
+    path = Path(build_dir) / "osrm" / name
+    if (path / "network.json").is_file() and (path / f"{GRAPH_STEM}.osrm.hsgr").is_file():
+        meta = read_network_meta(path)
+        if meta.get("source_sha256") == sha256_file(pbf):
+            log(f"road network {name!r} is up to date: {path}")
+            return path
+    return prepare_network(pbf, build_dir, name=name, log=log, **kwargs)
