@@ -600,7 +600,8 @@ def hospitals_table(raw: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
           & r["Sector"].fillna("").ne("Independent Sector")]
     eng = pd.DataFrame({
         "site_code": r["OrganisationCode"], "name": r["OrganisationName"].str.title(),
-        "organisation": r["ParentName"].str.title(), "nation": "England",
+        "organisation": r["ParentName"].str.title().str.replace(r"\bNhs\b", "NHS", regex=True),
+        "nation": "England",
         "postcode": _pc_space(r["Postcode"]), "lat": r["Latitude"], "lon": r["Longitude"],
         "source": "rcpch_2024",
     })
