@@ -1,0 +1,241 @@
+"""The API facade on the hand-checkable 3 units x 5 areas fixture (offline, no build folder).
+
+Same numbers as tests/test_coverage.py; U0 is a Scottish unit (Mo-Fr 09-17, PH off) so that
+St Andrew's Day closes it for the English areas around it, U1 is 24/7, U2 has unknown hours.
+A fourth directory unit has no site and is not in the matrix.
+"""
+
+from __future__ import annotations
+
+import types
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_coverage import MINUTES, WEIGHTS
+
+from epu_mapper import api
+from epu_mapper.errors import EpuMapperError
+from epu_mapper.settings import Settings
+
+AREA_CODES = ["E01000001", "E01000002", "E01000003", "E01000004", "E01000005"]
+LATS = [52.0, 52.1, 52.2, 52.3, 52.4]
+
+
+def _units() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "unit_id": ["U0", "U1", "U2", "U3"],
+            "unit_name": ["Unit zero", "Unit one", "Unit two", "Unit three"],
+            "hospital": ["H0", "H1", "H2", "H3"],
+            "nation": ["Scotland", "England", "England", "England"],
+            "lat": [LATS[0], LATS[4], LATS[1], np.nan],
+            "lon": [-1.0, -1.0, -1.0, np.nan],
+            "mappable": [True, True, True, False],
+            "phone": ["01", "02", "03", "04"],
+            "opening_hours": ["Mo-Fr 09:00-17:00; PH off", "24/7", "", ""],
+            "hours_status": ["verified", "verified", "unknown", "unknown"],
+            "hours_kind": ["door", "door", "", ""],
+            "self_referral": ["yes", "conditional", "unknown", "yes"],
+            "min_weeks": pd.array([6, None, 5, None], dtype="Int64"),
+            "max_weeks": pd.array([16, 20, None, None], dtype="Int64"),
+            "access_notes": ["", "", "", ""],
+            "source_url": ["https://example.nhs.uk/u0", "https://example.nhs.uk/u1",
+                           "https://example.nhs.uk/u2", "https://example.nhs.uk/u3"],
+            "source_seen": ["2025", "2025", "", ""],
+            "site_code": ["S0", "S1", "S2", ""],
+            "postcode": ["AB1 1AA", "AB1 1AB", "AB1 1AC", ""],
+        }
+    )
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    settings = Settings(data_dir=None, build_dir=tmp_path, units_csv=tmp_path / "units.csv")
+    demand = pd.DataFrame(
+        {
+            "area_code": AREA_CODES,
+            "area_name": [f"Area {i}" for i in range(5)],
+            "nation": "England",
+            "lat": LATS,
+            "lon": [-1.0] * 5,
+            "population": WEIGHTS * 10,
+            "weight": WEIGHTS,
+            "weight_kind": "female_15_44_estimate",
+        }
+    )
+    regions = pd.DataFrame(
+        {
+            "area_code": AREA_CODES,
+            "nation": "England",
+            "nhs_region_code": "Y1", "nhs_region_name": "Region",
+            "icb_code": ["R1", "R1", "R1", "R2", "R2"],
+            "icb_name": ["ICB one"] * 3 + ["ICB two"] * 2,
+            "lhb_code": None, "lhb_name": None, "scot_hb_code": None, "scot_hb_name": None,
+            "hsct_code": None, "hsct_name": None,
+            "lad_code": ["L1", "L1", "L2", "L2", "L2"],
+            "lad_name": ["LA one"] * 2 + ["LA two"] * 3,
+        }
+    )
+    # matrix rows in a different order from demand: build_context must realign
+    matrix = types.SimpleNamespace(
+        minutes=MINUTES.copy(), km=MINUTES.copy() * 1.5, area_codes=np.array(AREA_CODES),
+        unit_ids=np.array(["U0", "U1", "U2"]), engine="estimate", approximate=True,
+        provenance={}, typical_error_min=3.4,
+    )
+    return api.build_context(settings, _units(), demand.iloc[::-1], regions.iloc[::-1], matrix)
+
+
+def test_context_alignment(ctx):
+    assert ctx.demand.area_code.tolist() == AREA_CODES
+    assert ctx.regions.area_code.tolist() == AREA_CODES
+    assert ctx.mapped.unit_id.tolist() == ["U0", "U1", "U2"]
+    assert ctx.mapped.area_index.tolist() == [0, 4, 1]
+    assert ctx.states.shape == (3, 192)
+    assert ctx.states[:, 10].tolist() == [1, 1, -1]
+    assert ctx.states[:, 168 + 10].tolist() == [0, 1, -1]  # bank holiday: PH off
+
+
+def test_gaps_typical_hour(ctx):
+    df = api.gaps(ctx, "icb", hour_of_week=3)
+    assert df.region_code.tolist() == ["R1", "R2"]
+    assert df.region_name.tolist() == ["ICB one", "ICB two"]
+    assert df.weight.tolist() == [6, 9] and df.population.tolist() == [60, 90]
+    assert df.units_in_region.tolist() == [2, 1]
+    assert df.median_minutes.tolist() == [70, 25]
+    assert df.p90_minutes.tolist() == [100, np.inf]
+    assert df.pct_within_60.tolist() == pytest.approx([100 / 6, 500 / 9])
+    assert df.hours_covered.tolist() == pytest.approx([248 / 6, 1000 / 9])
+    assert df.nice_7day.tolist() == pytest.approx([100 / 6, 500 / 9])
+    assert df.nice_7day_pass.tolist() == [False, False]
+    assert df.median_minutes_any_unit.tolist() == [10, 25]  # R1: 5 (w2), 10 (w1), 30 (w3)
+    assert df.attrs["when"] == "Mon 03:00" and df.attrs["slot"] == 3
+    assert df.attrs["inequality"]["median_ratio_worst_best"] == pytest.approx(70 / 25)
+
+
+def test_gaps_range_gives_both_bounds(ctx):
+    df = api.gaps(ctx, "icb", hour_of_week=3, policy="range")
+    assert df.median_minutes_exclude.tolist() == [70, 25]
+    assert df.median_minutes_always.tolist() == [20, 25]  # R1 always: 20, 5, 30 (w 1, 2, 3)
+    assert (df.pct_within_60_always >= df.pct_within_60_exclude).all()
+    assert set(df.attrs["inequality"]) == {"exclude", "always"}
+
+
+def test_gaps_real_calendar_st_andrews_day(ctx):
+    # Monday 23 Nov 2026 10:00: the Scottish unit U0 is open
+    normal = api.gaps(ctx, "lad", at="2026-11-23T10:00")
+    # Monday 30 Nov 2026 (St Andrew's Day, a Scottish bank holiday): U0 closed (PH off)
+    holiday = api.gaps(ctx, "lad", at="2026-11-30T10:00")
+    # L1 = A0 (w1), A1 (w2): normal nearest 10, 40; holiday nearest U1 50, 70
+    assert normal.median_minutes.tolist()[0] == 40
+    assert holiday.median_minutes.tolist()[0] == 70
+    # with an offset: 10:00Z in November is 10:00 UK time
+    same = api.gaps(ctx, "lad", at="2026-11-30T10:00:00+00:00")
+    assert same.median_minutes.tolist() == holiday.median_minutes.tolist()
+
+
+def test_gaps_bank_holiday_slot(ctx):
+    df = api.gaps(ctx, "icb", hour_of_week=10, bank_holiday=True)
+    assert df.attrs["slot"] == 178 and df.attrs["when"] == "Bank holiday 10:00"
+    assert df.median_minutes.tolist() == [70, 25]  # only U1 (24/7) open
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"level": "county"}, "unknown level"),
+        ({"level": "icb", "at": "next tuesday"}, "cannot read the time"),
+        ({"level": "icb", "hour_of_week": 168}, "0..167"),
+        ({"level": "icb", "hour_of_week": 3, "at": "2026-01-01T00:00"}, "not both"),
+        ({"level": "icb", "hour_of_week": 3, "policy": "maybe"}, "unknown policy"),
+    ],
+)
+def test_gaps_bad_arguments(ctx, kwargs, message):
+    with pytest.raises(EpuMapperError, match=message):
+        api.gaps(ctx, **kwargs)
+
+
+def test_regions_small_areas_and_local(ctx):
+    assert api.regions(ctx, "icb").region_code.tolist() == ["R1", "R2"]
+    sa = api.small_areas(ctx, "icb", "R2", hour_of_week=3)
+    assert sa.area_code.tolist() == AREA_CODES[3:]
+    assert sa.minutes.tolist() == [np.inf, 25]
+    assert sa.unit_id.tolist() == ["", "U1"]
+    assert sa.km.tolist()[1] == pytest.approx(37.5)
+    assert sa.minutes_any_unit.tolist() == [20, 25]
+    loc = api.local(ctx, "icb", "R2")
+    assert set(loc.units.unit_id) == {"U0", "U1"}  # U1 inside; U0 nearest for A3
+    assert loc.units.set_index("unit_id").in_region.to_dict() == {"U0": False, "U1": True}
+    assert loc.week.shape == (2, 168)
+    cbh = loc.coverage_by_hour
+    assert len(cbh) == 192
+    assert cbh.loc[3, "pct_within_60"] == pytest.approx(500 / 9)
+    assert cbh.loc[10, "pct_within_60"] == pytest.approx(100)
+    with pytest.raises(EpuMapperError, match="no icb region"):
+        api.small_areas(ctx, "icb", "R9", hour_of_week=3)
+
+
+def test_whatif_weekend_extension(ctx):
+    res = api.whatif(ctx, {"U0": "Sa,Su 09:00-17:00"}, level="icb")
+    assert res.changes.hours_after.tolist() == ["Mo-Fr 09:00-17:00, Sa,Su 09:00-17:00; PH off"]
+    assert res.totals["person_hours_week_gained"] == 96
+    assert res.totals["population_newly_within_any_hour"] == 6
+    assert res.totals["person_hours_bank_holiday_gained"] == 0
+    assert res.totals["areas_affected"] == 3
+    reg = res.by_region.set_index("region_code")
+    assert reg.newly_covered.to_dict() == {"R1": 32, "R2": 64}
+    assert reg.loc["R1", "before_pct"] == pytest.approx(100 * 248 / (6 * 168))
+    assert reg.loc["R1", "after_pct"] == pytest.approx(100 * 280 / (6 * 168))
+    sat10 = res.by_hour.loc[5 * 24 + 10]
+    assert sat10.newly_covered == 6 and sat10.after_weight - sat10.before_weight == 6
+    assert len(res.by_region_hour) == 2 * 16
+
+
+def test_whatif_replace_and_errors(ctx):
+    res = api.whatif(ctx, {"U1": "Mo-Fr 09:00-17:00"}, mode="replace")
+    assert res.totals["person_hours_week_gained"] == 0
+    assert res.totals["person_hours_week_lost"] > 0
+    with pytest.raises(EpuMapperError, match="no unit with id"):
+        api.whatif(ctx, {"NOPE": "24/7"})
+    with pytest.raises(EpuMapperError, match="no site coordinates"):
+        api.whatif(ctx, {"U3": "24/7"})
+    with pytest.raises(EpuMapperError, match="hours for U0"):
+        api.whatif(ctx, {"U0": "Sa,Su 25:00-99:00"})
+
+
+def test_rank(ctx):
+    df = api.rank(ctx, k=3)
+    assert df.unit_id.tolist() == ["U0", "U2"]
+    assert df.gain_person_hours.tolist() == [96, 48]
+    assert df.cumulative_person_hours.tolist() == [96, 144]
+    with pytest.raises(EpuMapperError, match="at least 1"):
+        api.rank(ctx, k=0)
+
+
+def test_nearest_orders_and_filters(ctx, monkeypatch):
+    import epu_mapper.travel as travel
+
+    monkeypatch.setattr(api, "_lookup_postcode", lambda c, pc: {
+        "postcode": "AB1 2CD", "lat": LATS[1], "lon": -1.0, "precision": "unit", "area": AREA_CODES[1]})
+
+    def fake_from_point(lat, lon, units, settings=None):
+        return pd.DataFrame({"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]),
+                             "km": np.float32([30, 60, 4]), "engine": "estimate", "approximate": True})
+
+    monkeypatch.setattr(travel, "from_point", fake_from_point)
+    res = api.nearest(ctx, "ab12cd", at="2026-11-23T10:00")
+    assert res.units.unit_id.tolist() == ["U2", "U0", "U1"]
+    assert res.units.state.tolist() == ["unknown", "open", "open"]
+    assert res.units.next_opening.tolist() == [None, "2026-11-23T10:00", "2026-11-23T10:00"]
+    assert res.excluded["no_site"] == 1
+    # Saturday night: U0 next opens Monday 09:00
+    res = api.nearest(ctx, "ab12cd", at=datetime(2026, 11, 28, 23, 0))
+    row = res.units.set_index("unit_id").loc["U0"]
+    # U0 is Scottish: Monday 30 Nov 2026 is St Andrew's Day (PH off), so it opens on Tuesday
+    assert row.state == "closed" and row.next_opening == "2026-12-01T09:00"
+    res = api.nearest(ctx, "ab12cd", self_referral=True)
+    assert res.units.unit_id.tolist() == ["U0"] and res.excluded["self_referral"] == 2
+    res = api.nearest(ctx, "ab12cd", weeks=18, limit=1)
+    assert res.units.unit_id.tolist() == ["U2"] and bool(res.units.weeks_unknown[0])
+    assert res.excluded["weeks"] == 1
