@@ -55,6 +55,7 @@ import numpy as np
 import pandas as pd
 from opening_hours import OpeningHours, ParserError, State
 
+from epu_mapper.errors import EpuMapperError
 from epu_mapper.settings import NATIONS, TIMEZONE
 
 OPEN: int = 1
@@ -90,8 +91,8 @@ _SUBRULE_SPLIT_RE = re.compile(rf",\s+(?={_DAY_TOKEN}\b)")
 _PH_RE = re.compile(r"\bPH\b")
 
 
-class HoursError(ValueError):
-    """An opening_hours string cannot be evaluated (message says why)."""
+class HoursError(EpuMapperError, ValueError):
+    """An opening_hours string cannot be evaluated (message says why; CLI exit 2)."""
 
 
 # --------------------------------------------------------------------------- parsing helpers
