@@ -225,9 +225,11 @@ def metric_column(table: pd.DataFrame, metric: Metric) -> str | None:
 
 
 def fmt_metric(value: Any, metric: Metric) -> str:
-    """A metric value with its unit, ``"no data"`` for NaN."""
-    if is_missing(value) or not math.isfinite(float(value)):
+    """A metric value with its unit, ``"no data"`` for NaN, ``"no open unit routed"`` for inf."""
+    if is_missing(value):
         return "no data"
+    if not math.isfinite(float(value)):
+        return "no open unit routed"
     return metric.fmt.format(float(value)) + metric.unit
 
 
@@ -247,3 +249,23 @@ def stale(seen: Any, today: date, years: float = 2.0) -> bool:
     except ValueError:
         when = date(y, 12, 28)
     return (today - when).days > years * 365.25
+
+
+_GENERIC = re.compile(r"^(early pregnancy|epau|epu|emergency gyn)", re.IGNORECASE)
+
+
+def unit_label(unit_name: Any, hospital: Any) -> str:
+    """A distinguishing label: many units share a generic name ("Early Pregnancy Unit"),
+    so the hospital comes first when it is known: ``"Hinchingbrooke Hospital — EPAU"``."""
+    name = "" if is_missing(unit_name) else str(unit_name).strip()
+    hosp = "" if is_missing(hospital) else str(hospital).strip()
+    if hosp and hosp.lower() not in name.lower():
+        return f"{hosp} — {name}" if name else hosp
+    return name or hosp or "unnamed unit"
+
+
+def unit_labels(units: pd.DataFrame) -> pd.Series:
+    """:func:`unit_label` for each row (columns ``unit_name`` and optional ``hospital``)."""
+    hosp = units["hospital"] if "hospital" in units else pd.Series("", index=units.index)
+    return pd.Series([unit_label(n, h) for n, h in zip(units["unit_name"], hosp, strict=True)],
+                     index=units.index, dtype=object)

@@ -57,40 +57,16 @@ LIMITATIONS = (
 
 @st.cache_data(show_spinner=False, max_entries=2)
 def _facts(_key: str) -> dict:
-    """Provenance from the api (preferred) or the build manifest, never invented."""
-    if common.has_api("provenance"):
-        return dict(common.api_fn("provenance")(common.context()))
-    facts: dict = {}
-    try:
-        from epu_mapper import build as data_build
-
-        settings = common.get_settings()
-        facts["manifest"] = data_build.read_manifest(settings.build_dir)
-        demand = data_build.load_demand(settings)
-        facts["weights"] = (
-            demand.groupby(["nation", "weight_kind", "weight_note"], observed=True)
-            .agg(areas=("area_code", "size"), weight=("weight", "sum"))
-            .reset_index()
-        )
-    except (EpuMapperError, ImportError, OSError):
-        pass
-    return facts
+    """Provenance from the api (build manifest, travel engine, weights, unit counts)."""
+    return dict(common.api_fn("provenance")(common.context()))
 
 
-def _travel_facts() -> dict:
-    try:
-        ctx = common.context()
-    except (EpuMapperError, ImportError):
-        return {}
-    matrix = getattr(ctx, "matrix", None)
-    if matrix is None:
-        return {}
-    return {
-        "engine": getattr(matrix, "engine", None),
-        "approximate": getattr(matrix, "approximate", None),
-        "typical_error_min": getattr(matrix, "typical_error_min", None),
-        "provenance": getattr(matrix, "provenance", {}) or {},
-    }
+def _weights_table(weights: dict) -> pd.DataFrame:
+    return pd.DataFrame([
+        {"weight": k, "small areas": v.get("areas"), "people counted": round(v.get("weight", 0)),
+         "how": v.get("note") or ""}
+        for k, v in weights.items()
+    ])
 
 
 @common.guarded
@@ -108,41 +84,54 @@ def page() -> None:
 
     st.subheader("Sources, licences and dates")
     st.dataframe(SOURCES, hide_index=True)
-    facts = _facts(common.ctx_key())
+    try:
+        facts = _facts(common.ctx_key())
+    except EpuMapperError as exc:
+        facts = {}
+        st.info(f"Build facts are not available yet: {exc}")
     manifest = facts.get("manifest") or {}
     if manifest.get("built_at"):
         st.caption(f"Derived tables built {md_escape(manifest['built_at'])} (UTC) from the raw "
                    "files listed in the build manifest, each with its size and SHA-256.")
+    units = facts.get("units") or {}
+    if units:
+        status = units.get("hours_status", {})
+        st.markdown(
+            f"The directory holds **{units.get('directory')} units** "
+            f"({units.get('mapped')} with a known site, {units.get('unmapped')} without: a trust "
+            "with no named site cannot be mapped). Hours: "
+            + ", ".join(f"{v} {md_escape(k)}" for k, v in status.items())
+            + " (of the mapped units). The UK has “over 200” units: **most are missing**."
+        )
 
     st.subheader("Travel times")
-    travel = _travel_facts()
-    if travel:
-        err = travel.get("typical_error_min")
-        engine = travel.get("engine")
-        if engine == "osrm":
-            st.markdown("Car travel times from **OSRM** (open-source routing on OpenStreetMap "
-                        "roads), free-flow, no traffic.")
-        elif engine:
-            st.markdown("Car travel times are **estimates** from straight-line distance "
-                        "(`minutes ≈ 5 + 1.33 × km`, fitted to 96,000 OSRM routes in Rutland), "
-                        "shown as “about … (estimate)”.")
-        if err is not None and pd.notna(err):
-            st.markdown(f"Stated typical error: **±{float(err):.1f} minutes**.")
-        prov = {k: v for k, v in travel.get("provenance", {}).items()
-                if isinstance(v, (str, int, float, bool))}
-        if prov:
-            st.dataframe(pd.DataFrame({"item": list(prov), "value": [str(v) for v in prov.values()]}),
-                         hide_index=True)
+    engine = facts.get("engine")
+    err = facts.get("typical_error_min")
+    if engine == "osrm":
+        st.markdown("Car travel times from **OSRM** (open-source routing on OpenStreetMap "
+                    "roads), free-flow, no traffic.")
+    elif engine:
+        st.markdown("Car travel times are **estimates** from straight-line distance with a "
+                    "detour factor and speed, not road routes; the app labels them "
+                    "“about … (estimate)”.")
     else:
         st.markdown("Travel times come from OSRM when a road network has been built, otherwise "
-                    "from a straight-line estimate (`minutes ≈ 5 + 1.33 × km`; mean absolute "
-                    "error 3.4 min, 90th percentile 6.9 min, measured against OSRM on Rutland). "
-                    "The travel matrix has not been loaded in this session.")
+                    "from a straight-line estimate labelled “about … (estimate)”.")
+    if err is not None and pd.notna(err):
+        st.markdown(f"Stated typical error: **±{float(err):.1f} minutes**.")
+    prov = {k: v for k, v in (facts.get("travel_provenance") or {}).items()
+            if isinstance(v, (str, int, float, bool))}
+    if prov:
+        st.dataframe(pd.DataFrame({"item": list(prov), "value": [str(v) for v in prov.values()]}),
+                     hide_index=True)
+    reach = facts.get("reach_minutes")
+    if reach:
+        st.caption(f"“Within reach” means an open unit within {float(reach):.0f} minutes.")
 
     st.subheader("Who is counted (weights)")
-    weights = facts.get("weights")
-    if isinstance(weights, pd.DataFrame) and not weights.empty:
-        st.dataframe(weights, hide_index=True)
+    weights = facts.get("weights") or {}
+    if weights:
+        st.dataframe(_weights_table(weights), hide_index=True)
     else:
         st.markdown("England and Wales: estimated women aged 15–44 (0.5 × persons 15–44); "
                     "Scotland: women aged 15–44 (Census 2022); Northern Ireland: estimated "

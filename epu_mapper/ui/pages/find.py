@@ -21,6 +21,7 @@ from epu_mapper.ui.format import (
     fmt_when,
     is_missing,
     md_escape,
+    unit_labels,
 )
 
 LIMIT = 10
@@ -44,8 +45,7 @@ def results_table(units: pd.DataFrame, now: datetime) -> pd.DataFrame:
     """The table alternative to the map: plain text columns only."""
     approx = units.get("approximate", pd.Series(False, index=units.index)).fillna(False)
     return pd.DataFrame({
-        "unit": units["unit_name"].astype(str),
-        "hospital": units.get("hospital", pd.Series("", index=units.index)).fillna("").astype(str),
+        "unit": unit_labels(units),
         "status": units["state"].map(fmt_state),
         "next opening": [fmt_when(v, now) for v in units.get("next_opening", [None] * len(units))],
         "travel": [fmt_minutes(m, bool(a)) for m, a in zip(units["minutes"], approx, strict=True)],
@@ -76,8 +76,10 @@ def _unit_card(row: pd.Series, rank: int, now: datetime) -> None:
         if not is_missing(row.get("phone")):
             details.append(f"Phone: {md_escape(row['phone'])}")
         details.append(f"Self-referral: {md_escape(fmt_self_referral(row.get('self_referral')))}")
-        details.append(f"Pregnancy weeks seen: "
-                       f"{md_escape(fmt_weeks(row.get('min_weeks'), row.get('max_weeks')))}")
+        weeks_text = fmt_weeks(row.get("min_weeks"), row.get("max_weeks"))
+        if bool(row.get("weeks_unknown", False)):
+            weeks_text += " (limit not published: check before you go)"
+        details.append(f"Pregnancy weeks seen: {md_escape(weeks_text)}")
         st.markdown(" · ".join(details))
         if not is_missing(row.get("access_notes")):
             st.caption(f"Referral rules and notes: {md_escape(row['access_notes'])}")
@@ -131,6 +133,17 @@ def page() -> None:
     precision = _get(origin, "precision")
     if precision and str(precision) not in {"postcode", "unit"}:
         st.caption(f"Located by {md_escape(precision)} (approximate position).")
+    excluded = _get(result, "excluded", {}) or {}
+    notes = []
+    if excluded.get("self_referral"):
+        notes.append(f"{excluded['self_referral']} units left out (no self-referral)")
+    if excluded.get("weeks"):
+        notes.append(f"{excluded['weeks']} left out (weeks pregnant outside their limits)")
+    if excluded.get("no_site"):
+        notes.append(f"{excluded['no_site']} directory entries have no known site and cannot "
+                     "be placed")
+    if notes:
+        st.caption("; ".join(notes) + ".")
     if units.empty:
         st.warning("No unit in our directory matches these filters. Try without the "
                    "self-referral or weeks filter. Our directory is incomplete: there may be a "
@@ -156,7 +169,7 @@ def page() -> None:
         maps.add_outline(m, common.boundaries("nation"))
     except (EpuMapperError, OSError, ValueError):  # decoration only; markers still draw
         pass
-    maps.add_units(m, units)
+    maps.add_units(m, units.assign(unit_name=unit_labels(units)))
     if _get(origin, "lat") is not None:
         maps.add_origin(m, float(_get(origin, "lat")), float(_get(origin, "lon")),
                         f"Your postcode {label}")

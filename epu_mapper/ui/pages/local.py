@@ -18,6 +18,7 @@ from epu_mapper.ui.format import (
     fmt_self_referral,
     how_label,
     stale,
+    unit_labels,
 )
 
 REGIONAL_LEVELS = [k for k in LEVELS if k != "nation"] + ["nation"]
@@ -50,7 +51,7 @@ def timetable_long(units: pd.DataFrame, week: np.ndarray) -> pd.DataFrame:
     Parameters
     ----------
     units
-        ``unit_name`` in the same row order as ``week``.
+        ``unit_name`` (and ``hospital``) in the same row order as ``week``.
     week
         ``int8 (n_units, 168)`` states (1 open, 0 closed, -1 unknown).
 
@@ -63,7 +64,7 @@ def timetable_long(units: pd.DataFrame, week: np.ndarray) -> pd.DataFrame:
     w = np.asarray(week).reshape(n, 168)
     how = np.tile(np.arange(168), n)
     return pd.DataFrame({
-        "unit": np.repeat(units["unit_name"].astype(str).to_numpy(), 168),
+        "unit": np.repeat(unit_labels(units).to_numpy(), 168),
         "hour_of_week": how,
         "day": [DAYS[h // 24] for h in how],
         "hour": how % 24,
@@ -120,13 +121,22 @@ def page() -> None:
         status = units.get("hours_status", pd.Series("unknown", index=units.index)).astype(str)
         is_stale = units.get("source_seen", pd.Series(None, index=units.index)).map(
             lambda s: stale(s, today))
-        flagged = units[(status != "verified") | is_stale]
-        if len(flagged):
-            st.warning(f"{len(flagged)} of {len(units)} units have unknown, partial or stale "
-                       "(over two years old or undated) hours information: "
-                       + "; ".join(flagged["unit_name"].astype(str).tolist()))
+        labels = unit_labels(units)
+        unknown = labels[status == "unknown"].tolist()
+        partial = labels[status == "partial"].tolist()
+        old = labels[is_stale].tolist()
+        if unknown:
+            st.warning(f"Hours not published for {len(unknown)} of {len(units)} units: "
+                       + "; ".join(unknown))
+        if partial:
+            st.warning(f"Hours only partly known for {len(partial)} units: " + "; ".join(partial))
+        if old:
+            st.info(f"{len(old)} units rest on a source that is undated or over two years old: "
+                    + "; ".join(old))
         table = pd.DataFrame({
-            "unit": units["unit_name"].astype(str),
+            "unit": labels,
+            "where": units.get("in_region", pd.Series(True, index=units.index)).map(
+                {True: "in region", False: "nearest for some areas"}),
             "hospital": units.get("hospital", pd.Series("", index=units.index)).fillna(""),
             "opening hours": units.get("opening_hours", pd.Series("", index=units.index))
             .fillna("").replace("", "not known"),
@@ -152,7 +162,7 @@ def page() -> None:
 
     if coverage is not None and len(coverage):
         st.subheader("Coverage by hour of the week")
-        cov = coverage.copy()
+        cov = coverage[coverage["hour_of_week"] < 168].copy()
         ycol = next((c for c in ("pct_within_60", "pct", "value") if c in cov.columns),
                     cov.columns[-1])
         cov["when"] = cov["hour_of_week"].map(how_label)
@@ -168,6 +178,10 @@ def page() -> None:
                 "tooltip": [{"field": "when"}, {"field": ycol, "format": ".0f"}],
             },
         })
+        bh = coverage[coverage["hour_of_week"] >= 168]
+        if len(bh) and ycol in bh.columns:
+            st.caption(f"On a bank-holiday day: {bh[ycol].min():.0f}–{bh[ycol].max():.0f}% "
+                       "within 60 min of an open unit, depending on the hour.")
         st.caption(f"Unknown hours: {POLICIES[policy].lower()}.")
 
     st.subheader("Map")
@@ -182,7 +196,7 @@ def page() -> None:
         u = units.copy()
         u["state"] = u.get("hours_status", pd.Series("unknown", index=u.index)).map(
             {"verified": "open", "partial": "unknown", "unknown": "unknown"}).fillna("unknown")
-        u["tip"] = u["unit_name"].astype(str) + " — hours " + u.get(
+        u["tip"] = unit_labels(u) + " — hours " + u.get(
             "hours_status", pd.Series("unknown", index=u.index)).astype(str)
         maps.add_units(m, u, legend=False)
     m.add_child(maps.Legend("Sites", [(maps.STATE_COLOURS["open"], "EPU, hours known"),

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from epu_mapper.ui import common, maps
-from epu_mapper.ui.format import POLICIES, how_label, md_escape
+from epu_mapper.ui.format import LEVELS, POLICIES, how_label, md_escape, unit_labels
 
 RANK_HOURS = {
     "Weekends 09:00–17:00": "Sa,Su 09:00-17:00",
@@ -18,6 +18,7 @@ RANK_HOURS = {
     "24/7": "24/7",
 }
 PCT_EDGES = (0, 20, 40, 60, 80, 90, 100)
+SCENARIO_LEVELS = ["nation", "nhs_region", "icb", "lhb", "scot_hb", "hsct", "lad"]
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -32,14 +33,18 @@ def _rank(key: str, k: int, hours: str, policy: str) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner="Computing the scenario…", max_entries=32)
-def _whatif(key: str, changes: tuple[tuple[str, str], ...], policy: str) -> Any:
-    return common.api_fn("whatif")(common.context(), dict(changes), policy=policy)
+def _whatif(key: str, changes: tuple[tuple[str, str], ...], policy: str, level: str,
+            mode: str) -> Any:
+    return common.api_fn("whatif")(common.context(), dict(changes), policy=policy, level=level,
+                                   mode=mode)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _units(key: str) -> pd.DataFrame:
     ctx = common.context()
-    units = getattr(ctx, "units", None)
+    units = getattr(ctx, "mapped", None)
+    if units is None:
+        units = getattr(ctx, "units", None)
     if units is None:
         units = common.api_fn("units")(ctx)
     return units
@@ -51,10 +56,13 @@ def page() -> None:
     st.markdown("What if a unit opened for longer? Edit a unit's hours, or take a suggestion "
                 "from the ranking, and see the population newly within 60 minutes of an open "
                 "unit.")
-    policy = st.selectbox("Unknown opening hours", list(POLICIES), format_func=POLICIES.get,
+    c1, c2 = st.columns(2)
+    policy = c1.selectbox("Unknown opening hours", list(POLICIES), format_func=POLICIES.get,
                           key="sc_policy")
+    level = c2.selectbox("Show regions as", SCENARIO_LEVELS, format_func=LEVELS.get,
+                         key="sc_level")
     units = _units(common.ctx_key())
-    names = dict(zip(units["unit_id"].astype(str), units["unit_name"].astype(str), strict=True))
+    names = dict(zip(units["unit_id"].astype(str), unit_labels(units), strict=True))
     hours_now = dict(zip(units["unit_id"].astype(str),
                          units.get("opening_hours", pd.Series("", index=units.index))
                          .fillna("").astype(str), strict=True))
@@ -69,7 +77,7 @@ def page() -> None:
                                   key=f"sc_hours_{unit_id}",
                                   help="e.g. `Mo-Fr 08:00-18:00; Sa,Su 09:00-13:00; PH off`")
         if st.button("Apply", key="sc_apply", type="primary"):
-            st.session_state["sc_changes"] = ((unit_id, new_hours.strip()),)
+            st.session_state["sc_changes"] = (((unit_id, new_hours.strip()),), "replace")
     with tab_rank:
         label = st.selectbox("Extra hours to add", list(RANK_HOURS), key="sc_rank_hours")
         k = st.slider("How many units to rank", 1, 20, 10, key="sc_k")
@@ -82,62 +90,74 @@ def page() -> None:
             pick = st.selectbox("Unit to try", options,
                                 format_func=lambda u: names.get(u, u), key="sc_pick")
             if st.button("Try this unit", key="sc_try"):
-                st.session_state["sc_changes"] = ((pick, RANK_HOURS[label]),)
+                st.session_state["sc_changes"] = (((pick, RANK_HOURS[label]),), "add")
 
-    changes = st.session_state.get("sc_changes")
-    if not changes:
+    chosen = st.session_state.get("sc_changes")
+    if not chosen:
         st.info("Apply a change to see its effect.")
         return
-    _show_result(changes, policy, names)
+    changes, mode = chosen
+    _show_result(changes, mode, policy, level, names)
 
 
-def _show_result(changes: tuple[tuple[str, str], ...], policy: str, names: dict[str, str]) -> None:
-    result = _whatif(common.ctx_key(), changes, policy)
-    st.subheader("Effect of: " + "; ".join(
-        f"{names.get(u, u)} → {h}" for u, h in changes))
+def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, level: str,
+                 names: dict[str, str]) -> None:
+    result = _whatif(common.ctx_key(), changes, policy, level, mode)
+    verb = "opening hours become" if mode == "replace" else "adds"
+    st.subheader("Effect: " + "; ".join(f"{names.get(u, u)} {verb} {h}" for u, h in changes))
+    ch = _get(result, "changes")
+    if ch is not None and len(ch):
+        st.dataframe(ch, hide_index=True)
+    totals = _get(result, "totals", {}) or {}
+    t1, t2, t3 = st.columns(3)
+    t1.metric("Women newly within 60 min at some hour",
+              f"{totals.get('population_newly_within_any_hour', 0):,.0f}")
+    t2.metric("Person-hours gained per week", f"{totals.get('person_hours_week_gained', 0):,.0f}")
+    t3.metric("Person-hours lost per week", f"{totals.get('person_hours_week_lost', 0):,.0f}")
+
     by_hour = _get(result, "by_hour")
-    by_region = _get(result, "by_region")
     if by_hour is not None and len(by_hour):
-        total = by_hour.get("newly_covered", pd.Series(dtype=float)).sum()
-        st.metric("Population-hours newly within 60 min over a typical week", f"{total:,.0f}")
-        bh = by_hour.copy()
+        bh = by_hour[by_hour["hour_of_week"] < 168].copy()
         bh["when"] = bh["hour_of_week"].map(how_label)
-        ycol = "newly_covered" if "newly_covered" in bh.columns else bh.columns[-1]
+        st.markdown("**Newly within 60 min of an open unit, by hour of the typical week**")
         st.vega_lite_chart(bh, {
             "mark": {"type": "bar"}, "height": 200,
             "encoding": {
-                "x": {"field": "hour_of_week", "type": "quantitative", "title": "Hour of week",
+                "x": {"field": "hour_of_week", "type": "quantitative",
+                      "title": "Hour of week (0 = Monday 00:00)",
                       "scale": {"domain": [0, 168]}, "axis": {"values": list(range(0, 168, 24))}},
-                "y": {"field": ycol, "type": "quantitative", "title": "Newly covered"},
-                "tooltip": [{"field": "when"}, {"field": ycol, "format": ",.0f"}],
+                "y": {"field": "newly_covered", "type": "quantitative",
+                      "title": "People newly covered"},
+                "color": {"value": maps.STATE_COLOURS["open"]},
+                "tooltip": [{"field": "when"}, {"field": "newly_covered", "format": ",.0f"},
+                            {"field": "before_pct", "format": ".1f"},
+                            {"field": "after_pct", "format": ".1f"}],
             },
         })
-    if by_region is not None and len(by_region):
-        st.subheader("By region")
-        st.dataframe(by_region, hide_index=True)
-        level = _get(result, "level", "nhs_region")
-        if {"before_pct", "after_pct"} <= set(by_region.columns):
-            try:
-                geometry = common.boundaries(level)
-            except Exception:  # noqa: BLE001 - maps need boundaries; the table stands alone
-                geometry = None
-            if geometry is not None:
-                bins = maps.make_bins(PCT_EDGES)
-                c1, c2 = st.columns(2)
-                for col, which, title in ((c1, "before_pct", "Before"),
-                                          (c2, "after_pct", "After")):
-                    frame = pd.DataFrame({
-                        "region_code": by_region["region_code"].astype(str),
-                        "value": pd.to_numeric(by_region[which], errors="coerce"),
-                    })
-                    frame["text"] = frame["value"].map(
-                        lambda v: "no data" if pd.isna(v) else f"{v:.0f}%")
-                    with col:
-                        st.markdown(f"**{title}**")
-                        m = maps.base_map(bounds=geometry.bounds,
-                                          base_url_path=common.base_url_path())
-                        maps.add_choropleth(m, geometry, frame, bins, f"{title}: % within 60 min")
-                        common.show_map(m, key=f"sc_map_{which}", height=380)
+        with st.expander("Table: by hour"):
+            st.dataframe(bh.drop(columns=["when"]), hide_index=True)
+    by_region = _get(result, "by_region")
+    if by_region is None or not len(by_region):
+        return
+    level = _get(result, "level", level)
+    st.markdown(f"**By {LEVELS.get(level, level).lower()}: % of population-hours of the week "
+                "within 60 min, before and after**")
+    changed = by_region.sort_values("newly_covered", ascending=False)
+    st.dataframe(changed, hide_index=True)
+    geometry = common.boundaries(level)
+    bins = maps.make_bins(PCT_EDGES)
+    c1, c2 = st.columns(2)
+    for col, which, title in ((c1, "before_pct", "Before"), (c2, "after_pct", "After")):
+        frame = pd.DataFrame({
+            "region_code": by_region["region_code"].astype(str),
+            "value": pd.to_numeric(by_region[which], errors="coerce"),
+        })
+        frame["text"] = frame["value"].map(lambda v: "no data" if pd.isna(v) else f"{v:.1f}%")
+        with col:
+            st.markdown(f"**{title}**")
+            m = maps.base_map(bounds=geometry.bounds, base_url_path=common.base_url_path())
+            maps.add_choropleth(m, geometry, frame, bins, f"{title}: % of week within 60 min")
+            common.show_map(m, key=f"sc_map_{which}", height=380)
 
 
 if __name__ == "__main__":
