@@ -256,8 +256,9 @@ def check_regions(regions: pd.DataFrame, demand: pd.DataFrame) -> list[str]:
         regions, on="area_code", how="inner", suffixes=("", "_regions")
     )
     if "lad_code" in demand.columns:
-        lad_d = demand.set_index("area_code")["lad_code"]
-        lad_r = regions.set_index("area_code")["lad_code"].reindex(lad_d.index)
+        lad_d = demand.drop_duplicates("area_code").set_index("area_code")["lad_code"]
+        lad_r = (regions.drop_duplicates("area_code").set_index("area_code")["lad_code"]
+                 .reindex(lad_d.index))
         if (lad_d != lad_r).any():
             problems.append(f"{int((lad_d != lad_r).sum())} areas disagree on LAD between demand and regions")
     merged = merged.drop(columns=["lad_code"], errors="ignore").merge(
@@ -699,9 +700,10 @@ def join_units(
     info = demand.set_index("area_code")[["area_name", "area_type"]]
     u = u.join(info, on="area_code")
     reg = regions.set_index("area_code").drop(columns=["nation"])
-    u = u.join(reg, on="area_code", rsuffix="_region")
+    u = u.drop(columns=[c for c in reg.columns if c in u.columns])
+    u = u.join(reg, on="area_code")
     u["postcode_km"] = haversine_km(u["lat"], u["lon"], u["postcode_lat"], u["postcode_lon"])
-    region_nation = regions.set_index("area_code")["nation"]
+    region_nation = regions.drop_duplicates("area_code").set_index("area_code")["nation"]
     warnings: list[str] = []
     flags_col = []
     for row in u.itertuples(index=False):
