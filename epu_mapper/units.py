@@ -33,7 +33,7 @@ import pandas as pd
 
 from epu_mapper.convert import UNIT_COLUMNS
 from epu_mapper.errors import DirectoryValidationError, EpuMapperError, Problem
-from epu_mapper.hours import check_hours
+from epu_mapper.hours import UNKNOWN, check_hours, week_states_for
 from epu_mapper.settings import NATIONS, Settings, get_settings
 
 REQUIRED_COLUMNS = UNIT_COLUMNS
@@ -70,6 +70,12 @@ def _decode(raw: bytes, name: str) -> tuple[str | None, list[Problem]]:
     """UTF-8 text of a file, or problems saying why it is not readable text."""
     if not raw.strip():
         return None, [Problem(name, 1, FILE_COLUMN, "the file is empty (expected a CSV header row)")]
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return None, [Problem(name, 1, FILE_COLUMN,
+                              "the file is UTF-16 encoded; save it as UTF-8 CSV")]
+    if raw.startswith(b"PK\x03\x04"):
+        return None, [Problem(name, 1, FILE_COLUMN,
+                              "this is a ZIP / Excel workbook, not a CSV; export it as CSV UTF-8")]
     if b"\x00" in raw:
         line = raw[: raw.index(b"\x00")].count(b"\n") + 1
         return None, [Problem(name, line, FILE_COLUMN,
@@ -219,6 +225,12 @@ def check_row(row: dict[str, str]) -> list[tuple[str, str]]:
         out.append(("hours_status", f"{status!r} must be one of {', '.join(HOURS_STATUS)}"))
     elif not oh.strip() and status != "unknown":
         out.append(("hours_status", f"is {status!r} but opening_hours is empty"))
+    elif oh.strip() and not msg and status in ("verified", "unknown"):
+        week = week_states_for([oh])[0]
+        if status == "verified" and (week == UNKNOWN).any():
+            out.append(("hours_status", "is 'verified' but opening_hours leaves some hours unknown"))
+        elif status == "unknown" and (week != UNKNOWN).any():
+            out.append(("hours_status", "is 'unknown' but opening_hours gives known hours"))
     if row["hours_kind"] not in HOURS_KINDS:
         out.append(("hours_kind", f"{row['hours_kind']!r} must be empty or one of "
                                   f"{', '.join(k for k in HOURS_KINDS if k)}"))

@@ -63,6 +63,9 @@ MALFORMED = {
     "bad_source_seen.csv": (3, "source_seen"),
     "bad_phone.csv": (2, "phone"),
     "bad_site_code.csv": (3, "site_code"),
+    "utf16_encoded.csv": (1, "(file)"),
+    "xlsx_renamed.csv": (1, "(file)"),
+    "verified_with_unknown_days.csv": (3, "hours_status"),
 }
 VALID = ["valid_small.csv", "valid_welsh_gaelic.csv", "valid_quoted_newline.csv", "valid_bom_crlf.csv"]
 
