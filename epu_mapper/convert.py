@@ -178,14 +178,14 @@ def osm_hours(days: list[str], bank_holidays: str) -> tuple[str, str]:
 
 
 _SCAN_RE = re.compile(
-    r"hours (?:given )?are (?:the )?(?:scan|ultrasound)|scan hours|ultrasound appointment times", re.I
+    r"hours (?:given )?are (?:the )?(?:scan|ultrasound)|scan hours|ultrasound appointment times", re.IGNORECASE
 )
-_PHONE_RE = re.compile(r"hours (?:given )?are (?:the )?(?:tele)?phone[- ]line hours", re.I)
+_PHONE_RE = re.compile(r"hours (?:given )?are (?:the )?(?:tele)?phone[- ]line hours", re.IGNORECASE)
 _WALKIN_RE = re.compile(
-    r"(?<!not )(?<!no )\b(?:walk-in|drop-in) (?:service|self-referral|gynae)|drop-in and wait", re.I
+    r"(?<!not )(?<!no )\b(?:walk-in|drop-in) (?:service|self-referral|gynae)|drop-in and wait", re.IGNORECASE
 )
 _DOOR_RE = re.compile(
-    r"\bopen(?:ing times)?\s+(?:\d|24 hours|seven days|monday|mon\b|7 days)", re.I
+    r"\bopen(?:ing times)?\s+(?:\d|24 hours|seven days|monday|mon\b|7 days)", re.IGNORECASE
 )
 
 
@@ -203,22 +203,22 @@ def hours_kind(notes: str, has_hours: bool) -> str:
 _OOH_STRONG = re.compile(
     r"out[- ]of[- ]hours|\bOOH\b|outside (?:[\w']+ ){0,2}hours|\bevenings?\b|\bnights?\b|"
     r"when (?:the )?(?:EPU|unit|clinic|service)(?: is)? closed|\d\d:\d\d-0[0-8]:\d\d",
-    re.I,
+    re.IGNORECASE,
 )
 _OOH_PLACE = re.compile(
-    r"\bA&E\b|\bED\b|emergency department|\bward\b|NHS 111|\b111\b|\b999\b|\bweekends?\b", re.I
+    r"\bA&E\b|\bED\b|emergency department|\bward\b|NHS 111|\b111\b|\b999\b|\bweekends?\b", re.IGNORECASE
 )
 _OOH_VERB = re.compile(
     r"\bgo(?:es)? to\b|\battend|\bseen\b|\btriaged\b|\bcontact\b|\bcall\b|\bvisit\b|"
     r"\badmitted\b|\bsent\b|\bto (?:the )?(?:A&E|ED)\b|\bvia\b|referred directly|\bruns from\b",
-    re.I,
+    re.IGNORECASE,
 )
 #: Clauses that list who may refer, note where a site was inferred from, or route by gestation
 #: (labour ward / maternity triage) are not out-of-hours pathways.
 _NOT_PATHWAY = re.compile(
     r"\breferr(?:al|als|ed) (?:by|from)\b|self-referral or via|referral only \(|^referral|"
     r"\binferred\b|labour ward|maternity triage|^separate unit|^weak source|appointment only via",
-    re.I,
+    re.IGNORECASE,
 )
 _CLAUSE_SPLIT = re.compile(r";\s+|(?<=[A-Za-z0-9)])\.\s+(?=[A-Z])")
 

@@ -85,7 +85,7 @@ _WEEKDAYS = ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su")
 _DAY_TOKEN = r"(?:Mo|Tu|We|Th|Fr|Sa|Su|PH)"
 _SELECTOR_RE = re.compile(
     rf"^\s*({_DAY_TOKEN}(?:\s*-\s*{_DAY_TOKEN})?(?:\s*,\s*{_DAY_TOKEN}(?:\s*-\s*{_DAY_TOKEN})?)*)(?=\s|$)(.*)$",
-    re.S,
+    re.DOTALL,
 )
 _SUBRULE_SPLIT_RE = re.compile(rf",\s+(?={_DAY_TOKEN}\b)")
 _PH_RE = re.compile(r"\bPH\b")

@@ -55,11 +55,11 @@ POSTCODE_RE = re.compile(
 )
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,79}$")
 _SITE_RE = re.compile(r"^[A-Z0-9]{3,8}$")
-_URL_RE = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$", re.I)
+_URL_RE = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$", re.IGNORECASE)
 _SEEN_RE = re.compile(r"^\d{4}(?:-(?:0[1-9]|1[0-2])(?:-(?:0[1-9]|[12]\d|3[01]))?)?$")
-_HTML_RE = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>|&(?:lt|gt|amp|nbsp|quot|#\d+|#x[0-9a-f]+);", re.I)
+_HTML_RE = re.compile(r"<\s*/?\s*[A-Za-z!][^>]*>|&(?:lt|gt|amp|nbsp|quot|#\d+|#x[0-9a-f]+);", re.IGNORECASE)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_PHONE_RE = re.compile(r"^[0-9+() ]+(?:\s*(?:ext\.?|x)\s*[0-9/ ]+)?$", re.I)
+_PHONE_RE = re.compile(r"^[0-9+() ]+(?:\s*(?:ext\.?|x)\s*[0-9/ ]+)?$", re.IGNORECASE)
 FILE_COLUMN = "(file)"
 
 
@@ -177,8 +177,8 @@ def check_row(row: dict[str, str]) -> list[tuple[str, str]]:
         if _CONTROL_RE.search(val):
             out.append((col, "contains control characters"))
         elif col in TEXT_COLUMNS and _HTML_RE.search(val):
-            out.append((col, f"contains HTML markup ({_HTML_RE.search(val).group(0)!r}); "
-                             "the directory is plain text"))
+            tag = _HTML_RE.search(val).group(0)
+            out.append((col, f"contains HTML markup ({tag!r}); the directory is plain text"))
     if row["nation"] not in NATIONS:
         out.append(("nation", f"{row['nation']!r} is not one of {', '.join(NATIONS)}"))
 
@@ -232,11 +232,11 @@ def check_row(row: dict[str, str]) -> list[tuple[str, str]]:
         elif status == "unknown" and (week != UNKNOWN).any():
             out.append(("hours_status", "is 'unknown' but opening_hours gives known hours"))
     if row["hours_kind"] not in HOURS_KINDS:
-        out.append(("hours_kind", f"{row['hours_kind']!r} must be empty or one of "
-                                  f"{', '.join(k for k in HOURS_KINDS if k)}"))
+        kinds = ", ".join(k for k in HOURS_KINDS if k)
+        out.append(("hours_kind", f"{row['hours_kind']!r} must be empty or one of {kinds}"))
     if row["self_referral"] not in SELF_REFERRAL:
-        out.append(("self_referral", f"{row['self_referral']!r} must be one of "
-                                     f"{', '.join(SELF_REFERRAL)}"))
+        allowed = ", ".join(SELF_REFERRAL)
+        out.append(("self_referral", f"{row['self_referral']!r} must be one of {allowed}"))
 
     weeks = {}
     for col in ("min_weeks", "max_weeks"):
@@ -248,8 +248,8 @@ def check_row(row: dict[str, str]) -> list[tuple[str, str]]:
             else:
                 weeks[col] = n
     if len(weeks) == 2 and weeks["min_weeks"] > weeks["max_weeks"]:
-        out.append(("min_weeks", f"min_weeks {weeks['min_weeks']} is greater than "
-                                 f"max_weeks {weeks['max_weeks']}"))
+        lo, hi = weeks["min_weeks"], weeks["max_weeks"]
+        out.append(("min_weeks", f"min_weeks {lo} is greater than max_weeks {hi}"))
 
     url = row["source_url"].strip()
     if not url:
@@ -309,8 +309,8 @@ def validate_text(text: str, name: str = "<units>") -> tuple[pd.DataFrame, list[
         row_problems = check_row(row)
         uid = row["unit_id"].strip()
         if uid and uid in first_line:
-            row_problems.append(("unit_id", f"duplicate id {uid!r} (first used on line "
-                                            f"{first_line[uid]})"))
+            first = first_line[uid]
+            row_problems.append(("unit_id", f"duplicate id {uid!r} (first used on line {first})"))
         if row_problems:
             problems.extend(Problem(name, line, c, m) for c, m in row_problems)
         else:

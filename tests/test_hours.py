@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from epu_mapper import hours as H
 from epu_mapper.hours import CLOSED, OPEN, UNKNOWN
 
-UTC = timezone.utc
 LONDON = ZoneInfo("Europe/London")
 WEEKDAYS_PH_OFF = "Mo-Fr 08:00-17:30; Sa,Su off; PH off"
 
@@ -267,7 +266,7 @@ def _times(draw):
     b = draw(st.integers(1, 48)) * 30
     if a == b:
         b = (a + 30) % 1440 or 1440
-    fmt = lambda m: f"{m // 60:02d}:{m % 60:02d}"  # noqa: E731
+    fmt = lambda m: f"{m // 60:02d}:{m % 60:02d}"
     return f"{fmt(a)}-{fmt(b)}"
 
 
