@@ -29,3 +29,18 @@ def real_settings() -> Settings:
         f"integration tests need the raw data directory; looked in {settings.data_dir}"
     )
     return settings
+
+
+@pytest.fixture(scope="session")
+def real_build(real_settings, tmp_path_factory):
+    """The full ``data build`` of the real data into a fresh session folder (built once).
+
+    Returns ``(settings, manifest)``; ``settings.build_dir`` is the fresh folder.
+    """
+    import dataclasses
+
+    from epu_mapper.build import build
+
+    settings = dataclasses.replace(real_settings, build_dir=tmp_path_factory.mktemp("real_build"))
+    manifest = build(settings, quiet=True)
+    return settings, manifest
