@@ -33,12 +33,26 @@ def _network(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    from epu_mapper.travel import osrm as osrm_mod  # noqa: PLC0415
     from epu_mapper.travel.matrix import build_matrix  # noqa: PLC0415
 
-    path, prov, reused = build_matrix(
-        engine=args.engine, network=args.network, force=args.force, k=args.k,
-        chunk=args.chunk, progress=not args.no_progress,
-    )
+    engines = [args.engine]
+    if args.engine is None:
+        # The estimate is always built (the fallback wherever a road network does not
+        # reach); OSRM as well when a road network has been built.
+        engines = ["estimate"]
+        if osrm_mod.find_network(get_settings().build_dir, args.network) is not None:
+            engines.append("osrm")
+    for engine in engines:
+        _, prov, _ = build_matrix(
+            engine=engine, network=args.network, force=args.force, k=args.k,
+            chunk=args.chunk, progress=not args.no_progress,
+        )
+        _print_summary(prov)
+    return 0
+
+
+def _print_summary(prov: dict) -> None:
     c = prov["counts"]
     print(f"engine {prov['engine']}: {c['areas']:,} areas x {c['units']} units; "
           f"{c['pairs_kept']:,} pairs kept, {c['pairs_skipped']:,} skipped, {c['pairs_routed']:,} with a time")
@@ -51,7 +65,6 @@ def _build(args: argparse.Namespace) -> int:
         print(f"  areas outside network {prov['network']['name']!r}: {prov['areas_outside_network']:,}; "
               f"covers all areas and units: {prov['covers_all']}")
     print(f"  {prov['caption']}")
-    return 0
 
 
 def _calibrate(args: argparse.Namespace) -> int:
@@ -105,7 +118,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     b = tsub.add_parser("build", help="compute the area x unit travel matrix")
     b.add_argument("--engine", choices=["osrm", "estimate"],
-                   help="default: osrm when a road network is built, else estimate")
+                   help="default: the estimate, plus osrm when a road network is built")
     b.add_argument("--network", help="network name under build/osrm (default: the newest)")
     b.add_argument("--force", action="store_true", help="rebuild even when inputs are unchanged")
     b.add_argument("--k", type=int, default=DEFAULT_K,

@@ -247,6 +247,16 @@ def _reason_labels(codes: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(lookup[codes], categories=cats)
 
 
+def _indexer(order: np.ndarray, values: pd.Series) -> np.ndarray:
+    """Position of each value in ``order`` (-1 when absent); fast for categoricals."""
+    index = pd.Index(order)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        lookup = index.get_indexer(values.cat.categories)
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, lookup[codes], -1)
+    return index.get_indexer(values)
+
+
 def dense_from_long(
     long: pd.DataFrame, area_codes: np.ndarray, unit_ids: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -263,8 +273,8 @@ def dense_from_long(
     -------
     (minutes, km) : float32 arrays; ``inf`` for pairs absent from ``long`` (skipped).
     """
-    rows = pd.Index(area_codes).get_indexer(long["area_code"])
-    cols = pd.Index(unit_ids).get_indexer(long["unit_id"])
+    rows = _indexer(area_codes, long["area_code"])
+    cols = _indexer(unit_ids, long["unit_id"])
     ok = (rows >= 0) & (cols >= 0)
     minutes = np.full((len(area_codes), len(unit_ids)), np.inf, dtype=np.float32)
     km = np.full_like(minutes, np.inf)
@@ -588,11 +598,18 @@ def load_matrix(
     out, _ = matrix_paths(settings.build_dir, engine)
     if prov is None:
         raise BuildMissingError(f"The travel matrix ({engine})", out, f"epu-mapper travel build --engine {engine}")
-    long = pd.read_parquet(out, columns=["area_code", "unit_id", "minutes", "km", "reason"])
+    import pyarrow.parquet as pq  # noqa: PLC0415
+
+    long = pq.read_table(
+        out, columns=["area_code", "unit_id", "minutes", "km", "reason"],
+        read_dictionary=["area_code", "unit_id"],
+    ).to_pandas()
     area_codes = (demand["area_code"].astype(str).to_numpy() if demand is not None
-                  else pd.unique(long["area_code"]).astype(object))
+                  else np.asarray(long["area_code"].cat.categories[
+                      pd.unique(long["area_code"].cat.codes)], dtype=object))
     unit_ids = (units["unit_id"].astype(str).to_numpy() if units is not None
-                else pd.unique(long["unit_id"]).astype(object))
+                else np.asarray(long["unit_id"].cat.categories[
+                    pd.unique(long["unit_id"].cat.codes)], dtype=object))
     minutes, km = dense_from_long(long, area_codes, unit_ids)
     bad = long["reason"].notna()
     return TravelMatrix(

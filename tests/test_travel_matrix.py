@@ -1,0 +1,174 @@
+"""The matrix layer on tiny fixtures (offline): long/dense tables, build/reuse/load,
+honesty (NaN with a reason, never 0; engine always named), single-point queries."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from epu_mapper.cli import main
+from epu_mapper.errors import BuildMissingError
+from epu_mapper.settings import Settings
+from epu_mapper.travel import REASONS, from_point, load_matrix
+from epu_mapper.travel.estimate import CALIBRATED
+from epu_mapper.travel.matrix import (
+    AREA_OUTSIDE,
+    NO_ROUTE,
+    UNIT_OUTSIDE,
+    build_matrix,
+    compute_osrm,
+    dense_from_long,
+    to_long,
+)
+from epu_mapper.travel.osrm import TableResult
+
+# 5 areas x 3 units, hand-placed around (52, -1); area A5 has no coordinates.
+DEMAND = pd.DataFrame({
+    "area_code": ["A1", "A2", "A3", "A4", "A5"],
+    "lat": [52.00, 52.05, 52.10, 52.20, np.nan],
+    "lon": [-1.00, -1.00, -1.00, -1.00, np.nan],
+})
+UNITS = pd.DataFrame({
+    "unit_id": ["U1", "U2", "U3"],
+    "lat": [52.00, 52.10, 52.30],
+    "lon": [-1.00, -1.00, -1.00],
+    "mappable": [True, True, True],
+})
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=None, build_dir=tmp_path / "build", units_csv=tmp_path / "units.csv")
+
+
+def test_build_load_estimate(settings):
+    path, prov, reused = build_matrix("estimate", settings, demand=DEMAND, units=UNITS, progress=False,
+                                      log=lambda s: None)
+    assert not reused and path.name == "matrix_estimate.parquet"
+    long = pd.read_parquet(path)
+    assert list(long.columns) == ["area_code", "unit_id", "minutes", "km", "reason", "engine"]
+    assert long["minutes"].dtype == np.float32 and long["km"].dtype == np.float32
+    assert (long["engine"] == "estimate").all()
+    # A5 has no coordinates: NaN with a reason, never 0
+    a5 = long[long["area_code"] == "A5"]
+    assert a5["minutes"].isna().all() and (a5["reason"] == "no coordinates").all()
+    assert (long["minutes"].dropna() > 0).all()
+    assert long.loc[long["minutes"].notna(), "reason"].isna().all()
+
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["engine"] == "estimate" and meta["approximate"] is True
+    assert meta["typical_error_min"] == CALIBRATED.mae_min
+    assert meta["counts"]["pairs_kept"] == 15 and meta["counts"]["unreachable"]["no coordinates"] == 3
+    assert meta["params"]["estimate"]["intercept_min"] == CALIBRATED.intercept_min
+
+    m = load_matrix(settings, demand=DEMAND, units=UNITS)
+    assert m.engine == "estimate" and m.approximate and m.typical_error_min == CALIBRATED.mae_min
+    assert m.minutes.shape == (5, 3) and m.minutes.dtype == np.float32
+    # A1 sits on U1: the estimate's intercept only
+    assert m.minutes[0, 0] == pytest.approx(CALIBRATED.intercept_min)
+    assert np.isnan(m.minutes[4]).all()
+    assert "approximate" in m.caption
+    assert set(m.unreachable["reason"]) == {"no coordinates"}
+
+
+def test_reuse_until_an_input_changes(settings):
+    quiet = {"progress": False, "log": lambda s: None}
+    _, first, _ = build_matrix("estimate", settings, demand=DEMAND, units=UNITS, **quiet)
+    _, again, reused = build_matrix("estimate", settings, demand=DEMAND, units=UNITS, **quiet)
+    assert reused and again["inputs_key"] == first["inputs_key"]
+    moved = UNITS.assign(lat=[52.00, 52.11, 52.30])
+    _, changed, reused = build_matrix("estimate", settings, demand=DEMAND, units=moved, **quiet)
+    assert not reused and changed["inputs_key"] != first["inputs_key"]
+    _, forced, reused = build_matrix("estimate", settings, demand=DEMAND, units=moved, force=True, **quiet)
+    assert not reused
+
+
+def test_load_matrix_without_build_names_the_command(settings):
+    with pytest.raises(BuildMissingError, match="epu-mapper travel build"):
+        load_matrix(settings)
+
+
+def test_osrm_engine_without_network_is_a_user_error(settings):
+    with pytest.raises(BuildMissingError, match="epu-mapper travel network"):
+        build_matrix("osrm", settings, demand=DEMAND, units=UNITS, log=lambda s: None)
+
+
+def test_cli_osrm_without_network_exits_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("EPU_MAPPER_BUILD", str(tmp_path / "b"))
+    assert main(["travel", "build", "--engine", "osrm"]) == 2
+    err = capsys.readouterr().err
+    assert "epu-mapper travel network" in err and "Traceback" not in err
+
+
+def test_long_dense_round_trip_keeps_inf_and_nan():
+    from epu_mapper.travel.matrix import PairResult
+
+    minutes = np.array([[1.0, np.inf], [np.nan, 4.0]], dtype=np.float32)
+    km = minutes.copy()
+    reason = np.array([[0, 0], [NO_ROUTE, 0]], dtype=np.int8)
+    mask = np.array([[True, False], [True, True]])
+    res = PairResult(minutes, km, reason, np.full(2, np.nan), np.full(2, np.nan))
+    long = to_long(res, np.array(["a", "b"]), np.array(["u", "v"]), mask, "osrm")
+    assert len(long) == 3  # the skipped pair is not stored
+    assert long["reason"].tolist()[1] == "no route"
+    m, _ = dense_from_long(long, np.array(["a", "b"]), np.array(["u", "v"]))
+    assert m[0, 0] == 1.0 and np.isinf(m[0, 1]) and np.isnan(m[1, 0]) and m[1, 1] == 4.0
+
+
+class FakeRouter:
+    """A stand-in network: inside when lon > -2; time = 2 x |dlat| x 100 minutes; U3 unreachable."""
+
+    name = "fake"
+    meta: dict = {}
+
+    def inside(self, lat, lon):
+        return np.asarray(lon) > -2
+
+    def table(self, o_lat, o_lon, d_lat, d_lon):
+        t = 200.0 * np.abs(np.asarray(o_lat)[:, None] - np.asarray(d_lat)[None, :])
+        t[:, np.asarray(d_lat) == 52.30] = np.nan  # no route to U3
+        return TableResult(t, t / 2, np.full(len(o_lat), 12.0), np.full(len(d_lat), 3.0))
+
+
+def test_compute_osrm_reasons_with_a_fake_router():
+    o_lat = np.array([52.0, 52.1, 52.2])
+    o_lon = np.array([-1.0, -3.0, -1.0])  # area 1 outside
+    d_lat = np.array([52.0, 52.1, 52.3, 52.0])
+    d_lon = np.array([-1.0, -1.0, -1.0, -5.0])  # unit 3 outside
+    mask = np.ones((3, 4), dtype=bool)
+    mask[2, 1] = False  # skipped
+    res = compute_osrm(FakeRouter(), o_lat, o_lon, d_lat, d_lon, mask, chunk=1)
+    assert res.minutes[0, 1] == pytest.approx(20.0) and res.km[0, 1] == pytest.approx(10.0)
+    assert np.isnan(res.minutes[1]).all() and (res.reason[1] == AREA_OUTSIDE).all()
+    assert np.isnan(res.minutes[0, 3]) and res.reason[0, 3] == UNIT_OUTSIDE
+    assert np.isnan(res.minutes[0, 2]) and res.reason[0, 2] == NO_ROUTE
+    assert np.isinf(res.minutes[2, 1]) and res.reason[2, 1] == 0
+    assert res.origin_snap_m[0] == 12.0 and np.isnan(res.origin_snap_m[1])
+    # no NaN without a reason, no zero anywhere off the diagonal of identical points
+    assert (res.reason[np.isnan(res.minutes)] > 0).all()
+    assert set(REASONS) >= set(np.unique(res.reason[res.reason > 0]).tolist())
+
+
+def test_from_point_estimate_only():
+    units = UNITS.assign(lat=[52.00, 52.10, np.nan])
+    df = from_point(52.0, -1.0, units, router=None)
+    assert list(df.columns) == ["unit_id", "minutes", "km", "engine", "approximate", "reason",
+                                "origin_snap_m"]
+    assert (df["engine"] == "estimate").all() and df["approximate"].all()
+    assert df.loc[0, "minutes"] == pytest.approx(CALIBRATED.intercept_min)
+    assert np.isnan(df.loc[2, "minutes"]) and df.loc[2, "reason"] == "no coordinates"
+    assert df["reason"].iloc[:2].isna().all()
+
+
+def test_from_point_mixes_engines_per_unit():
+    # FakeRouter: units with lon <= -2 are outside the network -> estimate for them
+    units = pd.DataFrame({"unit_id": ["in", "out"], "lat": [52.1, 52.1], "lon": [-1.0, -3.0]})
+    df = from_point(52.0, -1.0, units, router=FakeRouter())
+    assert df["engine"].tolist() == ["osrm", "estimate"]
+    assert df["approximate"].tolist() == [False, True]
+    assert df.loc[0, "minutes"] == pytest.approx(20.0)
+    assert df.loc[0, "origin_snap_m"] == 12.0 and df.attrs["far_from_road"] is False
