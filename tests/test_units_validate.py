@@ -186,3 +186,11 @@ def test_committed_directory_is_valid(real_settings, capsys):
     assert sum(s["hours_status"].values()) == 94
     assert s["mappable"]["false"] == 10  # the 10 reference rows naming a trust but no site
     assert df["source_url"].str.match(r"^https?://").all()
+
+
+@pytest.mark.integration
+def test_loaded_directory_round_trips_through_validation(real_settings):
+    df = load_units(Path(__file__).resolve().parent.parent / "data" / "units.csv")
+    again, problems = validate_units(df)
+    assert problems == []
+    pd.testing.assert_frame_equal(again, df.reset_index(drop=True))
