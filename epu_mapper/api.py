@@ -177,13 +177,27 @@ class Context:
             self._cache[key] = cov.group_codes(self.regions[code_col])
         return self._cache[key]
 
-    def week_within_by_region(self, policy: str, level: str) -> np.ndarray:
+    def weight_vector(self, weight: str = "women") -> np.ndarray:
+        """Area weights: ``women`` = ``demand.weight`` (women 15–44 where available, NI all
+        ages); ``population`` = all-ages population everywhere (comparable across nations)."""
+        if weight == "women":
+            return self.weights
+        if weight == "population":
+            if "population" not in self._cache:
+                self._cache["population"] = (
+                    pd.to_numeric(self.demand["population"], errors="coerce").fillna(0).to_numpy(float)
+                )
+            return self._cache["population"]
+        raise CoverageArgumentError(f"unknown weight {weight!r}; choose 'women' or 'population'")
+
+    def week_within_by_region(self, policy: str, level: str, weight: str = "women") -> np.ndarray:
         """Weight within reach per region and slot, ``(n_groups, 192)`` (cached)."""
-        key = ("within_region", policy, level)
+        key = ("within_region", policy, level, weight)
         if key not in self._cache:
             g, uniq = self.groups(level)
             within = self.nearest_week(policy).minutes <= self.reach_minutes
-            self._cache[key] = cov._group_sums(within * self.weights[:, None], g, len(uniq))
+            w = self.weight_vector(weight)
+            self._cache[key] = cov._group_sums(within * w[:, None], g, len(uniq))
         return self._cache[key]
 
 
@@ -848,6 +862,7 @@ def whatif(
     policy: str = "exclude",
     level: str = "nation",
     mode: str = "add",
+    weight: str = "women",
 ) -> WhatIfResult:
     """Population newly within reach when some units' hours change.
 
@@ -863,8 +878,12 @@ def whatif(
         ``add`` (default) overlays the given hours on the unit's existing hours
         (:func:`hours.combine_hours`, e.g. ``"Sa,Su 09:00-17:00"``); ``replace`` uses them as the
         unit's new hours.
+    weight : {"women", "population"}
+        ``women``: ``demand.weight`` (women 15–44; Northern Ireland all ages, the only figure
+        available there); ``population``: all-ages population everywhere.
     """
     check_policy(policy)
+    ctx.weight_vector(weight)
     check_level(level)
     if mode not in ("add", "replace"):
         raise CoverageArgumentError(f"mode must be 'add' or 'replace', got {mode!r}")
@@ -887,11 +906,13 @@ def whatif(
     before = ctx.open_mask(policy)
     after = cov.open_mask(states_after, policy)
     core = sc.whatif_core(ctx.reach, before, after)
-    return _whatif_result(ctx, core, policy, level, idx, before_h, after_h)
+    return _whatif_result(ctx, core, policy, level, idx, before_h, after_h, weight)
 
 
-def _whatif_result(ctx, core: sc.WhatIfCore, policy, level, idx, before_h, after_h) -> WhatIfResult:
-    w = ctx.weights
+def _whatif_result(
+    ctx, core: sc.WhatIfCore, policy, level, idx, before_h, after_h, weight="women"
+) -> WhatIfResult:
+    w = ctx.weight_vector(weight)
     wr = w[core.rows]
     gained = wr @ core.gained if core.rows.size else np.zeros(cov.N_SLOTS)
     lost = wr @ core.lost if core.rows.size else np.zeros(cov.N_SLOTS)
@@ -911,8 +932,11 @@ def _whatif_result(ctx, core: sc.WhatIfCore, policy, level, idx, before_h, after
     by_hour["no_longer_covered"] = lost
     # regions
     g, uniq = ctx.groups(level)
-    reg = _region_frame(ctx, level)[["region_code", "region_name", "weight"]]
-    base_reg = ctx.week_within_by_region(policy, level)  # (n_groups, 192)
+    reg = _region_frame(ctx, level)[["region_code", "region_name", "weight", "population"]]
+    if weight == "population":
+        reg["weight"] = reg["population"]
+    reg = reg.drop(columns="population")
+    base_reg = ctx.week_within_by_region(policy, level, weight)  # (n_groups, 192)
     gr = g[core.rows]
     gain_reg = cov._group_sums(core.gained * wr[:, None], gr, len(uniq))
     lost_reg = cov._group_sums(core.lost * wr[:, None], gr, len(uniq))
@@ -950,6 +974,7 @@ def _whatif_result(ctx, core: sc.WhatIfCore, policy, level, idx, before_h, after
         "peak_newly_covered": float(gained.max()) if gained.size else 0.0,
         "areas_affected": int(core.rows.size),
     }
+    totals["weight"] = weight
     return WhatIfResult(changes, by_hour, reg, by_region_hour, totals, level, policy)
 
 
@@ -957,14 +982,20 @@ def _whatif_result(ctx, core: sc.WhatIfCore, policy, level, idx, before_h, after
 
 
 def rank(
-    ctx: Context, k: int = 10, hours: str = DEFAULT_EXTENSION, policy: str = "exclude"
+    ctx: Context,
+    k: int = 10,
+    hours: str = DEFAULT_EXTENSION,
+    policy: str = "exclude",
+    weight: str = "women",
 ) -> pd.DataFrame:
     """Greedy ranking of the ``k`` units whose extension brings the most women within reach.
 
     Each unit's extension is ``hours`` added to its existing hours (:func:`hours.combine_hours`).
     The objective is population-hours of the typical week (168 h) with an open unit within
     reach; each step picks the unit with the largest marginal gain given the units already
-    picked. Units without site coordinates cannot be ranked.
+    picked. Units without site coordinates cannot be ranked. ``weight`` as in :func:`whatif`:
+    with the default ``women``, Northern Ireland areas count all ages (no female 15–44 figure
+    exists there), which favours NI units; ``population`` compares all nations on all ages.
 
     Returns
     -------
@@ -974,6 +1005,7 @@ def rank(
         Fewer than ``k`` rows when no further unit adds anything.
     """
     check_policy(policy)
+    w = ctx.weight_vector(weight)
     try:
         k = int(k)
     except (TypeError, ValueError):
@@ -991,7 +1023,7 @@ def rank(
         ctx._cache[key] = (old, new, _states_for(new, ctx.mapped["nation"].astype(str).tolist()))
     old, new, ext_states = ctx._cache[key]
     ranked = sc.greedy_rank(
-        ctx.reach, ctx.open_mask(policy), cov.open_mask(ext_states, policy), ctx.weights, k=k,
+        ctx.reach, ctx.open_mask(policy), cov.open_mask(ext_states, policy), w, k=k,
         slots=np.arange(cov.HOURS_PER_WEEK),
     )
     u = ranked["unit"].to_numpy()
@@ -1009,7 +1041,7 @@ def rank(
     )
     for c in ("gain_person_hours", "gain_population", "cumulative_person_hours", "hours_added"):
         out[c] = ranked[c].to_numpy()
-    out.attrs.update(hours=extra, policy=policy, reach_minutes=ctx.reach_minutes)
+    out.attrs.update(hours=extra, policy=policy, reach_minutes=ctx.reach_minutes, weight=weight)
     return out
 
 

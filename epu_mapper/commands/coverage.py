@@ -213,7 +213,8 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
         raise EpuMapperError("each --unit may be given once")
     api, ctx = _context()
     res = api.whatif(ctx, dict(zip(units, hours, strict=True)), policy=args.policy,
-                     level=args.level, mode="replace" if args.replace else "add")
+                     level=args.level, mode="replace" if args.replace else "add",
+                     weight=args.weight)
     if args.json:
         _print_json(
             {
@@ -246,22 +247,30 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
 
 def _cmd_rank(args: argparse.Namespace) -> int:
     api, ctx = _context()
-    df = api.rank(ctx, k=args.k, hours=args.hours, policy=args.policy)
+    df = api.rank(ctx, k=args.k, hours=args.hours, policy=args.policy, weight=args.weight)
     if args.json:
-        _print_json({"hours": args.hours, "policy": args.policy, "k": args.k,
+        _print_json({"hours": args.hours, "policy": args.policy, "k": args.k, "weight": args.weight,
                      "reach_minutes": ctx.reach_minutes, "weight_note": _weight_note(ctx),
                      "steps": records(df)})
     elif args.csv:
         _print_csv(df)
     else:
-        print(f"Greedy ranking: add '{args.hours}' (policy {args.policy}); gains in population-hours "
-              f"per week within {ctx.reach_minutes:g} min")
+        print(f"Greedy ranking: add '{args.hours}' (policy {args.policy}, weight {args.weight}); "
+              f"gains in population-hours per week within {ctx.reach_minutes:g} min")
         _print_table(df, ["step", "unit_id", "unit_name", "nation", "gain_person_hours",
                           "gain_population", "cumulative_person_hours"], digits=0)
     return 0
 
 
 # --------------------------------------------------------------------------- registration
+
+
+def _weight_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--weight", choices=("women", "population"), default="women",
+        help="women: women 15-44 where available (Northern Ireland: all ages, the only figure); "
+             "population: all ages everywhere, comparable across nations",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -298,6 +307,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replace", action="store_true", help="replace the unit's hours instead of adding")
     p.add_argument("--policy", choices=("exclude", "weekday", "always"), default="exclude")
     p.add_argument("--level", choices=LEVELS, default="nation", help="level of by_region")
+    _weight_flag(p)
     _output_flags(p)
     p.set_defaults(func=_cmd_whatif)
 
@@ -306,5 +316,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hours", default=DEFAULT_EXTENSION,
                    help=f"hours added to each unit (default '{DEFAULT_EXTENSION}')")
     p.add_argument("--policy", choices=("exclude", "weekday", "always"), default="exclude")
+    _weight_flag(p)
     _output_flags(p)
     p.set_defaults(func=_cmd_rank)
