@@ -318,3 +318,18 @@ def test_next_opening_is_open_and_nothing_open_before(expr, start):
     while t < nxt:
         assert H.state_at(expr, t, "England") != "open"
         t += timedelta(minutes=30)
+
+
+_extra = st.builds(lambda d, t: f"{d} {t}",
+                   st.sampled_from(["Mo", "Fr", "Sa", "Su", "Sa,Su", "Mo-Fr", "Mo-Su"]), _times())
+
+
+@settings(max_examples=60, deadline=None)
+@given(existing=_rules, extra=_extra)
+def test_combine_hours_only_adds_open_time(existing, extra):
+    combined = H.combine_hours(existing, extra)
+    before, added, after = H.week_states_for([existing, extra, combined])
+    assert (after[added == OPEN] == OPEN).all()  # the extension is open
+    assert (after[before == OPEN] == OPEN).all()  # nothing that was open closes
+    rest = added != OPEN
+    assert (after[rest] == before[rest]).all()  # everything else keeps its state (incl. unknown)
