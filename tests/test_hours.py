@@ -333,3 +333,16 @@ def test_combine_hours_only_adds_open_time(existing, extra):
     assert (after[before == OPEN] == OPEN).all()  # nothing that was open closes
     rest = added != OPEN
     assert (after[rest] == before[rest]).all()  # everything else keeps its state (incl. unknown)
+
+
+def test_library_does_not_know_uk_nation_holidays_so_we_resolve_ph():
+    """Pins the opening-hours-py behaviour that hours.py works around."""
+    from opening_hours import OpeningHours, State
+
+    raw = OpeningHours("Mo-Fr 08:00-17:30; PH off")
+    assert raw.state(datetime(2026, 12, 25, 10))[0] == State.OPEN  # PH never matches without a calendar
+    assert raw.state(datetime(2026, 6, 13, 10))[0] == State.CLOSED
+    assert OpeningHours("Sa,Su unknown").state(datetime(2026, 6, 13, 10))[0] == State.UNKNOWN
+    # ours: Christmas Day is a bank holiday in every nation
+    for nation in H.NATION_SUBDIV:
+        assert H.state_at("Mo-Fr 08:00-17:30; PH off", datetime(2026, 12, 25, 10), nation) == "closed"
