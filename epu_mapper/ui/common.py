@@ -25,6 +25,11 @@ from epu_mapper.ui import assets, maps
 from epu_mapper.ui.format import SAFETY_MESSAGE
 
 MAP_HEIGHT = 460
+DATA_HINT = (
+    "Set the environment variable `EPU_MAPPER_DATA` to the folder holding the raw open data "
+    "(for this project `../shared/data/raw` beside the repository), then restart the app "
+    "(`make run` does this for you)."
+)
 
 
 class ApiUnavailableError(EpuMapperError):
@@ -127,11 +132,7 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
             page()
         except DataDirectoryError as exc:
             st.error(f"The raw data folder is not available. {exc}")
-            st.info(
-                "Set the environment variable `EPU_MAPPER_DATA` to the folder holding the raw "
-                "open data (for this project `../shared/data/raw` beside the repository), then "
-                "restart the app (`make run` does this for you)."
-            )
+            st.info(DATA_HINT)
         except BuildMissingError as exc:
             offer_build(exc)
         except ApiUnavailableError as exc:
@@ -166,9 +167,11 @@ def _build_steps(settings: Settings) -> list[tuple[str, Callable[[], Any]]]:
         from epu_mapper.travel import matrix as travel_matrix
     except ImportError:
         travel_matrix = None
-    fn = getattr(travel_matrix, "build_matrix", None) or getattr(travel_matrix, "build", None)
+    fn = getattr(travel_matrix, "build_matrix", None)
     if fn is not None:
-        steps.append(("travel matrix", functools.partial(fn, settings=settings)))
+        # the estimate is always built (the fallback); OSRM networks are built from the CLI
+        steps.append(("travel matrix (estimate)", functools.partial(
+            fn, engine="estimate", settings=settings, progress=False, log=lambda _msg: None)))
     return steps
 
 
@@ -187,6 +190,11 @@ def run_build() -> None:
             st.write(f"Running {name}…")
             try:
                 fn()
+            except DataDirectoryError as exc:
+                status.update(label="The build stopped", state="error")
+                st.error(f"The raw data folder is not available: {exc}")
+                st.info(DATA_HINT)
+                return
             except EpuMapperError as exc:
                 status.update(label="The build stopped", state="error")
                 st.error(str(exc))

@@ -21,6 +21,7 @@ from epu_mapper.ui.format import (
     fmt_when,
     is_missing,
     md_escape,
+    unit_label,
     unit_labels,
 )
 
@@ -62,9 +63,7 @@ def results_table(units: pd.DataFrame, now: datetime) -> pd.DataFrame:
 def _unit_card(row: pd.Series, rank: int, now: datetime) -> None:
     approx = bool(row.get("approximate", False))
     with st.container(border=True):
-        st.markdown(f"**{rank}. {md_escape(row['unit_name'])}**"
-                    + (f" — {md_escape(row.get('hospital'))}"
-                       if not is_missing(row.get("hospital")) else ""))
+        st.markdown(f"**{rank}. {md_escape(unit_label(row['unit_name'], row.get('hospital')))}**")
         state = str(row.get("state", "unknown"))
         line = f"{STATE_ICONS.get(state, '?')} **{fmt_state(state)}**"
         if state != "open":

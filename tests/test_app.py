@@ -1,0 +1,386 @@
+"""Streamlit AppTest drives every page of the app.
+
+Offline tests run the real app (``app.py`` with ``st.navigation``) on the api's hand-checkable
+fixture (3 mapped units x 5 areas from tests/test_api.py, plus tiny boundaries written to a tmp
+build folder). Only ``api.load_context`` (returns the fixture context), the postcode placement
+(real validation, fixture position) and the point-to-units travel times are replaced.
+Integration tests at the bottom run the same pages on the real build.
+"""
+
+from __future__ import annotations
+
+import json
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+from test_api import AREA_CODES, LATS, _units
+from test_coverage import MINUTES, WEIGHTS
+
+from epu_mapper import api, postcodes
+from epu_mapper.errors import EpuMapperError
+from epu_mapper.settings import REPO_ROOT, Settings
+
+APP = str(REPO_ROOT / "app.py")
+PAGES = "epu_mapper/ui/pages/{}.py"
+TIMEOUT = 60
+
+
+def _square(x: float, y: float) -> dict:
+    return {"type": "Polygon", "coordinates": [[[x, y], [x + 0.1, y], [x + 0.1, y + 0.1],
+                                                [x, y + 0.1], [x, y]]]}
+
+
+def _write_boundaries(build_dir, regions: pd.DataFrame) -> None:
+    out = build_dir / "boundaries"
+    out.mkdir(parents=True, exist_ok=True)
+    for level in ("nation", "nhs_region", "icb", "lhb", "scot_hb", "hsct", "lad"):
+        code_col = "nation" if level == "nation" else f"{level}_code"
+        name_col = "nation" if level == "nation" else f"{level}_name"
+        pairs = regions[[code_col, name_col]].dropna().drop_duplicates()
+        feats = [{"type": "Feature", "properties": {"region_code": c, "region_name": n},
+                  "geometry": _square(-1.05 + 0.2 * i, 52.0)}
+                 for i, (c, n) in enumerate(pairs.itertuples(index=False))]
+        (out / f"{level}.geojson").write_text(json.dumps(
+            {"type": "FeatureCollection", "features": feats}), encoding="utf-8")
+
+
+def _fixture_context(build_dir):
+    settings = Settings(data_dir=None, build_dir=build_dir, units_csv=build_dir / "units.csv")
+    demand = pd.DataFrame({
+        "area_code": AREA_CODES, "area_name": [f"Area {i}" for i in range(5)],
+        "nation": "England", "lat": LATS, "lon": [-1.0] * 5, "population": WEIGHTS * 10,
+        "weight": WEIGHTS, "weight_kind": "female_15_44_estimate",
+        "weight_note": "fixture weights",
+    })
+    regions = pd.DataFrame({
+        "area_code": AREA_CODES, "nation": "England",
+        "nhs_region_code": "Y1", "nhs_region_name": "Region",
+        "icb_code": ["R1", "R1", "R1", "R2", "R2"], "icb_name": ["ICB one"] * 3 + ["ICB two"] * 2,
+        "lhb_code": None, "lhb_name": None, "scot_hb_code": None, "scot_hb_name": None,
+        "hsct_code": None, "hsct_name": None,
+        "lad_code": ["L1", "L1", "L2", "L2", "L2"], "lad_name": ["LA one"] * 2 + ["LA two"] * 3,
+    })
+    matrix = types.SimpleNamespace(
+        minutes=MINUTES.copy(), km=MINUTES.copy() * 1.5, area_codes=np.array(AREA_CODES),
+        unit_ids=np.array(["U0", "U1", "U2"]), engine="estimate", approximate=True,
+        provenance={"engine": "estimate"}, typical_error_min=3.4,
+    )
+    _write_boundaries(build_dir, regions)
+    return api.build_context(settings, _units(), demand, regions, matrix)
+
+
+@pytest.fixture
+def fixture_app(tmp_path, monkeypatch):
+    """Env + patches so the real app runs on the fixture context."""
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "manifest.json").write_text("{}", encoding="utf-8")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    monkeypatch.setenv("EPU_MAPPER_BUILD", str(build))
+    monkeypatch.setenv("EPU_MAPPER_DATA", str(raw))
+    ctx = _fixture_context(build)
+    monkeypatch.setattr(api, "load_context", lambda settings=None: ctx)
+
+    def lookup(c, postcode):  # real validation, fixture position (area 1)
+        pc = postcodes.validate_postcode(postcode)
+        return {"postcode": pc, "lat": LATS[1], "lon": -1.0, "precision": "unit",
+                "area": AREA_CODES[1]}
+
+    monkeypatch.setattr(api, "_lookup_postcode", lookup)
+    import epu_mapper.travel as travel
+
+    def from_point(lat, lon, units, settings=None):
+        return pd.DataFrame({"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]),
+                             "km": np.float32([30, 60, 4]), "engine": "estimate",
+                             "approximate": True})
+
+    monkeypatch.setattr(travel, "from_point", from_point)
+    return ctx
+
+
+def _app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    if page is not None:
+        at.switch_page(PAGES.format(page))
+        at.run()
+    return at
+
+
+def _no_failures(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [w.value for w in at.warning] + [e.value for e in at.error]
+    parts += [i.value for i in at.info] + [s.value for s in at.subheader]
+    return "\n".join(str(p) for p in parts)
+
+
+def _maps(at: AppTest) -> list[dict]:
+    """Arguments of the streamlit-folium maps on the page (script, js_links, css_links, ...).
+
+    Every map must load Leaflet from the app itself and never rerun on pan/zoom.
+    """
+    found = []
+    for e in at.get("component_instance"):
+        args = json.loads(e.proto.json_args)
+        if "L.map(" not in args.get("script", ""):
+            continue
+        assert args["js_links"] == ["/app/static/vendor/leaflet-1.9.4/leaflet.js"]
+        assert args["css_links"] == ["/app/static/vendor/leaflet-1.9.4/leaflet.css"]
+        assert args["returned_objects"] == []
+        found.append(args)
+    return found
+
+
+def _find(at: AppTest, postcode: str, self_ref: bool = False, weeks: int | None = None) -> None:
+    at.text_input[0].input(postcode)
+    if self_ref:
+        at.checkbox[0].check()
+    if weeks is not None:
+        at.number_input[0].set_value(weeks)
+    at.button[0].click()
+    at.run()
+
+
+# --------------------------------------------------------------------------- offline
+
+
+def test_find_page_ranks_units_with_state_and_map(fixture_app):
+    at = _app()
+    _no_failures(at)
+    assert at.title[0].value == "Find an early pregnancy unit"
+    assert "call 999 or go to A&E" in at.error[0].value  # the safety message
+    _find(at, "le15 6rb")
+    _no_failures(at)
+    text = _texts(at)
+    # U2 (5 min, hours unknown) first, then U0 (40 min), then U1 (70 min)
+    cards = [m.value for m in at.markdown if m.value.startswith("**") and ". " in m.value[:6]]
+    assert len(cards) == 3
+    assert cards[0].startswith("**1. H2") and cards[1].startswith("**2. H0")
+    assert "about 5 min \\(estimate\\)" in text
+    assert "Hours unknown" in text
+    assert "Source: https\\:" in text
+    table = at.dataframe[0].value
+    assert table["unit"].tolist() == ["H2 — Unit two", "H0 — Unit zero", "H1 — Unit one"]
+    assert table["travel"].tolist()[0] == "about 5 min (estimate)"
+    assert "LE15 6RB" in "\n".join(s.value for s in at.subheader)
+    assert _maps(at), "the results map is rendered"
+
+
+def test_find_bad_postcode_says_so(fixture_app):
+    at = _app()
+    _find(at, "hello")
+    _no_failures(at)
+    assert any("could not use that postcode" in e.value and "hello" in e.value
+               for e in at.error)
+    assert not at.dataframe
+
+
+def test_find_empty_postcode(fixture_app):
+    at = _app()
+    _find(at, "   ")
+    _no_failures(at)
+    assert any("Please enter a postcode" in e.value for e in at.error)
+
+
+def test_find_filters_leaving_no_unit(fixture_app):
+    at = _app()
+    # self-referral keeps only U0 (max 16 weeks); 18 weeks excludes it too
+    _find(at, "LE15 6RB", self_ref=True, weeks=18)
+    _no_failures(at)
+    assert any("No unit in our directory matches" in w.value for w in at.warning)
+    assert "left out (no self-referral)" in _texts(at)
+    assert not at.dataframe
+
+
+def test_find_chosen_time_changes_state(fixture_app):
+    at = _app()
+    at.radio[0].set_value("Choose a date and time")
+    at.date_input[0].set_value(pd.Timestamp("2026-11-28").date())  # a Saturday
+    at.time_input[0].set_value(pd.Timestamp("2026-11-28 23:00").time())
+    _find(at, "LE15 6RB")
+    _no_failures(at)
+    table = at.dataframe[0].value.set_index("unit")
+    assert table.loc["H0 — Unit zero", "status"] == "Closed"
+    assert table.loc["H1 — Unit one", "status"] == "Open now"  # 24/7
+
+
+def test_gaps_page_map_table_downloads_and_slider(fixture_app):
+    at = _app("gaps")
+    _no_failures(at)
+    assert at.title[0].value == "Regional gaps"
+    assert _maps(at)
+    ranked = at.dataframe[0].value
+    assert set(ranked["code"]) == {"Y1"}  # default level: NHS England region
+    at.selectbox(key="gaps_level").set_value("icb")
+    at.run()
+    _no_failures(at)
+    ranked = at.dataframe[0].value
+    assert sorted(ranked["code"]) == ["R1", "R2"]
+    assert ranked["rank"].tolist() == [1, 2]
+    # every preset and a custom hour run without error
+    for label in ("Weekday 20:00", "Sunday 03:00", "Bank holiday 11:00", "Choose an hour"):
+        at.radio(key="gaps_preset").set_value(label)
+        at.run()
+        _no_failures(at)
+    at.select_slider(key="gaps_hour").set_value(5 * 24 + 10)
+    at.run()
+    _no_failures(at)
+    assert "Sat 10:00" in _texts(at)
+    for metric in ("median", "hours", "nice"):
+        at.selectbox(key="gaps_metric").set_value(metric)
+        at.run()
+        _no_failures(at)
+    labels = [b.label for b in at.get("download_button")]
+    assert "CSV" in labels and "GeoJSON" in labels
+
+
+def test_gaps_small_areas_on_demand(fixture_app):
+    at = _app("gaps")
+    at.selectbox(key="gaps_level").set_value("icb")
+    at.run()
+    at.selectbox(key="gaps_region").set_value("R2")
+    at.run()
+    _no_failures(at)
+    areas = at.dataframe[1].value
+    assert sorted(areas["area_code"]) == AREA_CODES[3:]
+
+
+def test_gaps_policy_control(fixture_app):
+    at = _app("gaps")
+    at.selectbox(key="gaps_level").set_value("icb")
+    values = {}
+    for policy in ("exclude", "always"):
+        at.selectbox(key="gaps_policy").set_value(policy)
+        at.run()
+        _no_failures(at)
+        values[policy] = at.dataframe[0].value.set_index("code").iloc[:, 2]
+    # counting unknown hours as open can only raise coverage
+    assert (values["always"] >= values["exclude"] - 1e-9).all()
+
+
+def test_local_page_units_timetable_coverage(fixture_app):
+    at = _app("local")
+    _no_failures(at)
+    at.selectbox(key="local_level").set_value("icb")
+    at.run()
+    at.selectbox(key="local_region").set_value("R1")
+    at.run()
+    _no_failures(at)
+    units = at.dataframe[0].value
+    assert len(units) >= 1
+    assert "hours" in units.columns and "source read" in units.columns
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 2  # weekly timetable + coverage by hour
+    assert "Hours not published" in _texts(at)  # U2 has unknown hours
+    assert _maps(at)
+    assert any(b.label == "Units (CSV)" for b in at.get("download_button"))
+
+
+def test_scenarios_edit_hours_and_rank(fixture_app):
+    at = _app("scenarios")
+    _no_failures(at)
+    at.selectbox(key="sc_unit").set_value("U0")
+    at.run()
+    at.text_input(key="sc_hours_U0").input("24/7")
+    at.button(key="sc_apply").click()
+    at.run()
+    _no_failures(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert "Person-hours gained per week" in metrics
+    assert float(metrics["Person-hours gained per week"].replace(",", "")) > 0
+    assert _maps(at)
+    # ranking tab
+    at.button(key="sc_try").click()
+    at.run()
+    _no_failures(at)
+    assert "adds" in "\n".join(s.value for s in at.subheader)
+
+
+def test_scenarios_bad_hours_is_a_message(fixture_app):
+    at = _app("scenarios")
+    at.selectbox(key="sc_unit").set_value("U0")
+    at.run()
+    at.text_input(key="sc_hours_U0").input("whenever we like")
+    at.button(key="sc_apply").click()
+    at.run()
+    _no_failures(at)
+    assert at.error, "an invalid opening_hours string is reported"
+
+
+def test_about_page(fixture_app):
+    at = _app("about")
+    _no_failures(at)
+    text = _texts(at)
+    assert "Contains OS data © Crown copyright and database right." in text
+    assert "© OpenStreetMap contributors" in text
+    assert "±3.4 minutes" in text
+    assert "most are missing" in text
+
+
+def test_missing_build_offers_to_build(tmp_path, monkeypatch):
+    monkeypatch.setenv("EPU_MAPPER_BUILD", str(tmp_path / "empty"))
+    monkeypatch.setenv("EPU_MAPPER_DATA", str(tmp_path / "no-such-raw"))
+    at = _app("gaps")
+    _no_failures(at)
+    assert any("missing" in w.value for w in at.warning)
+    button = at.button(key="build_now")
+    button.click()
+    at.run()
+    _no_failures(at)
+    # the build starts, then stops with a message that says what to set
+    assert any("EPU_MAPPER_DATA" in i.value for i in at.info)
+
+
+def test_missing_data_dir_message(tmp_path, monkeypatch):
+    monkeypatch.delenv("EPU_MAPPER_DATA", raising=False)
+    monkeypatch.setenv("EPU_MAPPER_BUILD", str(tmp_path / "empty"))
+    at = _app("find")
+    _find(at, "LE15 6RB")
+    _no_failures(at)
+    text = _texts(at)
+    assert "EPU_MAPPER_DATA" in text or "missing" in text
+
+
+def test_every_page_without_api_errors_is_clean(fixture_app, monkeypatch):
+    def broken(*a, **k):
+        raise EpuMapperError("something the user can act on")
+
+    monkeypatch.setattr(api, "gaps", broken)
+    at = _app("gaps")
+    _no_failures(at)
+    assert any("something the user can act on" in e.value for e in at.error)
+
+
+# --------------------------------------------------------------------------- real data
+
+
+@pytest.mark.integration
+def test_real_find_and_pages(real_settings):
+    at = _app()
+    _find(at, "LE15 6RB")
+    _no_failures(at)
+    table = at.dataframe[0].value
+    assert len(table) == 10
+    assert all(t.endswith("min (estimate)") or t.endswith("min") for t in table["travel"])
+    for page in ("gaps", "local", "scenarios", "about"):
+        at.switch_page(PAGES.format(page))
+        at.run()
+        _no_failures(at)
+        assert not at.error, (page, [e.value for e in at.error])
+
+
+@pytest.mark.integration
+def test_real_bad_postcodes(real_settings):
+    at = _app()
+    for bad in ("ZZ99 9ZZ", "hello"):
+        _find(at, bad)
+        _no_failures(at)
+        assert any("could not use that postcode" in e.value for e in at.error)
