@@ -375,6 +375,14 @@ def _weight_kinds(ctx: Context, g: np.ndarray, n: int) -> np.ndarray:
 
 
 def _region_frame(ctx: Context, level: str) -> pd.DataFrame:
+    """Region identity and size columns at a level (cached; returns a copy)."""
+    key = ("region_frame", level)
+    if key not in ctx._cache:
+        ctx._cache[key] = _region_frame_uncached(ctx, level)
+    return ctx._cache[key].copy()
+
+
+def _region_frame_uncached(ctx: Context, level: str) -> pd.DataFrame:
     g, uniq = ctx.groups(level)
     name_col = "nation" if level == "nation" else f"{level}_name"
     first = pd.DataFrame({"g": g, "name": ctx.regions[name_col].to_numpy(),
@@ -916,8 +924,11 @@ def _whatif_result(
     wr = w[core.rows]
     gained = wr @ core.gained if core.rows.size else np.zeros(cov.N_SLOTS)
     lost = wr @ core.lost if core.rows.size else np.zeros(cov.N_SLOTS)
-    within_before = (ctx.nearest_week(policy).minutes <= ctx.reach_minutes)
-    before_w = w @ within_before
+    key = ("before_weight", policy, weight)
+    if key not in ctx._cache:
+        within_before = ctx.nearest_week(policy).minutes <= ctx.reach_minutes
+        ctx._cache[key] = w @ within_before
+    before_w = ctx._cache[key]
     total = w.sum()
     slots = cov.slot_table()
     by_hour = pd.DataFrame(
@@ -938,8 +949,10 @@ def _whatif_result(
     reg = reg.drop(columns="population")
     base_reg = ctx.week_within_by_region(policy, level, weight)  # (n_groups, 192)
     gr = g[core.rows]
-    gain_reg = cov._group_sums(core.gained * wr[:, None], gr, len(uniq))
-    lost_reg = cov._group_sums(core.lost * wr[:, None], gr, len(uniq))
+    hit = core.gained.any(axis=1)
+    gain_reg = cov._group_sums(core.gained[hit] * wr[hit, None], gr[hit], len(uniq))
+    hit = core.lost.any(axis=1)
+    lost_reg = cov._group_sums(core.lost[hit] * wr[hit, None], gr[hit], len(uniq))
     wk = slice(0, cov.HOURS_PER_WEEK)
     denom = reg["weight"].to_numpy() * cov.HOURS_PER_WEEK
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -44,6 +44,7 @@ index ``-1``) therefore means "no open unit among the units routed for this area
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -59,13 +60,19 @@ DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 #: Time bands (over the 192 standard slots). Mo–Fr 08:00–09:00 belongs to no band.
 BAND_NAMES = ("weekday_day", "evening", "night", "weekend", "bank_holiday")
 #: Default number of nearest units per area examined before the exact fallback.
-DEFAULT_TOP_K = 12
+DEFAULT_TOP_K = 6
 
 
 # --------------------------------------------------------------------------- slots
 
 
 def slot_table() -> pd.DataFrame:
+    """Describe the 192 standard slots (see :func:`_slot_table`)."""
+    return _slot_table().copy()
+
+
+@functools.lru_cache(maxsize=1)
+def _slot_table() -> pd.DataFrame:
     """Describe the 192 standard slots.
 
     Returns
@@ -415,12 +422,15 @@ def _group_sums(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndar
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 1:
         values = values[:, None]
-    keep = np.asarray(group) >= 0
-    n_cols = values.shape[1]
-    g = np.asarray(group)[keep].astype(np.int64)
-    flat = (g[:, None] * n_cols + np.arange(n_cols)[None, :]).reshape(-1)
-    sums = np.bincount(flat, weights=values[keep].reshape(-1), minlength=n_groups * n_cols)
-    out = sums.reshape(n_groups, n_cols)
+    group = np.asarray(group)
+    keep = np.flatnonzero(group >= 0)
+    out = np.zeros((n_groups, values.shape[1]), dtype=np.float64)
+    if keep.size == 0:
+        return out
+    g = group[keep]
+    order = keep[np.argsort(g, kind="stable")]
+    present, starts = np.unique(group[order], return_index=True)
+    out[present] = np.add.reduceat(values[order], starts, axis=0)
     return out
 
 
