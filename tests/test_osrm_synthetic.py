@@ -126,3 +126,26 @@ def test_matrix_and_point_on_the_synthetic_network(square, tmp_path):
     df = from_point(S[0], S[1], units, router=OsrmRouter(square))
     assert df["engine"].tolist() == ["osrm", "osrm"]
     assert df.loc[1, "reason"] == "no route" and np.isnan(df.loc[1, "minutes"])
+
+
+def test_completion_pass_routes_a_unit_that_is_farther_but_faster(square, tmp_path):
+    """k = 1 keeps only the straight-line nearest unit (T, 2.2 km but ~4.9 min via the
+    detour); B is 3.0 km away but 3.3 min by road. The completion pass must route B;
+    the far unit F (22 km, lower bound 11 min) stays skipped."""
+    build = square.parent.parent
+    settings = Settings(data_dir=None, build_dir=build, units_csv=tmp_path / "none.csv")
+    demand = pd.DataFrame({"area_code": ["S"], "lat": [S[0]], "lon": [S[1]]})
+    units = pd.DataFrame({
+        "unit_id": ["T", "B", "F"],
+        "lat": [T[0], NODES[4][0], 52.2], "lon": [T[1], NODES[4][1], -1.0],
+        "opening_hours": ["Mo-Fr 09:00-17:00"] * 3, "nation": ["England"] * 3,
+    })
+    path, prov, _ = build_matrix("osrm", settings, demand=demand, units=units, k=1, per_group=1,
+                                 force=True, progress=False, log=lambda s: None)
+    long = pd.read_parquet(path).set_index("unit_id")
+    assert prov["params"]["n_groups"] == 1
+    assert set(long.index) == {"T", "B"}  # F skipped (inf in the dense matrix), never 0
+    assert long.loc["B", "minutes"] < long.loc["T", "minutes"]
+    assert prov["counts"]["pairs_kept"] == 2 and prov["counts"]["pairs_skipped"] == 1
+    m = load_matrix(settings, engine="osrm", demand=demand, units=units)
+    assert np.isinf(m.minutes[0, 2]) and np.nanargmin(m.minutes[0]) == 1

@@ -108,3 +108,21 @@ def test_pruning_never_loses_the_nearest_open_unit(seed, n_units, n_groups, k):
         full = np.where(open_[:, h][None, :], dist, np.inf).min(axis=1)
         pruned = np.where(open_[:, h][None, :] & mask, dist, np.inf).min(axis=1)
         np.testing.assert_array_equal(full, pruned)
+
+
+def test_completion_mask_by_hand():
+    from epu_mapper.travel.candidates import completion_mask
+
+    # one origin, 3 units in one group; unit 0 routed at 30 min
+    mask = np.array([[True, False, False]])
+    minutes = np.array([[30.0, np.nan, np.nan]])
+    # lower bounds at 120 km/h: 20 km -> 10 min (could beat 30: route), 80 km -> 40 min (cannot)
+    straight = np.array([[10.0, 20.0, 80.0]])
+    extra = completion_mask(mask, minutes, straight, groups=np.array([0, 0, 0]))
+    np.testing.assert_array_equal(extra, [[False, True, False]])
+    # in separate groups nothing is needed: each group's only unit is its own best
+    extra = completion_mask(np.array([[True, True, True]]), minutes, straight, groups=np.array([0, 1, 2]))
+    assert not extra.any()
+    # an unreachable best (NaN) means every unit of the group must be tried
+    extra = completion_mask(mask, np.array([[np.nan, 0, 0]]), straight, groups=np.array([0, 0, 0]))
+    np.testing.assert_array_equal(extra, [[False, True, True]])

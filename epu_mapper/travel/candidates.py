@@ -160,3 +160,52 @@ def candidate_mask(
     bad = ~np.isfinite(dist).any(axis=1)
     mask[bad] = True
     return mask
+
+
+#: Speed bound (km/h) for :func:`completion_mask`: no car route is faster than this
+#: on average in straight-line terms. car.lua caps UK roads at 70 mph x 0.8 = 90 km/h.
+MAX_SPEED_KMH = 120.0
+
+
+def completion_mask(
+    mask: np.ndarray,
+    minutes: np.ndarray,
+    straight_km: np.ndarray,
+    groups: np.ndarray,
+    max_speed_kmh: float = MAX_SPEED_KMH,
+) -> np.ndarray:
+    """Pairs left out by ``mask`` that could still beat the best routed unit of their group.
+
+    Road times are not monotone in straight-line distance, so after routing the
+    kept pairs, any unit whose straight-line lower bound on time
+    (``60 × straight_km / max_speed_kmh``) is below the best routed time of its
+    open-state group for that origin must be routed too. Routing the returned pairs
+    (and repeating until none are returned) makes the per-group best - and so the
+    nearest open unit at every hour - exact.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray
+        ``(n_o, n_d)`` bool: pairs already routed.
+    minutes : numpy.ndarray
+        ``(n_o, n_d)`` routed minutes (NaN unreachable; values outside ``mask`` ignored).
+    straight_km : numpy.ndarray
+        ``(n_o, n_d)`` great-circle km.
+    groups : numpy.ndarray
+        ``(n_d,)`` open-state group labels.
+    max_speed_kmh : float
+        Upper bound on average straight-line speed.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_o, n_d)`` bool: additional pairs to route (disjoint from ``mask``).
+    """
+    bound = 60.0 * np.where(np.isnan(straight_km), 0.0, straight_km) / max_speed_kmh
+    routed = np.where(mask & np.isfinite(minutes), minutes, np.inf)
+    extra = np.zeros_like(mask)
+    for g in np.unique(groups):
+        cols = np.flatnonzero(groups == g)
+        best = routed[:, cols].min(axis=1, keepdims=True)
+        extra[:, cols] = ~mask[:, cols] & (bound[:, cols] < best)
+    return extra

@@ -211,6 +211,32 @@ def compute_osrm(
     return PairResult(minutes, km, reason, o_snap, d_snap)
 
 
+def _complete_osrm(
+    router: osrm_mod.OsrmRouter,
+    result: PairResult,
+    mask: np.ndarray,
+    groups: np.ndarray,
+    o_lat: np.ndarray,
+    o_lon: np.ndarray,
+    d_lat: np.ndarray,
+    d_lon: np.ndarray,
+    chunk: int,
+    log: Callable[[str], None],
+) -> np.ndarray:
+    """Route the pairs :func:`~epu_mapper.travel.candidates.completion_mask` asks for
+    (updating ``result`` in place) until none are left; return the final mask."""
+    dist = cand.straight_km_matrix(o_lat, o_lon, d_lat, d_lon)
+    mask = mask.copy()
+    while (extra := cand.completion_mask(mask, result.minutes, dist, groups)).any():
+        log(f"completion pass: routing {int(extra.sum()):,} more pairs")
+        more = compute_osrm(router, o_lat, o_lon, d_lat, d_lon, extra, chunk=chunk)
+        for name in ("minutes", "km", "reason"):
+            getattr(result, name)[extra] = getattr(more, name)[extra]
+        result.origin_snap_m[:] = np.fmax(result.origin_snap_m, more.origin_snap_m)
+        mask |= extra
+    return mask
+
+
 def to_long(
     result: PairResult, area_codes: np.ndarray, unit_ids: np.ndarray, mask: np.ndarray, engine: str
 ) -> pd.DataFrame:
@@ -361,17 +387,7 @@ def load_mappable_units(settings: Settings) -> pd.DataFrame:
         from epu_mapper.units import load_units  # noqa: PLC0415
     except ImportError as exc:  # pragma: no cover - depends on the units module landing
         raise TravelMatrixError("the units directory module (epu_mapper.units) is not available") from exc
-    units = load_units(settings.units_csv) if _accepts_path(load_units) else load_units()
-    return mappable(units)
-
-
-def _accepts_path(func: Callable) -> bool:
-    import inspect  # noqa: PLC0415
-
-    try:
-        return len(inspect.signature(func).parameters) > 0
-    except (TypeError, ValueError):  # pragma: no cover
-        return False
+    return mappable(load_units(settings.units_csv, settings=settings))
 
 
 def mappable(units: pd.DataFrame) -> pd.DataFrame:
@@ -492,6 +508,8 @@ def build_matrix(
         router = osrm_mod.OsrmRouter(net_dir)
         log(f"routing {int(mask.sum()):,} pairs with OSRM on network {router.name!r} ...")
         result = compute_osrm(router, o_lat, o_lon, d_lat, d_lon, mask, chunk=chunk, progress=progress)
+        if groups is not None:
+            mask = _complete_osrm(router, result, mask, groups, o_lat, o_lon, d_lat, d_lon, chunk, log)
     else:
         log(f"estimating {int(mask.sum()):,} pairs (straight line × detour) ...")
         result = compute_estimate(o_lat, o_lon, d_lat, d_lon, mask)
