@@ -26,6 +26,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from epu_mapper.errors import BuildMissingError, PostcodeError
 from epu_mapper.settings import Settings, get_settings
@@ -223,25 +226,66 @@ class PostcodeIndex:
     ):
         self.settings = settings or get_settings()
         units = units.sort_values("postcode", kind="stable")
-        self._keys = units["postcode"].to_numpy().astype("S8")
+        self._keys = _fixed_width_keys(pa.array(units["postcode"].to_numpy(dtype=object),
+                                                type=pa.string()))
         self._lat = units["lat"].to_numpy("float64")
         self._lon = units["lon"].to_numpy("float64")
-        self._area = units["area_code"].to_numpy(dtype=object)
-        self._method = units["area_method"].to_numpy(dtype=object)
+        self._area = _encoded(pa.array(units["area_code"].to_numpy(dtype=object), type=pa.string()))
+        self._method = _encoded(pa.array(units["area_method"].to_numpy(dtype=object),
+                                         type=pa.string()))
+        self._init_small_tables(sectors, districts, ni, regions, areas)
+
+    def _init_small_tables(self, sectors, districts, ni, regions, areas) -> None:
         self._sectors = _keyed(sectors, "sector")
         self._districts = _keyed(districts, "district")
         self._ni = _keyed(ni, "postcode")
-        reg = regions.set_index("area_code")[list(_REGION_FIELDS)]
-        self._regions = {
-            code: {k: v for k, v in zip(_REGION_FIELDS, row, strict=True) if isinstance(v, str) and v}
-            for code, row in zip(reg.index, reg.itertuples(index=False, name=None), strict=True)
-        }
-        self._areas = {
-            code: (name, kind) for code, name, kind in
-            zip(areas["area_code"], areas["area_name"], areas["area_type"], strict=True)
-        }
+        self._regions_df = regions.drop_duplicates("area_code").set_index("area_code")[
+            list(_REGION_FIELDS)]
+        self._areas_df = areas.drop_duplicates("area_code").set_index("area_code")[
+            ["area_name", "area_type"]]
+        self._regions_cache: dict[str, dict[str, str]] = {}
+        self._area_cache: dict[str, tuple[str | None, str | None]] = {}
         self._online_cache: dict[str, dict | None] = {}
         self._lock = threading.Lock()
+
+    @classmethod
+    def _from_arrow(cls, units: pa.Table, sectors, districts, ni, regions, areas,
+                    settings: Settings) -> PostcodeIndex:
+        """Fast constructor from an Arrow table already sorted by postcode (the build's order)."""
+        self = cls.__new__(cls)
+        self.settings = settings
+        self._keys = _fixed_width_keys(units.column("postcode"))
+        if len(self._keys) > 1 and not bool((self._keys[1:] > self._keys[:-1]).all()):
+            order = np.argsort(self._keys, kind="stable")
+            units = units.take(pa.array(order))
+            self._keys = self._keys[order]
+        self._lat = units.column("lat").to_numpy()
+        self._lon = units.column("lon").to_numpy()
+        self._area = _encoded(units.column("area_code"))
+        self._method = _encoded(units.column("area_method"))
+        self._init_small_tables(sectors, districts, ni, regions, areas)
+        return self
+
+    def _regions_of(self, area: str) -> dict[str, str]:
+        hit = self._regions_cache.get(area)
+        if hit is None:
+            if area in self._regions_df.index:
+                row = self._regions_df.loc[area]
+                hit = {k: v for k, v in row.items() if isinstance(v, str) and v}
+            else:
+                hit = {}
+            self._regions_cache[area] = hit
+        return dict(hit)
+
+    def _area_info(self, area: str) -> tuple[str | None, str | None]:
+        hit = self._area_cache.get(area)
+        if hit is None:
+            hit = (None, None)
+            if area in self._areas_df.index:
+                row = self._areas_df.loc[area]
+                hit = (row["area_name"], row["area_type"])
+            self._area_cache[area] = hit
+        return hit
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -260,10 +304,10 @@ class PostcodeIndex:
                 raise BuildMissingError("the postcode table", p, "epu-mapper data build")
             return p
 
-        units = pd.read_parquet(need("postcodes.parquet"),
-                                columns=["postcode", "lat", "lon", "area_code", "area_method"])
-        return cls(
-            units=units,
+        units = pq.read_table(need("postcodes.parquet"),
+                              columns=["postcode", "lat", "lon", "area_code", "area_method"])
+        return cls._from_arrow(
+            units,
             sectors=pd.read_parquet(need("postcode_sectors.parquet")),
             districts=pd.read_parquet(need("postcode_districts.parquet")),
             ni=pd.read_parquet(need("postcodes_ni.parquet")),
@@ -335,13 +379,13 @@ class PostcodeIndex:
 
     def _result(self, pc, lat, lon, precision, area, method, matched, note) -> PostcodeResult:
         area = area if isinstance(area, str) and area else None
-        name, kind = self._areas.get(area, (None, None)) if area else (None, None)
+        name, kind = self._area_info(area) if area else (None, None)
         text = note + _NOTES[precision].format(m=matched, a=area)
         return PostcodeResult(
             postcode=pc, lat=round(float(lat), 6), lon=round(float(lon), 6), precision=precision,
             area_code=area, area_name=name, area_type=kind,
             area_method=method if isinstance(method, str) and method else None,
-            matched=matched, regions=dict(self._regions.get(area, {})) if area else {},
+            matched=matched, regions=self._regions_of(area) if area else {},
             note=text.strip(),
         )
 
@@ -360,7 +404,7 @@ class PostcodeIndex:
         lat, lon = cached["lat"], cached["lon"]
         area = cached.get("area_code")
         method = "postcodes_io_lsoa"
-        if area not in self._areas:
+        if area not in self._areas_df.index:
             area, method = self._nearest_area(lat, lon, cached.get("lad_code"))
         note = "Located with postcodes.io" + (" (a terminated postcode)." if cached.get(
             "terminated") else ".")
@@ -385,9 +429,34 @@ class PostcodeIndex:
 
 def _keyed(df: pd.DataFrame, key: str) -> dict[str, dict]:
     cols = [c for c in ("lat", "lon", "area_code", "area_method") if c in df.columns]
-    sub = df[[key, *cols]]
+    values = [df[c].tolist() for c in cols]
     return {k: dict(zip(cols, row, strict=True))
-            for k, *row in sub.itertuples(index=False, name=None)}
+            for k, *row in zip(df[key].tolist(), *values, strict=True)}
+
+
+class _encoded:
+    """A dictionary-encoded string column: ``obj[i]`` -> str or None, cheap to build."""
+
+    def __init__(self, arr: pa.Array | pa.ChunkedArray):
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        enc = arr.dictionary_encode()
+        self._codes = enc.indices.to_numpy(zero_copy_only=False)
+        self._valid = ~np.asarray(enc.indices.is_null().to_numpy(zero_copy_only=False))
+        self._values = np.array(enc.dictionary.to_pylist(), dtype=object)
+
+    def __getitem__(self, i: int) -> str | None:
+        return self._values[int(self._codes[i])] if self._valid[i] else None
+
+
+def _fixed_width_keys(col: pa.Array | pa.ChunkedArray, width: int = 8) -> np.ndarray:
+    """Postcodes as a NUL-padded ``S8`` NumPy array (same sort order as the strings)."""
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks()
+    padded = pc.utf8_rpad(col.fill_null(""), width=width, padding="\x00")
+    fixed = padded.cast(pa.binary()).cast(pa.binary(width))
+    return np.frombuffer(fixed.buffers()[1], dtype=f"S{width}", count=len(fixed),
+                         offset=fixed.offset * width)
 
 
 def _fetch_postcodes_io(pc: str, settings: Settings) -> dict | None:

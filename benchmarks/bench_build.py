@@ -1,0 +1,48 @@
+"""Full ``data build`` of the real data into a fresh folder (run with --benchmark-only).
+
+Targets (issue 3): full build <= 120 s and peak memory <= 2 GB on the 2-core machine.
+Measured here: ~13 s and ~0.9 GB peak RSS (``/usr/bin/time -v epu-mapper data build --force``).
+The peak RSS recorded below is this pytest process's high-water mark, an upper bound.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import resource
+
+import pytest
+
+from epu_mapper.build import build
+from epu_mapper.settings import REPO_ROOT, Settings, get_settings
+
+
+@pytest.fixture(scope="module")
+def real_settings() -> Settings:
+    """The real data directory (EPU_MAPPER_DATA, else ../shared/data/raw) and build folder."""
+    s = get_settings()
+    if s.data_dir is None:
+        s = dataclasses.replace(s, data_dir=(REPO_ROOT.parent / "shared" / "data" / "raw").resolve())
+    assert s.data_dir.is_dir(), f"benchmarks need the raw data; looked in {s.data_dir}"
+    return s
+
+
+def test_full_build(benchmark, real_settings, tmp_path):
+    settings = dataclasses.replace(real_settings, build_dir=tmp_path / "build")
+
+    def run():
+        return build(settings, force=True, quiet=True)
+
+    manifest = benchmark.pedantic(run, rounds=1, iterations=1)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    benchmark.extra_info["peak_rss_mb"] = round(peak_mb)
+    assert manifest["rows"]["demand.parquet"] == 43_498
+    assert benchmark.stats["mean"] <= 120
+    assert peak_mb <= 2048
+
+
+def test_noop_rebuild(benchmark, real_settings, tmp_path):
+    settings = dataclasses.replace(real_settings, build_dir=tmp_path / "build")
+    build(settings, quiet=True)
+    manifest = benchmark.pedantic(build, args=(settings,), kwargs={"quiet": True}, rounds=3,
+                                  iterations=1)
+    assert manifest["ran"] == []
