@@ -570,7 +570,7 @@ def within_share(
     covered = _group_sums((v <= threshold) * w[:, None], group, n_groups)
     total = _group_sums(w, group, n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, covered / total, np.nan)
+        return np.where(total > 0, np.minimum(covered / total, 1.0), np.nan)
 
 
 def slot_statistics(
@@ -614,7 +614,9 @@ def slot_statistics(
         )
     none = _group_sums(np.isinf(v) * w, group, n_groups)[:, 0]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["pct_no_open_unit"] = np.where(out["weight"] > 0, 100.0 * none / out["weight"], np.nan)
+        out["pct_no_open_unit"] = np.where(
+            out["weight"] > 0, np.minimum(100.0 * none / out["weight"], 100.0), np.nan
+        )
     out["gini_minutes"] = weighted_gini(v, w, group, n_groups)
     return pd.DataFrame(out, index=pd.RangeIndex(n_groups, name="group"))
 
@@ -699,6 +701,10 @@ def week_summary(
         cols["nice_7day_pct"] = np.where(
             pos, 100 * _group_sums(nice * w, group, n_groups)[:, 0] / total, np.nan
         )
+    for name in cols:  # weighted shares can exceed 100 by a rounding error
+        if name != "hours_per_week_within":
+            cols[name] = np.minimum(cols[name], 100.0)
+    cols["hours_per_week_within"] = np.minimum(cols["hours_per_week_within"], float(HOURS_PER_WEEK))
     cols["nice_7day_pass"] = cols["nice_7day_pct"] >= 100.0 * nice_pass_share - 1e-9
     return pd.DataFrame(cols, index=pd.RangeIndex(n_groups, name="group"))
 
