@@ -91,7 +91,7 @@ def fixture_app(tmp_path, monkeypatch):
                 "area": AREA_CODES[1]}
 
     monkeypatch.setattr(api, "_lookup_postcode", lookup)
-    import epu_mapper.travel as travel
+    from epu_mapper import travel
 
     def from_point(lat, lon, units, settings=None):
         return pd.DataFrame({"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]),

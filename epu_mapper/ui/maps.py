@@ -271,15 +271,15 @@ class Legend(MacroElement):
             var ctl = L.control({position: 'bottomright'});
             ctl.onAdd = function(){
                 var box = L.DomUtil.create('div', 'epu-legend');
-                box.style.cssText = 'background:rgba(255,255,255,0.92);padding:6px 8px;' +
-                    'font:12px/1.3 sans-serif;border-radius:4px;max-width:210px';
+                box.style.cssText = 'background:rgba(255,255,255,0.9);padding:4px 6px;' +
+                    'font:11px/1.25 sans-serif;border-radius:4px;max-width:180px';
                 var h = document.createElement('div');
                 h.style.fontWeight = 'bold'; h.textContent = {{ this.title_json }};
                 box.appendChild(h);
                 items.forEach(function(it){
                     var row = document.createElement('div');
                     var sw = document.createElement('span');
-                    sw.style.cssText = 'display:inline-block;width:12px;height:12px;margin-right:5px;' +
+                    sw.style.cssText = 'display:inline-block;width:10px;height:10px;margin-right:4px;' +
                         'vertical-align:middle;border:1px solid #555;background:' + it[0];
                     if (it[2]) { sw.style.borderRadius = '50%'; }
                     row.appendChild(sw);

@@ -11,13 +11,14 @@ from pathlib import Path
 import streamlit as st
 
 HERE = Path(__file__).resolve().parent
-#: (file, title, icon, url_path) in menu order; the first is the default page.
+#: (file, title, icon, url_path) in menu order; the first is the default page (served at ``/``).
+#: Icons are Material Symbols, which Streamlit bundles (emoji need a system font).
 PAGE_SPECS = (
-    ("find.py", "Find a unit", "📍", "find"),
-    ("gaps.py", "Regional gaps", "🗺️", "gaps"),
-    ("local.py", "Local provision", "🏥", "local"),
-    ("scenarios.py", "Scenarios", "🔧", "scenarios"),
-    ("about.py", "About the data", "ℹ️", "about"),
+    ("find.py", "Find a unit", ":material/location_on:", "find"),
+    ("gaps.py", "Regional gaps", ":material/map:", "gaps"),
+    ("local.py", "Local provision", ":material/local_hospital:", "local"),
+    ("scenarios.py", "Scenarios", ":material/tune:", "scenarios"),
+    ("about.py", "About the data", ":material/info:", "about"),
 )
 
 

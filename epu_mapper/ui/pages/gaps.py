@@ -59,8 +59,8 @@ def ranked_table(table: pd.DataFrame, metric_key: str) -> pd.DataFrame:
     values = metric_values(table, metric)
     out = pd.DataFrame({
         "region": table.get("region_name", table["region_code"]).astype(str),
-        "code": table["region_code"].astype(str),
         metric.label: values.round(1),
+        "code": table["region_code"].astype(str),
     })
     for col, name in (("weight", "people counted"), ("population", "population")):
         if col in table.columns:
@@ -108,7 +108,10 @@ def page() -> None:
     ranked = ranked_table(table, metric_key)
     with right:
         st.markdown(f"**Ranked, worst first — {title}**")
-        st.dataframe(ranked, hide_index=True, height=420)
+        st.dataframe(ranked, hide_index=True, height=min(420, 38 + 35 * len(ranked)),
+                     column_config={"region": st.column_config.TextColumn(width="medium"),
+                                    metric.label: st.column_config.NumberColumn(
+                                        metric.unit.strip() or "value", format="%.1f")})
         d1, d2 = st.columns(2)
         d1.download_button("CSV", table.to_csv(index=False).encode(),
                            file_name=f"epu_gaps_{level}_{hour}{'_bh' if bank_holiday else ''}.csv",

@@ -17,6 +17,7 @@ from epu_mapper.ui.format import (
     STATE_WORDS,
     fmt_self_referral,
     how_label,
+    md_escape,
     stale,
     unit_labels,
 )
@@ -125,14 +126,20 @@ def page() -> None:
         unknown = labels[status == "unknown"].tolist()
         partial = labels[status == "partial"].tolist()
         old = labels[is_stale].tolist()
-        if unknown:
-            st.warning(f"Hours not published for {len(unknown)} of {len(units)} units: "
-                       + "; ".join(unknown))
-        if partial:
-            st.warning(f"Hours only partly known for {len(partial)} units: " + "; ".join(partial))
+        if unknown or partial:
+            st.warning(f"Hours not published for {len(unknown)} of {len(units)} units and only "
+                       f"partly known for {len(partial)}. Unknown is not closed: see the "
+                       "unknown-hours control.")
         if old:
-            st.info(f"{len(old)} units rest on a source that is undated or over two years old: "
-                    + "; ".join(old))
+            st.info(f"{len(old)} of {len(units)} units rest on a source that is undated or over "
+                    "two years old (column “stale or undated”).")
+        if unknown or partial or old:
+            with st.expander("Units with missing or stale information"):
+                for label, names_ in (("Hours not published", unknown),
+                                      ("Hours partly known", partial),
+                                      ("Undated or old source", old)):
+                    if names_:
+                        st.markdown(f"**{label}:** " + "; ".join(md_escape(n) for n in names_))
         table = pd.DataFrame({
             "unit": labels,
             "where": units.get("in_region", pd.Series(True, index=units.index)).map(

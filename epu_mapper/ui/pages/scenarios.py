@@ -85,7 +85,17 @@ def page() -> None:
         if ranking.empty:
             st.info("No unit would add coverage with these hours.")
         else:
-            st.dataframe(ranking, hide_index=True)
+            show = pd.DataFrame({
+                "step": ranking["step"],
+                "unit": unit_labels(ranking),
+                "nation": ranking.get("nation", ""),
+                "hours after": ranking.get("hours_after", ""),
+                "women newly within 60 min": ranking.get("gain_population", 0.0).round(0),
+                "person-hours gained / week": ranking.get("gain_person_hours", 0.0).round(0),
+            })
+            st.dataframe(show, hide_index=True)
+            st.caption("Greedy ranking: each step picks the unit whose extra hours add the most "
+                       "population-hours within 60 min, given the units picked before it.")
             options = ranking["unit_id"].astype(str).tolist()
             pick = st.selectbox("Unit to try", options,
                                 format_func=lambda u: names.get(u, u), key="sc_pick")

@@ -1,0 +1,266 @@
+"""The app in a real headless Chromium, with every non-localhost request blocked.
+
+Starts ``streamlit run app.py`` on a free localhost port (real build folder), waits for
+``/_stcore/health``, drives each page, enters a real postcode, and checks that ranked units
+and a rendered Leaflet map appear: the map container exists inside the streamlit-folium frame,
+Leaflet came from the app itself, and the markers (canvas circle markers) are on the map.
+Screenshots go to ``test-artifacts/`` (git-ignored); ``make screenshots`` sets
+``EPU_SCREENSHOTS=docs/screenshots`` to refresh the README images.
+
+Chromium is Debian's (``make browser``); Playwright drives it via ``executable_path``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import urlopen
+
+import pytest
+
+from epu_mapper.settings import REPO_ROOT
+from epu_mapper.ui import assets
+
+pytestmark = [pytest.mark.browser, pytest.mark.integration]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = REPO_ROOT / "test-artifacts"
+POSTCODE = "LE15 6RB"  # Oakham, Rutland: a real postcode in Code-Point Open
+TIMEOUT_MS = 45_000
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-quic", "--disable-dev-shm-usage"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(real_settings) -> Iterator[str]:
+    """A Streamlit server for the app on localhost; always stopped afterwards."""
+    assert Path(CHROMIUM).exists(), "Chromium is needed: run `make browser`"
+    assert assets.leaflet_present(), "Leaflet is not fetched: run `make assets`"
+    port = _free_port()
+    env = {**os.environ, "EPU_MAPPER_DATA": str(real_settings.data_dir),
+           "EPU_MAPPER_BUILD": str(real_settings.build_dir)}
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "streamlit-server.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert proc.poll() is None, "streamlit exited; see test-artifacts/streamlit-server.log"
+            assert time.monotonic() < deadline, "streamlit did not become healthy in 60 s"
+            time.sleep(0.3)
+        # the static Leaflet copy is served by the app itself
+        with urlopen(f"{url}/app/static/vendor/leaflet-1.9.4/leaflet.js", timeout=5) as r:
+            assert r.status == 200 and b"Leaflet" in r.read(2000)
+        yield url
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser_ctx(server):
+    """A fresh Chromium profile; every request that is not to localhost is aborted."""
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="epu-chromium-")
+    external: dict[str, list[str]] = {"blocked": [], "succeeded": []}
+
+    def route(r):
+        host = urlparse(r.request.url).hostname or ""
+        if r.request.url.startswith(("data:", "blob:")) or host in {"127.0.0.1", "localhost"}:
+            r.continue_()
+        else:
+            external["blocked"].append(r.request.url)
+            r.abort("internetdisconnected")
+
+    with sync_playwright() as p:
+        ctx = p.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
+        ctx.route("**/*", route)
+
+        def finished(req):
+            host = urlparse(req.url).hostname or ""
+            if req.url.startswith("http") and host not in {"127.0.0.1", "localhost"}:
+                external["succeeded"].append(req.url)
+
+        ctx.on("requestfinished", finished)
+        ctx.external = external  # type: ignore[attr-defined]
+        try:
+            yield ctx
+        finally:
+            ctx.close()
+            shutil.rmtree(profile, ignore_errors=True)
+
+
+def _shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=False)
+    target = os.environ.get("EPU_SCREENSHOTS")
+    if target:
+        out = REPO_ROOT / target
+        out.mkdir(parents=True, exist_ok=True)
+        _small_png(path, out / f"{name}.png")
+
+
+def _small_png(src: Path, dst: Path, limit: int = 300_000) -> None:
+    """Copy a screenshot, quantised to a palette PNG so it stays under ``limit`` bytes."""
+    from PIL import Image
+
+    img = Image.open(src).convert("RGB")
+    for colours in (256, 128, 64):
+        img.quantize(colors=colours, method=Image.Quantize.MEDIANCUT).save(dst, optimize=True)
+        if dst.stat().st_size <= limit:
+            return
+    img.thumbnail((img.width * 3 // 4, img.height * 3 // 4))
+    img.quantize(colors=64).save(dst, optimize=True)
+
+
+def _wait_app(page) -> None:
+    page.wait_for_selector('[data-testid="stApp"]', timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"] [data-testid=\"stStatusWidgetRunningIcon\"]')",
+        timeout=TIMEOUT_MS,
+    )
+
+
+def _check_map(page, min_markers: int = 1, min_polygons: int = 0) -> dict:
+    """The Leaflet map inside the streamlit-folium frame: container, local Leaflet, layers."""
+    frame_el = page.wait_for_selector('iframe[title="streamlit_folium.st_folium"]',
+                                      timeout=TIMEOUT_MS)
+    frame = frame_el.content_frame()
+    assert frame is not None
+    frame.wait_for_selector(".leaflet-container", timeout=TIMEOUT_MS)
+    frame.wait_for_function("() => window.map && window.L", timeout=TIMEOUT_MS)
+    info = frame.evaluate("""() => {
+        let markers = 0, polygons = 0, tiles = 0;
+        window.map.eachLayer(l => {
+            if (l instanceof L.CircleMarker) markers++;
+            else if (l instanceof L.Polygon) polygons++;
+            else if (l instanceof L.TileLayer) tiles++;
+        });
+        const scripts = [...document.querySelectorAll('script[src]')].map(s => s.src);
+        const c = document.querySelector('.leaflet-container');
+        return {markers, polygons, tiles, scripts, version: L.version,
+                canvas: document.querySelectorAll('.leaflet-overlay-pane canvas').length,
+                width: c.clientWidth, height: c.clientHeight,
+                background: getComputedStyle(c).backgroundColor};
+    }""")
+    assert info["version"] == "1.9.4"
+    assert any("/app/static/vendor/leaflet-1.9.4/leaflet.js" in s for s in info["scripts"])
+    assert info["width"] > 200 and info["height"] > 200
+    assert info["canvas"] >= 1, "vector layers and markers draw on a canvas"
+    assert info["markers"] >= min_markers, info
+    assert info["polygons"] >= min_polygons, info
+    assert info["background"] not in ("", "rgba(0, 0, 0, 0)"), "plain background offline"
+    return info
+
+
+def test_pages_offline(server, browser_ctx):
+    t0 = time.monotonic()
+    page = browser_ctx.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+
+    # 1. Find a unit: a real postcode -> ranked units and a map with the postcode and units
+    page.goto(f"{server}/")
+    _wait_app(page)
+    page.get_by_label("Your postcode").fill(POSTCODE)
+    page.get_by_role("button", name="Find units").click()
+    page.get_by_text(f"Units nearest {POSTCODE}").wait_for()
+    page.get_by_text("call 999 or go to A&E").first.wait_for()
+    ranked = page.locator('[data-testid="stMarkdownContainer"] strong').filter(has_text="1. ")
+    assert ranked.count() >= 1
+    info = _check_map(page, min_markers=2)  # units + the postcode
+    page.get_by_text("Table of the same results").scroll_into_view_if_needed()
+    _shot(page, "find")
+    assert info["markers"] >= 10  # ten nearest units + the origin
+
+    # bad postcode: a clear message, no traceback
+    page.get_by_label("Your postcode").fill("ZZ99 9ZZ")
+    page.get_by_role("button", name="Find units").click()
+    page.get_by_text("We could not use that postcode").wait_for()
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+    # 2. Regional gaps: choropleth of NHS England regions + ranked table
+    page.goto(f"{server}/gaps")
+    _wait_app(page)
+    page.get_by_text("Ranked, worst first").wait_for()
+    _check_map(page, min_markers=0, min_polygons=7)
+    _shot(page, "gaps")
+
+    # 3. Local provision
+    page.goto(f"{server}/local")
+    _wait_app(page)
+    page.get_by_text("Weekly timetable").wait_for()
+    _check_map(page, min_markers=1)
+    _shot(page, "local")
+
+    # 4. Scenarios: apply the ranking's top suggestion
+    page.goto(f"{server}/scenarios")
+    _wait_app(page)
+    page.get_by_role("tab", name="Pick from the ranking").click()
+    page.get_by_role("button", name="Try this unit").click()
+    page.get_by_text("Person-hours gained per week").wait_for()
+    _check_map(page, min_polygons=1, min_markers=0)
+    _shot(page, "scenarios")
+
+    # 5. About
+    page.goto(f"{server}/about")
+    _wait_app(page)
+    page.get_by_text("Contains OS data © Crown copyright and database right.").wait_for()
+    _shot(page, "about")
+
+    assert page.locator('[data-testid="stException"]').count() == 0
+    ext = browser_ctx.external  # type: ignore[attr-defined]
+    assert ext["succeeded"] == [], ext["succeeded"][:5]
+    (ARTIFACTS / "blocked-requests.txt").write_text("\n".join(ext["blocked"]), encoding="utf-8")
+    print(f"browser walk through 5 pages: {time.monotonic() - t0:.1f} s; "
+          f"{len(ext['blocked'])} external requests blocked")
+
+
+def test_phone_width(server, browser_ctx):
+    page = browser_ctx.new_page()
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(f"{server}/")
+    _wait_app(page)
+    page.get_by_label("Your postcode").fill(POSTCODE)
+    page.get_by_role("button", name="Find units").click()
+    page.get_by_text(f"Units nearest {POSTCODE}").wait_for()
+    # no horizontal scrolling of the page at 375 px
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 380, width
+    _shot(page, "find-phone")
