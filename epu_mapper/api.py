@@ -342,9 +342,10 @@ def _resolve_slot(
         except (TypeError, ValueError):
             raise CoverageArgumentError(f"hour of week must be a whole number, got {hour_of_week!r}") from None
         if bank_holiday:
-            if not 0 <= h <= 23:
-                raise CoverageArgumentError(f"bank-holiday hour must be 0..23, got {h}")
-            slot = cov.BANK_HOLIDAY_OFFSET + h
+            # the hour of the bank-holiday day; an hour of the week (0..167) gives its hour of day
+            if not 0 <= h < cov.HOURS_PER_WEEK:
+                raise CoverageArgumentError(f"bank-holiday hour must be 0..23 (or 0..167), got {h}")
+            slot = cov.BANK_HOLIDAY_OFFSET + h % 24
         else:
             if not 0 <= h < cov.HOURS_PER_WEEK:
                 raise CoverageArgumentError(f"hour of week must be 0..167, got {h}")
@@ -449,7 +450,8 @@ def gaps(
         A real moment (its date's bank holidays by each unit's nation). Default: now.
     hour_of_week : int, optional
         A typical-week slot 0…167 (Monday 00:00 = 0) instead of ``at``; with
-        ``bank_holiday=True`` the hour 0…23 of the typical bank-holiday day.
+        ``bank_holiday=True`` the hour 0…23 of the typical bank-holiday day (an hour of the
+        week is taken modulo 24).
     bank_holiday : bool
     policy : {"exclude", "weekday", "always", "range"}
         ``range`` computes ``exclude`` and ``always`` and returns every statistic twice, with
