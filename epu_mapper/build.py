@@ -74,7 +74,7 @@ class Step:
     name: str
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    run: Callable[["Context"], dict[str, Any]]
+    run: Callable[[Context], dict[str, Any]]
     depends: tuple[str, ...] = ()
 
 

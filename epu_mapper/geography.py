@@ -47,28 +47,25 @@ REGION_COLUMNS = [
     "lad_code", "lad_name",
 ]
 
+_EW_NOTE = (
+    "Estimated women aged 15-44: 0.5 x (Census 2021 usual residents x mid-2020 share aged "
+    "15-44). The 0.5 sex split is an assumption (no sex split available offline)."
+)
+_NI_NOTE = (
+    "No female 15-44 count is available for NI small areas: the weight is the estimated "
+    "total population (NISRA mid-2020 HSC Trust population shared over super data zones by "
+    "Census 2021 households). Not comparable with the female 15-44 weights of GB."
+)
+
 #: How each nation's weight is defined (``weight_kind`` -> ``weight_note``).
 WEIGHT_KINDS: dict[str, tuple[str, str]] = {
-    "England": (
-        "female_15_44_estimate",
-        "Estimated women aged 15-44: 0.5 x (Census 2021 usual residents x mid-2020 share aged "
-        "15-44). The 0.5 sex split is an assumption (no sex split available offline).",
-    ),
-    "Wales": (
-        "female_15_44_estimate",
-        "Estimated women aged 15-44: 0.5 x (Census 2021 usual residents x mid-2020 share aged "
-        "15-44). The 0.5 sex split is an assumption (no sex split available offline).",
-    ),
+    "England": ("female_15_44_estimate", _EW_NOTE),
+    "Wales": ("female_15_44_estimate", _EW_NOTE),
     "Scotland": (
         "female_15_44_census",
         "Women aged 15-44, Scotland's Census 2022 (exact count by data zone).",
     ),
-    "Northern Ireland": (
-        "all_ages_population_estimate",
-        "No female 15-44 count is available for NI small areas: the weight is the estimated "
-        "total population (NISRA mid-2020 HSC Trust population shared over super data zones by "
-        "Census 2021 households). Not comparable with the female 15-44 weights of GB.",
-    ),
+    "Northern Ireland": ("all_ages_population_estimate", _NI_NOTE),
 }
 
 
@@ -385,7 +382,7 @@ def simplify_layer(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDataFram
     geoms = shapely.make_valid(projected.geometry.to_numpy())
     try:
         simple = shapely.coverage_simplify(geoms, tolerance_m)
-    except Exception:  # GEOS < 3.12 or an invalid coverage
+    except Exception:  # noqa: BLE001 - GEOS < 3.12 or an invalid coverage: plain simplify
         simple = shapely.simplify(geoms, tolerance_m, preserve_topology=True)
     empty = shapely.is_empty(simple)
     if empty.any():  # tiny islands simplified away: keep a lightly simplified original

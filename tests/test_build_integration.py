@@ -82,7 +82,7 @@ def test_exactly_one_region_per_level_of_each_nation(regions):
 
 
 def test_boundaries_match_regions_and_fit_the_budget(real_build, regions):
-    settings, manifest = real_build
+    settings = real_build[0]
     for level in LEVELS:
         path = settings.build_dir / "boundaries" / f"{level}.geojson"
         assert path.stat().st_size <= 2_000_000, level

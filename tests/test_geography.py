@@ -44,10 +44,10 @@ def _raw_demand():
 
 
 def _lookup():
-    eng = dict(nhs_region_code_nhs="Y56", nhs_region_name="London", icb_code_nhs="QMJ",
-               icb_name="NHS Toy ICB")
-    none = dict(nhs_region_code_nhs=np.nan, nhs_region_name=np.nan, icb_code_nhs=np.nan,
-                icb_name=np.nan)
+    eng = {"nhs_region_code_nhs": "Y56", "nhs_region_name": "London", "icb_code_nhs": "QMJ",
+           "icb_name": "NHS Toy ICB"}
+    none = {"nhs_region_code_nhs": np.nan, "nhs_region_name": np.nan, "icb_code_nhs": np.nan,
+            "icb_name": np.nan}
     rows = [
         dict(area_code="E01000001", country="England", lad_code="E09000001", lad_name="A",
              health_board_code="E54000028", health_board_name="NHS Toy ICB", **eng),
@@ -198,7 +198,7 @@ def test_boundary_layers_use_lookup_codes_and_names(regions):
 def test_boundary_layers_report_code_mismatch(regions):
     raw = _raw_boundaries()
     raw["icb"] = raw["icb"].assign(ICB22CDH=["QZZ"])
-    layers, problems = g.boundary_layers(raw, regions)
+    _, problems = g.boundary_layers(raw, regions)
     assert any("QZZ" in p for p in problems) and any("QMJ" in p for p in problems)
 
 

@@ -12,9 +12,12 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from epu_mapper.build import build
 from epu_mapper.cli import main
@@ -218,9 +221,9 @@ def test_cli_text_and_errors(tiny_settings, monkeypatch, capsys):
 
 
 class _Stub(BaseHTTPRequestHandler):
-    hits: list[str] = []
+    hits: ClassVar[list[str]] = []
 
-    def do_GET(self):  # noqa: N802 - http.server API
+    def do_GET(self):
         type(self).hits.append(self.path)
         routes = {
             "/postcodes/EC1A1XY": (200, {"status": 200, "result": {
