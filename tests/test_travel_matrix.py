@@ -172,3 +172,18 @@ def test_from_point_mixes_engines_per_unit():
     assert df["approximate"].tolist() == [False, True]
     assert df.loc[0, "minutes"] == pytest.approx(20.0)
     assert df.loc[0, "origin_snap_m"] == 12.0 and df.attrs["far_from_road"] is False
+
+
+def test_load_matrix_refuses_a_stale_matrix(settings):
+    from epu_mapper.travel.matrix import MatrixOutOfDateError
+
+    build_matrix("estimate", settings, demand=DEMAND, units=UNITS, progress=False, log=lambda s: None)
+    moved = UNITS.assign(lon=[-1.00, -1.01, -1.00])
+    with pytest.raises(MatrixOutOfDateError, match="out of date.*epu-mapper travel build"):
+        load_matrix(settings, demand=DEMAND, units=moved)
+    with pytest.raises(BuildMissingError):  # the UI's "build now" path catches this class
+        load_matrix(settings, demand=DEMAND.iloc[:3], units=UNITS)
+    # unmappable rows are ignored, as in the build
+    extra = pd.concat([UNITS, pd.DataFrame({"unit_id": ["U9"], "lat": [np.nan], "lon": [np.nan],
+                                            "mappable": [False]})])
+    assert load_matrix(settings, demand=DEMAND, units=extra).minutes.shape == (5, 3)

@@ -56,7 +56,20 @@ POINT_COLUMNS = ["unit_id", "minutes", "km", "engine", "approximate", "reason", 
 
 
 class TravelMatrixError(EpuMapperError):
-    """The travel matrix cannot be built or is out of date."""
+    """The travel matrix cannot be built."""
+
+
+class MatrixOutOfDateError(BuildMissingError):
+    """A travel matrix exists but was built from other demand areas or units."""
+
+    def __init__(self, engine: str, path: Path, what_changed: str):
+        self.what, self.path = f"The travel matrix ({engine})", path
+        self.command = "epu-mapper travel build"
+        EpuMapperError.__init__(
+            self,
+            f"The travel matrix ({engine}) is out of date: {what_changed} changed since it was "
+            f"built ({path}). Run: {self.command}",
+        )
 
 
 # --------------------------------------------------------------------------- pure core
@@ -583,6 +596,24 @@ def _read_provenance(build_dir: Path, engine: str) -> dict | None:
     return None
 
 
+def _freshness(prov: dict | None, demand: pd.DataFrame | None, units: pd.DataFrame | None) -> str | None:
+    """What changed since ``prov`` was built (None when nothing did or nothing to compare)."""
+    if prov is None:
+        return None
+    inputs = prov.get("inputs", {})
+    if demand is not None and inputs.get("demand") != _fingerprint(
+        demand["area_code"].astype(str).to_numpy(), demand["lat"].to_numpy(np.float64),
+        demand["lon"].to_numpy(np.float64),
+    ):
+        return "the demand areas"
+    if units is not None and inputs.get("units") != _fingerprint(
+        units["unit_id"].astype(str).to_numpy(), pd.to_numeric(units["lat"]).to_numpy(np.float64),
+        pd.to_numeric(units["lon"]).to_numpy(np.float64),
+    ):
+        return "the units (ids or coordinates)"
+    return None
+
+
 def load_matrix(
     settings: Settings | None = None,
     engine: str | None = None,
@@ -607,15 +638,22 @@ def load_matrix(
     ------
     BuildMissingError
         When no matrix is built (names ``epu-mapper travel build``).
+    MatrixOutOfDateError
+        (a BuildMissingError) when ``demand``/``units`` differ from those the matrix
+        was built from.
     """
     settings = settings or get_settings()
+    units = mappable(units) if units is not None else None
+    fresh = {e: _freshness(_read_provenance(settings.build_dir, e), demand, units) for e in ENGINES}
     if engine is None:
         osrm_prov = _read_provenance(settings.build_dir, "osrm")
-        engine = "osrm" if osrm_prov and osrm_prov.get("covers_all") else "estimate"
+        engine = "osrm" if osrm_prov and osrm_prov.get("covers_all") and fresh["osrm"] is None else "estimate"
     prov = _read_provenance(settings.build_dir, engine)
     out, _ = matrix_paths(settings.build_dir, engine)
     if prov is None:
         raise BuildMissingError(f"The travel matrix ({engine})", out, f"epu-mapper travel build --engine {engine}")
+    if fresh[engine] is not None:
+        raise MatrixOutOfDateError(engine, out, fresh[engine])
     import pyarrow.parquet as pq  # noqa: PLC0415
 
     long = pq.read_table(
