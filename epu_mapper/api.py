@@ -149,25 +149,41 @@ class Context:
     def reach_minutes(self) -> float:
         return float(self.settings.reach_minutes)
 
-    def open_mask(self, policy: str) -> np.ndarray:
-        """``bool (n_units, 192)`` open mask of the directory under ``policy`` (cached)."""
-        key = ("open", policy)
+    def eligible(self, flt: tuple[bool, float | None] | None = None) -> np.ndarray:
+        """``bool (n_units,)`` units passing ``(self_referral, weeks)`` filters (None = all)."""
+        if flt is None or (not flt[0] and flt[1] is None):
+            return np.ones(len(self.mapped), dtype=bool)
+        keep, _ = cov.unit_filter(
+            self.mapped["self_referral"], self.mapped["min_weeks"], self.mapped["max_weeks"],
+            require_self_referral=bool(flt[0]), weeks=flt[1],
+        )
+        return keep
+
+    def open_mask(self, policy: str, flt: tuple[bool, float | None] | None = None) -> np.ndarray:
+        """``bool (n_units, 192)`` open mask under ``policy`` and unit filters (cached)."""
+        key = ("open", policy, flt)
         if key not in self._cache:
-            self._cache[key] = cov.open_mask(self.states, check_policy(policy))
+            mask = cov.open_mask(self.states, check_policy(policy))
+            self._cache[key] = mask & self.eligible(flt)[:, None]
         return self._cache[key]
 
-    def nearest_week(self, policy: str) -> cov.NearestOpen:
+    def nearest_week(
+        self, policy: str, flt: tuple[bool, float | None] | None = None
+    ) -> cov.NearestOpen:
         """Nearest open unit for every area and the 192 standard slots (cached per policy)."""
-        key = ("nearest", policy)
+        key = ("nearest", policy, flt)
         if key not in self._cache:
-            self._cache[key] = cov.nearest_open(self.minutes, self.open_mask(policy), self.order)
+            self._cache[key] = cov.nearest_open(self.minutes, self.open_mask(policy, flt), self.order)
         return self._cache[key]
 
-    def nearest_any(self) -> cov.NearestOpen:
-        """Nearest unit regardless of hours (one column, cached)."""
-        if "any" not in self._cache:
-            self._cache["any"] = cov.nearest_any(self.minutes)
-        return self._cache["any"]
+    def nearest_any(self, flt: tuple[bool, float | None] | None = None) -> cov.NearestOpen:
+        """Nearest eligible unit regardless of hours (one column, cached)."""
+        key = ("any", flt)
+        if key not in self._cache:
+            self._cache[key] = cov.nearest_open(
+                self.minutes, self.eligible(flt)[:, None], self.order
+            )
+        return self._cache[key]
 
     def groups(self, level: str) -> tuple[np.ndarray, np.ndarray]:
         """``(codes (n_areas,), region_codes)`` for a level (cached)."""
@@ -317,7 +333,7 @@ def load_context(settings: Settings | None = None) -> Context:
 # --------------------------------------------------------------------------- helpers
 
 
-def _slot_column(ctx: Context, when: datetime, policy: str) -> np.ndarray:
+def _slot_column(ctx: Context, when: datetime, policy: str, flt=None) -> np.ndarray:
     """``bool (n_units, 1)`` open mask at a real moment (bank holidays by each unit's nation)."""
     day = when.date()
     key = ("day_states", day)
@@ -327,7 +343,7 @@ def _slot_column(ctx: Context, when: datetime, policy: str) -> np.ndarray:
     nations = ctx.mapped["nation"].astype(str).to_numpy()
     holiday = np.array([hrs.is_bank_holiday(day, n) for n in nations])
     assumed = (day.weekday() < 5) & (9 <= when.hour < 17) & ~holiday
-    return cov.open_mask(states, policy, assumed[:, None])
+    return cov.open_mask(states, policy, assumed[:, None]) & ctx.eligible(flt)[:, None]
 
 
 def _resolve_slot(
@@ -357,10 +373,12 @@ def _resolve_slot(
     return when.strftime("%a %Y-%m-%d %H:%M"), None, when
 
 
-def _nearest_at(ctx: Context, slot: int | None, when: datetime | None, policy: str) -> np.ndarray:
+def _nearest_at(
+    ctx: Context, slot: int | None, when: datetime | None, policy: str, flt=None
+) -> np.ndarray:
     if slot is not None:
-        return ctx.nearest_week(policy).minutes[:, slot]
-    mask = _slot_column(ctx, when, policy)
+        return ctx.nearest_week(policy, flt).minutes[:, slot]
+    mask = _slot_column(ctx, when, policy, flt)
     return cov.nearest_open(ctx.minutes, mask, ctx.order).minutes[:, 0]
 
 
@@ -420,11 +438,11 @@ GAPS_STAT_COLUMNS = (
 )
 
 
-def _gaps_one(ctx: Context, level: str, slot, when, policy: str) -> pd.DataFrame:
+def _gaps_one(ctx: Context, level: str, slot, when, policy: str, flt=None) -> pd.DataFrame:
     g, uniq = ctx.groups(level)
-    values = _nearest_at(ctx, slot, when, policy)
+    values = _nearest_at(ctx, slot, when, policy, flt)
     st = cov.slot_statistics(values, ctx.weights, g, len(uniq), ctx.settings.travel_bands)
-    ws = cov.week_summary(ctx.nearest_week(policy).minutes, ctx.weights, g, len(uniq),
+    ws = cov.week_summary(ctx.nearest_week(policy, flt).minutes, ctx.weights, g, len(uniq),
                           reach=ctx.reach_minutes)
     ws = ws.rename(columns={"hours_per_week_within": "hours_covered", "nice_7day_pct": "nice_7day"})
     out = pd.concat([st.drop(columns="weight"), ws], axis=1)
@@ -438,6 +456,8 @@ def gaps(
     hour_of_week: int | None = None,
     bank_holiday: bool = False,
     policy: str = "exclude",
+    self_referral: bool = False,
+    weeks: float | None = None,
 ) -> pd.DataFrame:
     """Regional access statistics at one time, plus whole-week summaries.
 
@@ -457,6 +477,9 @@ def gaps(
         ``range`` computes ``exclude`` and ``always`` and returns every statistic twice, with
         suffixes ``_exclude`` (only known-open units: coverage lower bound) and ``_always``
         (unknown hours counted open: upper bound).
+    self_referral, weeks
+        Count only units accepting self-referral (``yes``) / serving that gestation week
+        (units with an unknown limit are kept), as in :func:`nearest`.
 
     Returns
     -------
@@ -481,17 +504,18 @@ def gaps(
     """
     check_level(level)
     check_policy(policy, GAPS_POLICIES)
+    flt = _filters(self_referral, weeks)
     label, slot, when = _resolve_slot(ctx, at, hour_of_week, bank_holiday)
     base = _region_frame(ctx, level)
     g, uniq = ctx.groups(level)
-    anyq = cov.weighted_quantiles(ctx.nearest_any().minutes[:, 0], ctx.weights, g, len(uniq), [0.5])
+    anyq = cov.weighted_quantiles(ctx.nearest_any(flt).minutes[:, 0], ctx.weights, g, len(uniq), [0.5])
     base["median_minutes_any_unit"] = anyq[0, :, 0]
     policies = ("exclude", "always") if policy == "range" else (policy,)
     inequality = {}
     parts = [base]
     for p in policies:
-        stats = _gaps_one(ctx, level, slot, when, p)
-        values = _nearest_at(ctx, slot, when, p)
+        stats = _gaps_one(ctx, level, slot, when, p, flt)
+        values = _nearest_at(ctx, slot, when, p, flt)
         finite = stats["median_minutes"].to_numpy(float)
         inequality[p] = {
             "median_ratio_worst_best": _json_float(cov.worst_best_ratio(finite)),
@@ -507,11 +531,26 @@ def gaps(
     out = pd.concat(parts, axis=1)
     out.attrs.update(
         level=level, when=label, slot=slot, policy=policy, reach_minutes=ctx.reach_minutes,
+        filters={"self_referral": bool(self_referral), "weeks": weeks},
         engine=getattr(ctx.matrix, "engine", None),
         approximate=bool(getattr(ctx.matrix, "approximate", False)),
         inequality=inequality if policy == "range" else inequality[policy],
     )
     return out
+
+
+def _filters(self_referral: bool, weeks: float | None) -> tuple[bool, float | None] | None:
+    """Normalised, hashable unit filters (None = no filter)."""
+    if weeks is not None:
+        try:
+            weeks = float(weeks)
+        except (TypeError, ValueError):
+            raise CoverageArgumentError(f"gestation weeks must be a number, got {weeks!r}") from None
+        if not 0 <= weeks <= 45:
+            raise CoverageArgumentError(f"gestation weeks must be between 0 and 45, got {weeks:g}")
+    if not self_referral and weeks is None:
+        return None
+    return (bool(self_referral), weeks)
 
 
 def _json_float(x) -> float | None:
@@ -545,8 +584,13 @@ def small_areas(
     bank_holiday: bool = False,
     policy: str = "exclude",
     at: datetime | str | None = None,
+    self_referral: bool = False,
+    weeks: float | None = None,
 ) -> pd.DataFrame:
     """Small areas of one region with their nearest open unit at one time.
+
+    ``at`` (a real moment) or ``hour_of_week``/``bank_holiday`` as in :func:`gaps` (default now);
+    ``self_referral``/``weeks`` filter the units as in :func:`nearest`.
 
     Returns
     -------
@@ -556,18 +600,19 @@ def small_areas(
         empty when no open unit was routed). ``attrs["when"]`` labels the time.
     """
     check_policy(policy)
+    flt = _filters(self_referral, weeks)
     rows = _region_rows(ctx, level, region_code)
     label, slot, when = _resolve_slot(
         ctx, at if (at is not None or hour_of_week is not None) else None, hour_of_week, bank_holiday
     )
     if slot is not None:
-        res = ctx.nearest_week(policy)
+        res = ctx.nearest_week(policy, flt)
         mins, unit = res.minutes[rows, slot], res.unit[rows, slot]
     else:
-        mask = _slot_column(ctx, when, policy)
+        mask = _slot_column(ctx, when, policy, flt)
         res = cov.nearest_open(ctx.minutes[rows], mask, ctx.order[rows])
         mins, unit = res.minutes[:, 0], res.unit[:, 0]
-    anyr = ctx.nearest_any()
+    anyr = ctx.nearest_any(flt)
     ids = ctx.mapped["unit_id"].to_numpy(object)
     names = ctx.mapped["unit_name"].to_numpy(object)
     ok = unit >= 0

@@ -239,3 +239,18 @@ def test_nearest_orders_and_filters(ctx, monkeypatch):
     res = api.nearest(ctx, "ab12cd", weeks=18, limit=1)
     assert res.units.unit_id.tolist() == ["U2"] and bool(res.units.weeks_unknown[0])
     assert res.excluded["weeks"] == 1
+
+
+def test_gaps_and_small_areas_with_unit_filters(ctx):
+    # self-referral: only U0 ("yes") counts; Monday 10:00 it is open
+    df = api.gaps(ctx, "icb", hour_of_week=10, self_referral=True)
+    assert df.median_minutes.tolist() == [40, 95]  # R1: 10 (w1), 40 (w2), 80 (w3); R2: 20 (w4), 95 (w5)
+    assert df.median_minutes_any_unit.tolist() == [40, 95]
+    assert df.attrs["filters"] == {"self_referral": True, "weeks": None}
+    # 18 weeks: U0 (max 16) drops out; U1 (24/7) and U2 (unknown limit, unknown hours) stay
+    df = api.gaps(ctx, "icb", hour_of_week=10, weeks=18)
+    assert df.median_minutes.tolist() == [70, 25]
+    sa = api.small_areas(ctx, "icb", "R1", hour_of_week=10, weeks=18)
+    assert sa.unit_id.tolist() == ["U1", "U1", "U1"] and sa.any_unit_id.tolist() == ["U2"] * 3
+    with pytest.raises(EpuMapperError, match="between 0 and 45"):
+        api.gaps(ctx, "icb", hour_of_week=10, weeks=60)

@@ -130,6 +130,7 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
     df = api.gaps(
         ctx, args.level, at=args.at, hour_of_week=args.hour_of_week,
         bank_holiday=args.bank_holiday, policy=args.policy,
+        self_referral=args.self_referral, weeks=args.weeks,
     )
     if args.json:
         meta = dict(df.attrs)
@@ -288,6 +289,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--policy", choices=GAPS_POLICIES, default="exclude",
                    help="unknown hours: exclude (closed), weekday (Mo-Fr 9-17), always (open), "
                         "range (exclude and always side by side)")
+    p.add_argument("--self-referral", action="store_true",
+                   help="count only units accepting self-referral")
+    p.add_argument("--weeks", type=_weeks, help="count only units serving this gestation week")
     _output_flags(p)
     p.set_defaults(func=_cmd_gaps)
 
