@@ -20,6 +20,15 @@ _PRECISION_LABELS = {
 }
 
 
+_METHOD_LABELS = {
+    "nearest_point_in_lad": "nearest small-area point in the postcode's local authority",
+    "nearest_point_any_lad": "nearest small-area point (local authority unknown)",
+    "ni_postcode_to_sdz": "the postcode's super data zone (ONSPD)",
+    "modal_sdz_of_ni_postcodes": "the most common super data zone of the postcodes there",
+    "postcodes_io_lsoa": "the small area postcodes.io gives",
+}
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the parser."""
     p = sub.add_parser("postcode", help="locate a UK postcode: point, precision, small area, regions")
@@ -48,7 +57,9 @@ def _postcode(args: argparse.Namespace) -> int:
     if result.precision != "unit" and result.matched and result.matched != result.postcode:
         print(f"  matched: {result.matched}")
     if result.area_code:
-        method = f"; {result.area_method.replace('_', ' ')}" if result.area_method else ""
+        method = ""
+        if result.area_method:
+            method = "; " + _METHOD_LABELS.get(result.area_method, result.area_method)
         print(f"  small area: {result.area_code} {result.area_name or ''} "
               f"({result.area_type or '?'}{method})")
     r = result.regions
