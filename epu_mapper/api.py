@@ -692,7 +692,7 @@ def local(ctx: Context, level: str, region_code: str, policy: str = "exclude") -
     site code or postcode (empty when that table is not built).
     """
     rows = _region_rows(ctx, level, region_code)
-    g, uniq = ctx.groups(level)
+    g, _ = ctx.groups(level)
     region_g = g[rows[0]]
     unit_area = ctx.mapped["area_index"].to_numpy()
     in_region = (unit_area >= 0) & (g[np.clip(unit_area, 0, None)] == region_g)
@@ -1134,8 +1134,8 @@ def provenance(ctx: Context) -> dict:
             for k, r in kinds.iterrows()
         },
         "units": {
-            "directory": int(len(ctx.units)),
-            "mapped": int(len(ctx.mapped)),
+            "directory": len(ctx.units),
+            "mapped": len(ctx.mapped),
             "unmapped": int(len(ctx.units) - len(ctx.mapped)),
             "hours_status": {str(k): int(v) for k, v in ctx.mapped["hours_status"].value_counts().items()},
         },

@@ -701,9 +701,9 @@ def week_summary(
         cols["nice_7day_pct"] = np.where(
             pos, 100 * _group_sums(nice * w, group, n_groups)[:, 0] / total, np.nan
         )
-    for name in cols:  # weighted shares can exceed 100 by a rounding error
+    for name, value in cols.items():  # weighted shares can exceed 100 by a rounding error
         if name != "hours_per_week_within":
-            cols[name] = np.minimum(cols[name], 100.0)
+            cols[name] = np.minimum(value, 100.0)
     cols["hours_per_week_within"] = np.minimum(cols["hours_per_week_within"], float(HOURS_PER_WEEK))
     cols["nice_7day_pass"] = cols["nice_7day_pct"] >= 100.0 * nice_pass_share - 1e-9
     return pd.DataFrame(cols, index=pd.RangeIndex(n_groups, name="group"))

@@ -214,7 +214,7 @@ def test_rank(ctx):
 
 
 def test_nearest_orders_and_filters(ctx, monkeypatch):
-    import epu_mapper.travel as travel
+    from epu_mapper import travel
 
     monkeypatch.setattr(api, "_lookup_postcode", lambda c, pc: {
         "postcode": "AB1 2CD", "lat": LATS[1], "lon": -1.0, "precision": "unit", "area": AREA_CODES[1]})

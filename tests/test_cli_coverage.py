@@ -126,7 +126,7 @@ def test_rank_json_and_csv(run):
 
 
 def test_nearest_json(run, monkeypatch):
-    import epu_mapper.travel as travel
+    from epu_mapper import travel
 
     monkeypatch.setattr(api, "_lookup_postcode", lambda c, pc: {
         "postcode": "AB1 2CD", "lat": LATS[1], "lon": -1.0, "precision": "unit", "area": AREA_CODES[1]})

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from test_coverage import MINUTES, WEIGHTS, fixture_states
 
 from epu_mapper import coverage as cov
 from epu_mapper import scenarios as sc
-from test_coverage import MINUTES, WEIGHTS, fixture_states
 
 WEEKEND_DAY = np.array([d * 24 + h for d in (5, 6) for h in range(9, 17)])
 
