@@ -46,8 +46,8 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def test_build_load_estimate(settings):
-    path, prov, reused = build_matrix("estimate", settings, demand=DEMAND, units=UNITS, progress=False,
-                                      log=lambda s: None)
+    path, _, reused = build_matrix("estimate", settings, demand=DEMAND, units=UNITS, progress=False,
+                                   log=lambda s: None)
     assert not reused and path.name == "matrix_estimate.parquet"
     long = pd.read_parquet(path)
     assert list(long.columns) == ["area_code", "unit_id", "minutes", "km", "reason", "engine"]
@@ -83,7 +83,7 @@ def test_reuse_until_an_input_changes(settings):
     moved = UNITS.assign(lat=[52.00, 52.11, 52.30])
     _, changed, reused = build_matrix("estimate", settings, demand=DEMAND, units=moved, **quiet)
     assert not reused and changed["inputs_key"] != first["inputs_key"]
-    _, forced, reused = build_matrix("estimate", settings, demand=DEMAND, units=moved, force=True, **quiet)
+    _, _, reused = build_matrix("estimate", settings, demand=DEMAND, units=moved, force=True, **quiet)
     assert not reused
 
 
@@ -123,7 +123,6 @@ class FakeRouter:
     """A stand-in network: inside when lon > -2; time = 2 x |dlat| x 100 minutes; U3 unreachable."""
 
     name = "fake"
-    meta: dict = {}
 
     def inside(self, lat, lon):
         return np.asarray(lon) > -2

@@ -9,6 +9,7 @@ local authority), routes every origin to every destination with OSRM, and fits
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,8 @@ class Calibration:
         Error of the rule of thumb ``km × 1.3 / 50 km/h`` on these pairs.
     dropped_far : int
         Sampled points dropped because OSRM snapped them > SNAP_FAR_M from a road.
+    holdout : dict
+        Error on the second half of the origins of a fit on the first half.
     """
 
     params: EstimateParams
@@ -54,6 +57,7 @@ class Calibration:
     current: dict
     naive: dict
     dropped_far: int
+    holdout: dict
 
 
 def read_postcodes(data_dir: Path | None) -> pd.DataFrame:
@@ -146,7 +150,7 @@ def calibrate(
               + (f" in {district}" if district else "") + f", seed {seed}")
     params = fit_estimate(pairs["straight_km"], pairs["minutes"], pairs["km"], source)
     rows = []
-    for lo, hi in zip(BANDS_KM[:-1], BANDS_KM[1:], strict=True):
+    for lo, hi in pairwise(BANDS_KM):
         sel = pairs["straight_km"].between(lo, hi, inclusive="left")
         if sel.any():
             e = estimate_errors(params, pairs.loc[sel, "straight_km"], pairs.loc[sel, "minutes"])
@@ -160,7 +164,16 @@ def calibrate(
         current=estimate_errors(CALIBRATED, pairs["straight_km"], pairs["minutes"]),
         naive=estimate_errors(NAIVE, pairs["straight_km"], pairs["minutes"]),
         dropped_far=int(o_far.sum() + d_far.sum()),
+        holdout=_holdout(pairs, o["postcode"].to_numpy()),
     )
+
+
+def _holdout(pairs: pd.DataFrame, origins: np.ndarray) -> dict:
+    """Fit on the pairs of the first half of the origins; error on the other half."""
+    first = pairs["origin"].isin(origins[: len(origins) // 2])
+    train, test = pairs[first], pairs[~first]
+    fitted = fit_estimate(train["straight_km"], train["minutes"], train["km"], "holdout")
+    return estimate_errors(fitted, test["straight_km"], test["minutes"])
 
 
 def report(cal: Calibration) -> str:
@@ -169,13 +182,17 @@ def report(cal: Calibration) -> str:
     lines = [
         f"calibration: {p.source}",
         f"dropped {cal.dropped_far} sampled points snapped > {osrm_mod.SNAP_FAR_M:g} m from a road",
-        "fitted: minutes = {:.3f} + {:.3f} x straight_km; road km = {:.3f} x straight_km "
-        "(implied speed {:.1f} km/h)".format(p.intercept_min, p.min_per_km, p.detour, p.implied_speed_kmh),
-        f"error vs OSRM: MAE {p.mae_min:.2f} min, p90 {p.p90_min:.2f} min (n = {p.n_pairs})",
-        f"stored in code (estimate.CALIBRATED): MAE {cal.current['mae_min']:.2f} min, "
-        f"p90 {cal.current['p90_min']:.2f} min",
-        f"naive km x 1.3 / 50 km/h:           MAE {cal.naive['mae_min']:.2f} min, "
-        f"p90 {cal.naive['p90_min']:.2f} min",
+        (f"fitted: minutes = {p.intercept_min:.3f} + {p.min_per_km:.3f} x straight_km; "
+         f"road km = {p.detour:.3f} x straight_km (implied speed {p.implied_speed_kmh:.1f} km/h)"),
+        f"error vs OSRM: MAE {p.mae_min:.1f} min, p90 {p.p90_min:.1f} min (n = {p.n_pairs})",
+        (f"held out (fit on half the origins, tested on the other half): "
+         f"MAE {cal.holdout['mae_min']:.1f} min, p90 {cal.holdout['p90_min']:.1f} min"),
+        (f"stored in code (estimate.CALIBRATED): MAE {cal.current['mae_min']:.1f} min, "
+         f"p90 {cal.current['p90_min']:.1f} min"),
+        (f"naive km x 1.3 / 50 km/h:           MAE {cal.naive['mae_min']:.1f} min, "
+         f"p90 {cal.naive['p90_min']:.1f} min"),
+        (f"straight-line range of the pairs: {cal.pairs['straight_km'].min():.1f}-"
+         f"{cal.pairs['straight_km'].max():.1f} km (beyond that the estimate extrapolates)"),
         "by straight-line distance:",
         cal.bands.to_string(index=False),
         "",
