@@ -28,6 +28,8 @@ def atomic_path(path: Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.exists():  # mkstemp makes 0600 files; built tables are ordinary readable files
+            os.chmod(tmp_path, 0o644)
         os.replace(tmp_path, path)
     finally:
         if tmp_path.exists():
