@@ -676,6 +676,47 @@ def coverage_by_hour(ctx: Context, level: str, region_code: str, policy: str = "
     return out
 
 
+def gaps_by_hour(ctx: Context, level: str, policy: str = "exclude") -> pd.DataFrame:
+    """Every region of a level at every one of the 192 standard slots (long table, cached).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``region_code, region_name, hour_of_week`` (0…191; 168+ = bank-holiday day), ``label,
+        median_minutes, p90_minutes, pct_within_30, pct_within_60, pct_within_90,
+        pct_no_open_unit`` (weighted as in :func:`gaps`), sorted by region then hour.
+    """
+    check_level(level)
+    check_policy(policy)
+    key = ("gaps_by_hour", level, policy)
+    if key not in ctx._cache:
+        g, uniq = ctx.groups(level)
+        m = ctx.nearest_week(policy).minutes
+        w = ctx.weights
+        n = len(uniq)
+        q = cov.weighted_quantiles(m, w, g, n, [0.5, 0.9])  # (2, n, 192)
+        slots = cov.slot_table()
+        names = _region_frame(ctx, level)["region_name"].to_numpy()
+        out = pd.DataFrame(
+            {
+                "region_code": np.repeat(uniq.astype(str), cov.N_SLOTS),
+                "region_name": np.repeat(names, cov.N_SLOTS),
+                "hour_of_week": np.tile(slots["slot"].to_numpy(), n),
+                "label": np.tile(slots["label"].to_numpy(), n),
+                "median_minutes": q[0].reshape(-1),
+                "p90_minutes": q[1].reshape(-1),
+            }
+        )
+        for b in ctx.settings.travel_bands:
+            out[f"pct_within_{b}"] = 100 * cov.within_share(m, w, g, n, b).reshape(-1)
+        none = cov._group_sums(np.isinf(m) * w[:, None], g, n)
+        total = cov._group_sums(w, g, n)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["pct_no_open_unit"] = (100 * none / total).reshape(-1)
+        ctx._cache[key] = out
+    return ctx._cache[key].copy()
+
+
 _LOCAL_UNIT_COLS = [
     "unit_id", "unit_name", "hospital", "opening_hours", "hours_status", "hours_kind",
     "self_referral", "source_url", "source_seen", "phone", "lat", "lon",

@@ -254,3 +254,16 @@ def test_gaps_and_small_areas_with_unit_filters(ctx):
     assert sa.unit_id.tolist() == ["U1", "U1", "U1"] and sa.any_unit_id.tolist() == ["U2"] * 3
     with pytest.raises(EpuMapperError, match="between 0 and 45"):
         api.gaps(ctx, "icb", hour_of_week=10, weeks=60)
+
+
+def test_gaps_by_hour_matches_single_hour_queries(ctx):
+    long = api.gaps_by_hour(ctx, "icb")
+    assert len(long) == 2 * 192
+    for slot in (3, 10, 5 * 24 + 10, 178):
+        one = api.gaps(ctx, "icb", hour_of_week=slot % 168 if slot < 168 else slot - 168,
+                       bank_holiday=slot >= 168)
+        rows = long[long.hour_of_week == slot].reset_index(drop=True)
+        for col in ("median_minutes", "p90_minutes", "pct_within_60", "pct_no_open_unit"):
+            np.testing.assert_allclose(rows[col], one[col], err_msg=f"{slot} {col}")
+    r1_mon3 = long[(long.region_code == "R1") & (long.hour_of_week == 3)].iloc[0]
+    assert r1_mon3.median_minutes == 70 and r1_mon3.label == "Mon 03:00"

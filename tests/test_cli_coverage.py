@@ -144,3 +144,12 @@ def test_nearest_json(run, monkeypatch):
     assert "999" in doc["emergency"]
     code, out, _ = run("nearest", "ab12cd", "--self-referral", "--weeks", "10")
     assert code == 0 and "Unit zero" in out and "Unit two" not in out
+
+
+def test_gaps_by_hour_csv(run):
+    code, out, _ = run("gaps", "--level", "icb", "--by-hour")
+    df = pd.read_csv(io.StringIO(out))
+    assert code == 0 and len(df) == 2 * 192
+    assert df.loc[(df.region_code == "R1") & (df.hour_of_week == 3), "median_minutes"].item() == 70
+    code, _, err = run("gaps", "--by-hour", "--hour-of-week", "3")
+    assert code == 2 and "--by-hour" in err

@@ -127,6 +127,19 @@ def _weeks(text: str) -> float:
 
 def _cmd_gaps(args: argparse.Namespace) -> int:
     api, ctx = _context()
+    if args.by_hour:
+        if args.at or args.hour_of_week is not None or args.bank_holiday or args.policy == "range" \
+                or args.self_referral or args.weeks is not None:
+            raise EpuMapperError("--by-hour covers every hour of the typical week and a bank-holiday "
+                                 "day; it takes only --level and --policy (not range)")
+        df = api.gaps_by_hour(ctx, args.level, policy=args.policy)
+        if args.json:
+            _print_json({"level": args.level, "policy": args.policy,
+                         "reach_minutes": ctx.reach_minutes, "weight_note": _weight_note(ctx),
+                         "rows": records(df)})
+        else:
+            _print_csv(df)
+        return 0
     df = api.gaps(
         ctx, args.level, at=args.at, hour_of_week=args.hour_of_week,
         bank_holiday=args.bank_holiday, policy=args.policy,
@@ -289,6 +302,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--policy", choices=GAPS_POLICIES, default="exclude",
                    help="unknown hours: exclude (closed), weekday (Mo-Fr 9-17), always (open), "
                         "range (exclude and always side by side)")
+    p.add_argument("--by-hour", action="store_true",
+                   help="every region at every hour of the typical week + bank-holiday day "
+                        "(long table; CSV unless --json)")
     p.add_argument("--self-referral", action="store_true",
                    help="count only units accepting self-referral")
     p.add_argument("--weeks", type=_weeks, help="count only units serving this gestation week")
