@@ -492,8 +492,14 @@ _DEFAULT_INDEX: dict[tuple, PostcodeIndex] = {}
 def get_index(settings: Settings | None = None) -> PostcodeIndex:
     """A process-wide cached :class:`PostcodeIndex` for these settings."""
     settings = settings or get_settings()
-    key = (str(settings.build_dir), settings.online, settings.postcodes_io_url)
+    try:  # a rebuilt table (new mtime) gets a fresh index
+        stamp = (settings.build_dir / "postcodes.parquet").stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    key = (str(settings.build_dir), settings.online, settings.postcodes_io_url, stamp)
     if key not in _DEFAULT_INDEX:
+        for old in [k for k in _DEFAULT_INDEX if k[:3] == key[:3]]:
+            del _DEFAULT_INDEX[old]
         _DEFAULT_INDEX[key] = PostcodeIndex.load(settings)
     return _DEFAULT_INDEX[key]
 
