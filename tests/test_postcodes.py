@@ -310,3 +310,17 @@ def test_unreachable_server_falls_back(tiny_settings):
     s = dataclasses.replace(tiny_settings, online=True, postcodes_io_url="http://127.0.0.1:9",
                             http_timeout_s=0.3)
     assert PostcodeIndex.load(s).lookup("EC1A 1XY").precision == "sector"
+
+
+def test_cached_index_is_reused_and_refreshed_after_rebuild(tiny_settings):
+    import os
+
+    from epu_mapper.postcodes import get_index, lookup_postcode
+
+    first = get_index(tiny_settings)
+    assert get_index(tiny_settings) is first
+    assert lookup_postcode("ec1a 1aa", tiny_settings).precision == "unit"
+    path = tiny_settings.build_dir / "postcodes.parquet"
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert get_index(tiny_settings) is not first
