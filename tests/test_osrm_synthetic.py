@@ -149,3 +149,18 @@ def test_completion_pass_routes_a_unit_that_is_farther_but_faster(square, tmp_pa
     assert prov["counts"]["pairs_kept"] == 2 and prov["counts"]["pairs_skipped"] == 1
     m = load_matrix(settings, engine="osrm", demand=demand, units=units)
     assert np.isinf(m.minutes[0, 2]) and np.nanargmin(m.minutes[0]) == 1
+
+
+def test_network_extent_comes_from_the_routable_nodes(square):
+    from epu_mapper.travel.osrm import osrm_node_coordinates, read_network_meta
+
+    lat, lon = osrm_node_coordinates(square / "graph.osrm")
+    got = sorted(zip(np.round(lat, 6).tolist(), np.round(lon, 6).tolist(), strict=True))
+    assert got == sorted(NODES.values())
+    meta = read_network_meta(square)
+    assert meta["extent_source"].startswith("osrm node-based graph")
+    assert meta["road_bbox"] == [-1.0, 52.0, -0.97, 52.05]
+    router = OsrmRouter(square)
+    # inside = within one 0.01-degree cell of a road node; 0.1 degree away is outside
+    np.testing.assert_array_equal(router.inside(np.array([52.0, 52.01, 52.2]), np.array([-1.0, -0.985, -1.0])),
+                                  [True, True, False])

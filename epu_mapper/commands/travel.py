@@ -13,7 +13,7 @@ from epu_mapper.travel.osrm import DEFAULT_CHUNK
 
 
 def _network(args: argparse.Namespace) -> int:
-    from epu_mapper.travel import osrm as osrm_mod  # noqa: PLC0415
+    from epu_mapper.travel import osrm as osrm_mod
 
     settings = get_settings()
     if args.force:
@@ -28,13 +28,14 @@ def _network(args: argparse.Namespace) -> int:
     print(f"  source {meta['source_pbf']} ({meta['source_bytes'] / 1e6:.1f} MB, OSM {meta['osm_timestamp']})")
     print(f"  {meta['road_ways']:,} road ways; graph {meta['graph_bytes'] / 1e6:.1f} MB")
     for step, s in steps.items():
-        print(f"  {step:<8} {s['seconds']:>7.2f} s  peak {s['peak_rss_mb']} MB")
+        peak = f"peak {s['peak_rss_mb']} MB" if s.get("peak_rss_mb") else ""
+        print(f"  {step:<8} {s['seconds']:>7.2f} s  {peak}")
     return 0
 
 
 def _build(args: argparse.Namespace) -> int:
-    from epu_mapper.travel import osrm as osrm_mod  # noqa: PLC0415
-    from epu_mapper.travel.matrix import build_matrix  # noqa: PLC0415
+    from epu_mapper.travel import osrm as osrm_mod
+    from epu_mapper.travel.matrix import build_matrix
 
     engines = [args.engine]
     if args.engine is None:
@@ -68,8 +69,8 @@ def _print_summary(prov: dict) -> None:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from epu_mapper.travel import osrm as osrm_mod  # noqa: PLC0415
-    from epu_mapper.travel.calibrate import calibrate, read_postcodes, report  # noqa: PLC0415
+    from epu_mapper.travel import osrm as osrm_mod
+    from epu_mapper.travel.calibrate import calibrate, read_postcodes, report
 
     settings = get_settings()
     if args.pbf:
@@ -77,7 +78,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     else:
         net = osrm_mod.find_network(settings.build_dir, args.network)
         if net is None:
-            from epu_mapper.errors import BuildMissingError  # noqa: PLC0415
+            from epu_mapper.errors import BuildMissingError
 
             raise BuildMissingError("A road network", settings.build_dir / "osrm",
                                     "epu-mapper travel calibrate --pbf FILE.osm.pbf")
@@ -91,7 +92,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _point(args: argparse.Namespace) -> int:
-    from epu_mapper.travel.matrix import from_point, load_mappable_units  # noqa: PLC0415
+    from epu_mapper.travel.matrix import from_point, load_mappable_units
 
     units = load_mappable_units(get_settings())
     df = from_point(args.lat, args.lon, units).sort_values("minutes").head(args.limit)

@@ -53,7 +53,7 @@ class NetworkError(EpuMapperError):
 def osrm_package_dir() -> Path:
     """Folder of the installed ``osrm`` package (holds ``bin/`` and ``share/profiles``)."""
     try:
-        import osrm  # noqa: PLC0415
+        import osrm
     except ImportError as exc:  # pragma: no cover - requirements pin osrm-bindings
         raise NetworkError(
             "the OSRM engine needs the 'osrm-bindings' package (pip install osrm-bindings)"
@@ -114,7 +114,7 @@ def filter_roads(src: Path, dst: Path) -> dict:
         ``ways``, ``restrictions`` written, ``osm_timestamp`` (replication timestamp
         from the header, or None) and ``header_bbox``.
     """
-    import osmium  # noqa: PLC0415
+    import osmium
 
     reader = osmium.io.Reader(str(src), osmium.osm.NOTHING)
     header = reader.header()
@@ -148,7 +148,7 @@ def extent_cells(pbf: Path, cell_deg: float = EXTENT_CELL_DEG) -> tuple[np.ndarr
         ``cells``: sorted unique int64 cell keys (see :func:`cell_keys`);
         ``bbox``: ``[min_lon, min_lat, max_lon, max_lat]`` of the nodes.
     """
-    import osmium  # noqa: PLC0415
+    import osmium
 
     keys: set[int] = set()
     lo_lon = lo_lat = np.inf
@@ -177,8 +177,38 @@ def extent_cells(pbf: Path, cell_deg: float = EXTENT_CELL_DEG) -> tuple[np.ndarr
     flush()
     if not keys:
         raise NetworkError(f"{pbf} holds no road nodes: is it an OpenStreetMap extract with roads?")
+    # fallback used only when the OSRM graph's node file cannot be read
     return np.array(sorted(keys), dtype=np.int64), [float(lo_lon), float(lo_lat),
                                                     float(hi_lon), float(hi_lat)]
+
+
+def osrm_node_coordinates(graph: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """(lat, lon) of every node of the routable road graph written by ``osrm-extract``.
+
+    OSRM files are tar archives; ``<graph>.nbg_nodes`` holds
+    ``/common/nbn_data/coordinates`` as int32 pairs (lon, lat) x 1e6. Returns None
+    when the layout is not the expected one (other OSRM versions).
+    """
+    import tarfile
+
+    try:
+        with tarfile.open(f"{graph}.nbg_nodes") as tar:
+            member = tar.extractfile("/common/nbn_data/coordinates")
+            if member is None:
+                return None
+            xy = np.frombuffer(member.read(), dtype=np.int32).reshape(-1, 2)
+    except (OSError, KeyError, ValueError, tarfile.TarError):
+        return None
+    return xy[:, 1] / 1e6, xy[:, 0] / 1e6
+
+
+def extent_from_points(lat: np.ndarray, lon: np.ndarray, cell_deg: float = EXTENT_CELL_DEG
+                       ) -> tuple[np.ndarray, list[float]]:
+    """Sorted unique cell keys and ``[min_lon, min_lat, max_lon, max_lat]`` of points."""
+    if len(lat) == 0:
+        raise NetworkError("the road network has no nodes: is the extract empty of roads?")
+    cells = np.unique(cell_keys(lat, lon, cell_deg))
+    return cells.astype(np.int64), [float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())]
 
 
 def cell_keys(lat: np.ndarray, lon: np.ndarray, cell_deg: float = EXTENT_CELL_DEG) -> np.ndarray:
@@ -284,13 +314,11 @@ def prepare_network(
         log(f"filtering {pbf.name} to roads ...")
         t0 = time.perf_counter()
         info = filter_roads(pbf, filtered)
-        cells, bbox = extent_cells(filtered)
         steps["filter"] = {
             "seconds": round(time.perf_counter() - t0, 3),
             # this process's lifetime peak (pyosmium's reference tracker reserves ~1.1 GB)
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         }
-        np.savez_compressed(work / "extent.npz", cells=cells, cell_deg=np.float64(EXTENT_CELL_DEG))
         log_path = work / "osrm.log"
         log(f"osrm-extract ({info['ways']} road ways) ...")
         steps["extract"] = _run(
@@ -298,6 +326,16 @@ def prepare_network(
              str(filtered)],
             log_path,
         )
+        t1 = time.perf_counter()
+        coords = osrm_node_coordinates(work / f"{GRAPH_STEM}.osrm")
+        if coords is not None:
+            cells, bbox = extent_from_points(*coords)
+            extent_source = "osrm node-based graph (routable car roads)"
+        else:  # pragma: no cover - only with an unexpected OSRM file layout
+            cells, bbox = extent_cells(filtered)
+            extent_source = "every node of the road-filtered extract"
+        steps["extent"] = {"seconds": round(time.perf_counter() - t1, 3), "peak_rss_mb": None}
+        np.savez_compressed(work / "extent.npz", cells=cells, cell_deg=np.float64(EXTENT_CELL_DEG))
         log("osrm-contract ...")
         steps["contract"] = _run(
             [str(osrm_binary("osrm-contract")), "-t", str(threads),
@@ -324,8 +362,9 @@ def prepare_network(
             "restrictions": info["restrictions"],
             "filtered_bytes": filtered_size,
             "graph_bytes": graph_bytes,
-            "extent_cells": int(len(cells)),
+            "extent_cells": len(cells),
             "extent_cell_deg": EXTENT_CELL_DEG,
+            "extent_source": extent_source,
             "threads": threads,
             "steps": steps,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -405,7 +444,7 @@ class OsrmRouter:
     """
 
     def __init__(self, network_dir: Path):
-        import osrm  # noqa: PLC0415
+        import osrm
 
         self.network_dir = Path(network_dir)
         self.meta = read_network_meta(self.network_dir)
@@ -460,7 +499,7 @@ class OsrmRouter:
         TableResult
             Minutes and km (float64, NaN = no route) and snap distances (metres).
         """
-        import osrm  # noqa: PLC0415
+        import osrm
 
         n_o, n_d = len(o_lat), len(d_lat)
         coords = list(zip(np.concatenate([o_lon, d_lon]).tolist(),
