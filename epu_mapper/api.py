@@ -304,7 +304,7 @@ def build_context(
 
 
 @functools.lru_cache(maxsize=2)
-def _load_context_cached(settings: Settings) -> Context:
+def _load_context_cached(settings: Settings, stamp: tuple) -> Context:
     from epu_mapper.travel import load_matrix
     from epu_mapper.units import load_units
 
@@ -327,7 +327,26 @@ def load_context(settings: Settings | None = None) -> Context:
     BuildMissingError
         When a built table is missing (the message names the command that builds it).
     """
-    return _load_context_cached(settings or get_settings())
+    settings = settings or get_settings()
+    return _load_context_cached(settings, _build_stamp(settings))
+
+
+def _build_stamp(settings: Settings) -> tuple:
+    """Modification times of the inputs, so a rebuilt table is picked up (cache key)."""
+    paths = [
+        settings.build_dir / "demand.parquet",
+        settings.build_dir / "regions.parquet",
+        settings.build_dir / "manifest.json",
+        settings.units_csv,
+        *sorted((settings.build_dir / "travel").glob("matrix_*.json")),
+    ]
+    out = []
+    for p in paths:
+        try:
+            out.append((str(p), p.stat().st_mtime_ns))
+        except OSError:
+            out.append((str(p), None))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -7,6 +7,8 @@ A fourth directory unit has no site and is not in the matrix.
 
 from __future__ import annotations
 
+import functools
+import os
 import types
 from datetime import datetime
 
@@ -16,7 +18,7 @@ import pytest
 from test_coverage import MINUTES, WEIGHTS
 
 from epu_mapper import api
-from epu_mapper.errors import EpuMapperError
+from epu_mapper.errors import BuildMissingError, EpuMapperError
 from epu_mapper.settings import Settings
 
 AREA_CODES = ["E01000001", "E01000002", "E01000003", "E01000004", "E01000005"]
@@ -267,3 +269,26 @@ def test_gaps_by_hour_matches_single_hour_queries(ctx):
             np.testing.assert_allclose(rows[col], one[col], err_msg=f"{slot} {col}")
     r1_mon3 = long[(long.region_code == "R1") & (long.hour_of_week == 3)].iloc[0]
     assert r1_mon3.median_minutes == 70 and r1_mon3.label == "Mon 03:00"
+
+
+def test_load_context_reloads_when_the_build_changes(tmp_path, monkeypatch):
+    settings = Settings(data_dir=None, build_dir=tmp_path, units_csv=tmp_path / "units.csv")
+    calls = []
+
+    @functools.lru_cache(maxsize=2)
+    def fake(settings, stamp):
+        calls.append(stamp)
+        return object()
+
+    monkeypatch.setattr(api, "_load_context_cached", fake)
+    (tmp_path / "demand.parquet").write_bytes(b"x")
+    a = api.load_context(settings)
+    assert api.load_context(settings) is a and len(calls) == 1  # cached
+    os.utime(tmp_path / "demand.parquet", ns=(1, 1))
+    assert api.load_context(settings) is not a and len(calls) == 2  # rebuilt -> reloaded
+
+
+def test_missing_build_names_the_command(tmp_path):
+    settings = Settings(data_dir=None, build_dir=tmp_path / "empty", units_csv=tmp_path / "u.csv")
+    with pytest.raises(BuildMissingError, match="epu-mapper data build"):
+        api.load_context(settings)
