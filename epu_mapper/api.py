@@ -517,8 +517,9 @@ def gaps(
           7 days) and ``nice_7day_pass`` (``nice_7day >= 99``);
         * ``median_minutes_any_unit``: weighted median minutes to the nearest unit at all.
 
-        ``df.attrs``: ``level, when, slot, policy, reach_minutes, engine, approximate,
-        inequality`` (``median_ratio_worst_best``, ``pct60_ratio_best_worst``, ``gini_minutes_uk``
+        ``df.attrs``: ``level, when`` (label), ``at`` (ISO UK local time, None for a typical-week
+        slot), ``slot`` (0…191 or None for a real moment), ``policy, filters, reach_minutes,
+        engine, approximate, inequality`` (``median_ratio_worst_best``, ``pct60_ratio_best_worst``, ``gini_minutes_uk``
         per policy).
     """
     check_level(level)
@@ -549,7 +550,8 @@ def gaps(
         parts.append(stats)
     out = pd.concat(parts, axis=1)
     out.attrs.update(
-        level=level, when=label, slot=slot, policy=policy, reach_minutes=ctx.reach_minutes,
+        level=level, when=label, at=None if when is None else when.isoformat(timespec="minutes"),
+        slot=slot, policy=policy, reach_minutes=ctx.reach_minutes,
         filters={"self_referral": bool(self_referral), "weeks": weeks},
         engine=getattr(ctx.matrix, "engine", None),
         approximate=bool(getattr(ctx.matrix, "approximate", False)),

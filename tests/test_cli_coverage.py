@@ -32,9 +32,10 @@ def test_gaps_json_shape(run):
     code, out, err = run("gaps", "--level", "icb", "--hour-of-week", "3", "--json")
     assert code == 0, err
     doc = json.loads(out)
-    assert {"level", "when", "slot", "policy", "reach_minutes", "engine", "approximate",
-            "inequality", "weight_note", "regions"} <= set(doc)
+    assert {"level", "when", "at", "slot", "policy", "filters", "reach_minutes", "engine",
+            "approximate", "inequality", "weight_note", "regions"} <= set(doc)
     assert doc["level"] == "icb" and doc["slot"] == 3 and doc["policy"] == "exclude"
+    assert doc["at"] is None and doc["when"] == "Mon 03:00"
     r1, r2 = doc["regions"]
     assert r1["region_code"] == "R1" and r1["median_minutes"] == 70
     assert r2["p90_minutes"] is None  # infinite: no open unit routed for the top 10 %
@@ -55,6 +56,12 @@ def test_gaps_at_with_offset_and_text(run):
     code, out, _ = run("gaps", "--level", "lad", "--at", "2026-11-30T10:00Z")
     assert code == 0
     assert "lad at Mon 2026-11-30 10:00" in out and "L1" in out
+    # 12:00+02:00 is 10:00 UTC = 10:00 UK time in November
+    code, out, _ = run("gaps", "--level", "lad", "--at", "2026-11-30T12:00+02:00", "--json")
+    assert code == 0 and json.loads(out)["at"] == "2026-11-30T10:00"
+    # summer: a naive time is UK local (BST), 09:30Z is 10:30 BST
+    code, out, _ = run("gaps", "--level", "lad", "--at", "2026-07-01T09:30Z", "--json")
+    assert json.loads(out)["at"] == "2026-07-01T10:30"
 
 
 @pytest.mark.parametrize(

@@ -43,7 +43,7 @@ def _clean(value: Any) -> Any:
         return int(value)
     if isinstance(value, (float, np.floating)):
         f = float(value)
-        return f if math.isfinite(f) else None
+        return round(f, 4) if math.isfinite(f) else None
     if isinstance(value, str):
         return value
     try:
