@@ -96,10 +96,16 @@ def require(keys: Iterable[str], settings: Settings | None = None) -> dict[str, 
     missing = [RAW_FILES[k] for k, p in paths.items() if not p.is_file()]
     if missing:
         listing = "\n  ".join(missing)
+        hint = ""
+        for candidate in (root / "raw", root / "data" / "raw"):
+            if all((candidate / RAW_FILES[k]).is_file() for k in keys):
+                hint = f"\nDid you mean EPU_MAPPER_DATA={candidate} ? It holds every file."
+                break
         raise DataDirectoryError(
             f"{len(missing)} raw file(s) missing from the data directory {root} "
             f"(EPU_MAPPER_DATA):\n  {listing}\n"
             "Point EPU_MAPPER_DATA at the shared `raw` folder that holds them (see raw/SOURCES.md)."
+            + hint
         )
     return paths
 

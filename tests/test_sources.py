@@ -91,3 +91,11 @@ def test_cli_reports_missing_data_dir_without_traceback(tmp_path, monkeypatch, c
     assert main(["data", "build", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "absent" in err and "Traceback" not in err
+
+
+def test_parent_folder_gets_a_did_you_mean(tmp_path):
+    shutil.copytree(FIX, tmp_path / "data" / "raw")
+    with pytest.raises(DataDirectoryError) as exc:
+        sources.require(sources.RAW_FILES, _settings(tmp_path / "data", tmp_path))
+    assert f"Did you mean EPU_MAPPER_DATA={tmp_path / 'data' / 'raw'}" in str(exc.value)
+    assert f"{len(sources.RAW_FILES)} raw file(s) missing" in str(exc.value)
