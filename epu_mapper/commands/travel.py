@@ -103,6 +103,28 @@ def _point(args: argparse.Namespace) -> int:
     return 0
 
 
+def _status(args: argparse.Namespace) -> int:
+    from epu_mapper.travel import osrm as osrm_mod
+    from epu_mapper.travel.matrix import ENGINES, matrix_paths
+
+    settings = get_settings()
+    nets = osrm_mod.list_networks(settings.build_dir)
+    print(f"road networks in {settings.build_dir / 'osrm'}: {len(nets) or 'none'}")
+    for net in nets:
+        meta = osrm_mod.read_network_meta(net)
+        print(f"  {meta['name']}: {Path(meta['source_pbf']).name}, OSM {meta['osm_timestamp']}, "
+              f"built {meta['built_at']}")
+    for engine in ENGINES:
+        out, meta_path = matrix_paths(settings.build_dir, engine)
+        if not (out.is_file() and meta_path.is_file()):
+            print(f"matrix {engine}: not built")
+            continue
+        prov = json.loads(meta_path.read_text(encoding="utf-8"))
+        print(f"matrix {engine}: {out} (built {prov['created_at']})")
+        _print_summary(prov)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the parser."""
     p = sub.add_parser("travel", help="travel times: road network (OSRM), matrix, calibration")
@@ -137,6 +159,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--destinations", type=int, default=DEFAULT_DESTINATIONS)
     c.add_argument("--json", help="also write the fitted parameters to this JSON file")
     c.set_defaults(func=_calibrate)
+
+    st = tsub.add_parser("status", help="list built road networks and travel matrices")
+    st.set_defaults(func=_status)
 
     q = tsub.add_parser("point", help="travel from one point to every unit")
     q.add_argument("lat", type=float)

@@ -455,8 +455,9 @@ class OsrmRouter:
         self._cells = extent["cells"]
         self._cell_deg = float(extent["cell_deg"])
         try:
+            # memory-mapped: the app holds the router without loading the whole graph
             self._engine = osrm.OSRM(
-                storage_config=str(graph), algorithm="CH", use_shared_memory=False
+                storage_config=str(graph), algorithm="CH", use_shared_memory=False, use_mmap=True
             )
         except RuntimeError as exc:
             raise NetworkError(f"cannot open the OSRM graph {graph}: {exc}") from exc
