@@ -168,8 +168,12 @@ def test_pruning_keeps_the_nearest_open_by_road(router, real_settings):
     unit whose straight-line speed bound could beat its group's best) makes it exact.
     Checked on real roads: 300 Rutland postcodes to 60 other postcodes standing in for
     units, in 8 random open-state groups."""
-    from epu_mapper.travel.candidates import DEFAULT_PER_GROUP, candidate_mask, completion_mask
-    from epu_mapper.travel.candidates import straight_km_matrix
+    from epu_mapper.travel.candidates import (
+        DEFAULT_PER_GROUP,
+        candidate_mask,
+        completion_mask,
+        straight_km_matrix,
+    )
 
     pc = read_postcodes(real_settings.data_dir)
     pc = pc[pc["admin_district_code"] == RUTLAND].sort_values("postcode").reset_index(drop=True)

@@ -196,7 +196,7 @@ def fit_estimate(
         detour=detour,
         mae_min=round(float(err.mean()), 3),
         p90_min=round(float(np.quantile(err, 0.9)), 3),
-        n_pairs=int(len(x)),
+        n_pairs=len(x),
         source=source,
     )
 

@@ -202,7 +202,7 @@ def compute_osrm(
     rows = rows[_spatial_order(o_lat[rows], o_lon[rows])]
     starts = range(0, len(rows), chunk)
     if progress:
-        from tqdm import tqdm  # noqa: PLC0415
+        from tqdm import tqdm
 
         starts = tqdm(starts, total=(len(rows) + chunk - 1) // chunk, unit="chunk",
                       desc=f"OSRM {len(rows)} areas")
@@ -397,7 +397,7 @@ def load_demand_points(settings: Settings) -> pd.DataFrame:
 def load_mappable_units(settings: Settings) -> pd.DataFrame:
     """Mappable units (``unit_id, lat, lon``, …) from the directory, in directory order."""
     try:
-        from epu_mapper.units import load_units  # noqa: PLC0415
+        from epu_mapper.units import load_units
     except ImportError as exc:  # pragma: no cover - depends on the units module landing
         raise TravelMatrixError("the units directory module (epu_mapper.units) is not available") from exc
     return mappable(load_units(settings.units_csv, settings=settings))
@@ -413,7 +413,7 @@ def mappable(units: pd.DataFrame) -> pd.DataFrame:
 
 def unit_groups(units: pd.DataFrame) -> np.ndarray | None:
     """Open-state group labels of units (weekly states, bank-holiday states, nation)."""
-    from epu_mapper import hours  # noqa: PLC0415
+    from epu_mapper import hours
 
     nation = units["nation"].to_numpy() if "nation" in units.columns else None
     return cand.open_state_groups(hours.week_states(units), hours.bank_holiday_states(units), extra=nation)
@@ -529,8 +529,8 @@ def build_matrix(
     long = to_long(result, area_codes, unit_ids, mask, engine)
 
     counts = {
-        "areas": int(len(area_codes)),
-        "units": int(len(unit_ids)),
+        "areas": len(area_codes),
+        "units": len(unit_ids),
         "pairs_total": int(mask.size),
         "pairs_kept": int(mask.sum()),
         "pairs_skipped": int(mask.size - mask.sum()),
@@ -580,7 +580,7 @@ def build_matrix(
             caption=CALIBRATED.caption(),
         )
     provenance["seconds"] = round(time.perf_counter() - t0, 2)
-    from epu_mapper.store import write_json, write_parquet  # noqa: PLC0415
+    from epu_mapper.store import write_json, write_parquet
 
     write_parquet(out, long)
     write_json(meta_path, provenance)
@@ -654,7 +654,7 @@ def load_matrix(
         raise BuildMissingError(f"The travel matrix ({engine})", out, f"epu-mapper travel build --engine {engine}")
     if fresh[engine] is not None:
         raise MatrixOutOfDateError(engine, out, fresh[engine])
-    import pyarrow.parquet as pq  # noqa: PLC0415
+    import pyarrow.parquet as pq
 
     long = pq.read_table(
         out, columns=["area_code", "unit_id", "minutes", "km", "reason"],
