@@ -13,8 +13,11 @@ For each origin keep
 :func:`open_state_groups`). For any hour, the nearest *open* unit belongs to
 some group, and every unit of that group is open at that hour, so keeping the
 nearest unit of each group means a pruned matrix can never lose the
-straight-line-nearest open unit. Road times are not perfectly monotone in
-straight-line distance, so the defaults keep several per group.
+straight-line-nearest open unit. The estimate is monotone in straight-line
+distance, so for it this is exact. Road times are not: after routing the kept
+pairs, the OSRM engine runs :func:`completion_mask` (route every unit whose
+straight-line speed bound could still beat the best routed unit of its group)
+until nothing is left, which makes the nearest open unit by road exact too.
 
 With the default ``k`` (:data:`DEFAULT_K` = 100) and today's directory (fewer
 than 100 mappable units) **every pair is kept**: nothing is skipped until the
