@@ -127,3 +127,24 @@ def test_osrm_network_build_rutland(benchmark, settings, tmp_path):
 
     net = benchmark.pedantic(run, rounds=2, iterations=1)
     assert (Path(net) / "graph.osrm.hsgr").is_file()
+
+
+def test_osrm_matrix_uk_shape_on_rutland(benchmark, router, rutland_postcodes):
+    """compute_osrm at the UK matrix's shape (43,498 origins x 84 destinations, chunks of
+    2,000) on the Rutland graph, origins drawn from real Rutland postcodes. A national
+    graph is larger, so per-query cost there is higher; this measures the chunking and
+    conversion overhead of the matrix code itself."""
+    from epu_mapper.travel.matrix import compute_osrm
+
+    pc = rutland_postcodes
+    rng = np.random.default_rng(1)
+    o = pc.iloc[rng.choice(len(pc), 43_498, replace=True)]
+    d = pc.iloc[rng.choice(len(pc), 84, replace=False)]
+    o_lat, o_lon = o["lat"].to_numpy(), o["lon"].to_numpy()
+    d_lat, d_lon = d["lat"].to_numpy(), d["lon"].to_numpy()
+    mask = np.ones((len(o), len(d)), dtype=bool)
+    res = benchmark.pedantic(compute_osrm, args=(router, o_lat, o_lon, d_lat, d_lon, mask),
+                             rounds=2, iterations=1)
+    benchmark.extra_info["pairs"] = int(mask.sum())
+    benchmark.extra_info["pairs_per_s"] = round(mask.sum() / benchmark.stats.stats.mean)
+    assert np.isfinite(res.minutes).mean() > 0.99
