@@ -34,7 +34,7 @@ from epu_mapper import coverage as cov
 from epu_mapper import hours as hrs
 from epu_mapper import scenarios as sc
 from epu_mapper.errors import BuildMissingError, EpuMapperError
-from epu_mapper.settings import TIMEZONE, Settings, get_settings
+from epu_mapper.settings import NATIONS, TIMEZONE, Settings, get_settings
 
 LEVELS: tuple[str, ...] = ("nation", "nhs_region", "icb", "lhb", "scot_hb", "hsct", "lad")
 GAPS_POLICIES: tuple[str, ...] = (*cov.POLICIES, "range")
@@ -352,8 +352,26 @@ def _build_stamp(settings: Settings) -> tuple:
 # --------------------------------------------------------------------------- helpers
 
 
-def _slot_column(ctx: Context, when: datetime, policy: str, flt=None) -> np.ndarray:
+@dataclass(frozen=True)
+class NationHoliday:
+    """Hour ``hour`` of a bank holiday in ``nation`` only (falling on a Monday): that nation's
+    units follow their bank-holiday rules, the other nations' units an ordinary Monday."""
+
+    nation: str
+    hour: int
+
+
+def _slot_column(
+    ctx: Context, when: datetime | NationHoliday, policy: str, flt=None
+) -> np.ndarray:
     """``bool (n_units, 1)`` open mask at a real moment (bank holidays by each unit's nation)."""
+    if isinstance(when, NationHoliday):
+        in_nation = (ctx.mapped["nation"].astype(str) == when.nation).to_numpy()
+        h = when.hour
+        states = np.where(in_nation, ctx.states[:, cov.BANK_HOLIDAY_OFFSET + h], ctx.states[:, h])
+        assumed = ~in_nation & (9 <= h < 17)
+        mask = cov.open_mask(states[:, None], policy, assumed[:, None])
+        return mask & ctx.eligible(flt)[:, None]
     day = when.date()
     key = ("day_states", day)
     if key not in ctx._cache:
@@ -366,9 +384,28 @@ def _slot_column(ctx: Context, when: datetime, policy: str, flt=None) -> np.ndar
 
 
 def _resolve_slot(
-    ctx: Context, at, hour_of_week: int | None, bank_holiday: bool
-) -> tuple[str, int | None, datetime | None]:
-    """Decide which time a query is about: ``(label, standard slot or None, moment or None)``."""
+    ctx: Context, at, hour_of_week: int | None, bank_holiday: bool | str
+) -> tuple[str, int | None, datetime | NationHoliday | None]:
+    """Decide which time a query is about: ``(label, standard slot or None, moment or None)``.
+
+    ``bank_holiday`` True = the UK-wide typical bank-holiday day (slots 168–191); a nation name =
+    a bank holiday in that nation only (:class:`NationHoliday`)."""
+    if isinstance(bank_holiday, str):
+        if bank_holiday not in NATIONS:
+            raise CoverageArgumentError(
+                f"unknown nation {bank_holiday!r} for a bank holiday; choose one of: {', '.join(NATIONS)}"
+            )
+        if hour_of_week is None or at is not None:
+            raise CoverageArgumentError("a nation's bank holiday needs hour_of_week (the hour of that day)")
+        try:
+            h = int(hour_of_week)
+        except (TypeError, ValueError):
+            raise CoverageArgumentError(f"hour must be a whole number, got {hour_of_week!r}") from None
+        if not 0 <= h < cov.HOURS_PER_WEEK:
+            raise CoverageArgumentError(f"bank-holiday hour must be 0..23 (or 0..167), got {h}")
+        h %= 24
+        label = f"{bank_holiday} bank holiday {h:02d}:00 (a Monday; other nations' units as usual)"
+        return label, None, NationHoliday(bank_holiday, h)
     if hour_of_week is not None:
         if at is not None:
             raise CoverageArgumentError("give either a time (at) or an hour of the week, not both")
@@ -473,7 +510,7 @@ def gaps(
     level: str,
     at: datetime | str | None = None,
     hour_of_week: int | None = None,
-    bank_holiday: bool = False,
+    bank_holiday: bool | str = False,
     policy: str = "exclude",
     self_referral: bool = False,
     weeks: float | None = None,
@@ -491,7 +528,11 @@ def gaps(
         A typical-week slot 0…167 (Monday 00:00 = 0) instead of ``at``; with
         ``bank_holiday=True`` the hour 0…23 of the typical bank-holiday day (an hour of the
         week is taken modulo 24).
-    bank_holiday : bool
+    bank_holiday : bool or str
+        True: the typical bank-holiday day on which every unit follows its own nation's
+        bank-holiday rules (slots 168–191; e.g. Christmas Day). A nation name (``"Scotland"``):
+        a bank holiday in that nation only, on a Monday — e.g. St Andrew's Day — so units of
+        other nations keep their Monday hours.
     policy : {"exclude", "weekday", "always", "range"}
         ``range`` computes ``exclude`` and ``always`` and returns every statistic twice, with
         suffixes ``_exclude`` (only known-open units: coverage lower bound) and ``_always``
@@ -550,7 +591,8 @@ def gaps(
         parts.append(stats)
     out = pd.concat(parts, axis=1)
     out.attrs.update(
-        level=level, when=label, at=None if when is None else when.isoformat(timespec="minutes"),
+        level=level, when=label,
+        at=when.isoformat(timespec="minutes") if isinstance(when, datetime) else None,
         slot=slot, policy=policy, reach_minutes=ctx.reach_minutes,
         filters={"self_referral": bool(self_referral), "weeks": weeks},
         engine=getattr(ctx.matrix, "engine", None),
@@ -602,7 +644,7 @@ def small_areas(
     level: str,
     region_code: str,
     hour_of_week: int | None = None,
-    bank_holiday: bool = False,
+    bank_holiday: bool | str = False,
     policy: str = "exclude",
     at: datetime | str | None = None,
     self_referral: bool = False,

@@ -292,3 +292,25 @@ def test_missing_build_names_the_command(tmp_path):
     settings = Settings(data_dir=None, build_dir=tmp_path / "empty", units_csv=tmp_path / "u.csv")
     with pytest.raises(BuildMissingError, match="epu-mapper data build"):
         api.load_context(settings)
+
+
+def test_nation_specific_bank_holiday(ctx):
+    # A Scottish-only bank holiday at 10:00: the Scottish unit U0 follows "PH off" (closed),
+    # the English units keep their Monday hours (U1 24/7 open, U2 unknown).
+    scot = api.gaps(ctx, "lad", hour_of_week=10, bank_holiday="Scotland")
+    uk = api.gaps(ctx, "lad", hour_of_week=10, bank_holiday=True)
+    assert scot.median_minutes.tolist() == uk.median_minutes.tolist()  # only U0 differs: closed in both
+    # An English-only bank holiday: U0 (Scotland) is open as on any Monday
+    eng = api.gaps(ctx, "lad", hour_of_week=10, bank_holiday="England")
+    monday = api.gaps(ctx, "lad", hour_of_week=10)
+    assert eng.median_minutes.tolist() == monday.median_minutes.tolist()
+    assert "England bank holiday 10:00" in eng.attrs["when"]
+    # weekday policy: unknown U2 is assumed open on an ordinary Monday 10:00 in England,
+    # so on a Scottish bank holiday it counts under "weekday" too
+    sa = api.small_areas(ctx, "lad", "L1", hour_of_week=10, bank_holiday="Scotland", policy="weekday")
+    assert sa.unit_id.tolist() == ["U2", "U2"] and sa.minutes.tolist() == [20, 5]
+    # ... whereas on the UK-wide bank holiday nothing unknown is assumed open: U1 only
+    sa = api.small_areas(ctx, "lad", "L1", hour_of_week=10, bank_holiday=True, policy="weekday")
+    assert sa.unit_id.tolist() == ["U1", "U1"] and sa.minutes.tolist() == [50, 70]
+    with pytest.raises(EpuMapperError, match="unknown nation"):
+        api.gaps(ctx, "lad", hour_of_week=10, bank_holiday="Cornwall")

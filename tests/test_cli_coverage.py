@@ -160,3 +160,14 @@ def test_gaps_by_hour_csv(run):
     assert df.loc[(df.region_code == "R1") & (df.hour_of_week == 3), "median_minutes"].item() == 70
     code, _, err = run("gaps", "--by-hour", "--hour-of-week", "3")
     assert code == 2 and "--by-hour" in err
+
+
+def test_gaps_nation_bank_holiday(run):
+    code, out, _ = run("gaps", "--level", "lad", "--hour-of-week", "10", "--bank-holiday",
+                       "England", "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["when"].startswith("England bank holiday 10:00")
+    code, out, _ = run("gaps", "--level", "lad", "--hour-of-week", "10", "--bank-holiday", "--json")
+    assert code == 0 and json.loads(out)["slot"] == 178
+    code, _, err = run("gaps", "--hour-of-week", "10", "--bank-holiday", "Mars")
+    assert code == 2 and "unknown nation" in err

@@ -297,8 +297,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     when = p.add_mutually_exclusive_group()
     when.add_argument("--at", help="ISO time; without offset = UK local time (default: now)")
     when.add_argument("--hour-of-week", type=int, help="typical-week hour 0..167 (Mon 00:00 = 0)")
-    p.add_argument("--bank-holiday", action="store_true",
-                   help="with --hour-of-week H (0..23): hour H of a typical bank-holiday day")
+    p.add_argument("--bank-holiday", nargs="?", const=True, default=False, metavar="NATION",
+                   help="with --hour-of-week H (0..23): hour H of a typical bank-holiday day "
+                        "(every unit on its nation's bank-holiday rules); with a nation "
+                        "(England, Wales, Scotland, 'Northern Ireland'): a bank holiday there only")
     p.add_argument("--policy", choices=GAPS_POLICIES, default="exclude",
                    help="unknown hours: exclude (closed), weekday (Mo-Fr 9-17), always (open), "
                         "range (exclude and always side by side)")
