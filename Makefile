@@ -41,7 +41,7 @@ build: $(STAMP)
 	$(EPU) travel build
 
 run: build assets
-	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
+	$(PY) -m epu_mapper.ui.serve --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
 test: $(STAMP) browser build assets
 	$(PY) -m pytest

@@ -1,0 +1,50 @@
+"""Start the app (``make run``): ``streamlit run app.py`` plus a warm-up at server start.
+
+Streamlit runs the app script only when the first browser session connects, so the first
+visitor would wait for the heavy imports and for the api context (units, areas, travel matrix,
+weekly open states) to load. Here a background thread does that work while the server boots
+and the browser loads the frontend; the api's context cache then serves the first session. Any failure in the warm-up is ignored: the pages report it themselves.
+
+Usage: ``python -m epu_mapper.ui.serve [streamlit run options]``.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Sequence
+
+from epu_mapper.settings import REPO_ROOT
+
+
+def warm() -> None:
+    """Import the page dependencies and load the api context (best effort).
+
+    Only non-Streamlit modules are touched here: components must be declared by the running
+    server, and :func:`epu_mapper.api.load_context` keeps its own cache (keyed by the
+    settings and the build files' times), which the app's first session then hits.
+    """
+    try:
+        import folium  # noqa: F401
+
+        from epu_mapper import api
+        from epu_mapper.settings import get_settings
+
+        ctx = api.load_context(get_settings())
+        api.gaps(ctx, "nhs_region", hour_of_week=2 * 24 + 11)
+    except Exception:  # noqa: BLE001 - best effort; the app shows any real error itself
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Start the warm-up thread, then hand over to ``streamlit run app.py``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    threading.Thread(target=warm, name="epu-warm-up", daemon=True).start()
+    from streamlit.web import cli as stcli
+
+    sys.argv = ["streamlit", "run", str(REPO_ROOT / "app.py"), *args]
+    stcli.main()
+
+
+if __name__ == "__main__":
+    main()
