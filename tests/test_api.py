@@ -113,7 +113,19 @@ def test_gaps_typical_hour(ctx):
     assert df.nice_7day_pass.tolist() == [False, False]
     assert df.median_minutes_any_unit.tolist() == [10, 25]  # R1: 5 (w2), 10 (w1), 30 (w3)
     assert df.attrs["when"] == "Mon 03:00" and df.attrs["slot"] == 3
-    assert df.attrs["inequality"]["median_ratio_worst_best"] == pytest.approx(70 / 25)
+    ineq = df.attrs["inequality"]
+    assert ineq["median_ratio_worst_best"] == pytest.approx(70 / 25)
+    assert ineq["pct60_ratio_best_worst"] == pytest.approx((500 / 9) / (100 / 6))
+    # UK Gini over the finite times 25 (w5), 50 (w1), 70 (w2), 100 (w3): sum over pairs of
+    # w_i w_j |x_i - x_j| = 2070; W = 11; sum w x = 615
+    assert ineq["gini_minutes_uk"] == pytest.approx(2070 / (11 * 615))
+    assert ineq["pct_no_open_unit_uk"] == pytest.approx(100 * 4 / 15)
+    assert df.gini_minutes.tolist() == pytest.approx([370 / (6 * 490), 0])
+    assert df.pct_within_30.tolist() == pytest.approx([0, 500 / 9])
+    assert df.pct_within_90.tolist() == pytest.approx([50, 500 / 9])
+    assert df.pct_all_week_within.tolist() == pytest.approx([100 / 6, 500 / 9])
+    assert df.pct_within_weekday_day.tolist() == pytest.approx([50, 100])
+    assert df.pct_within_bank_holiday.tolist() == pytest.approx([100 / 6, 500 / 9])
 
 
 def test_gaps_range_gives_both_bounds(ctx):
