@@ -10,6 +10,7 @@ Usage: ``python -m epu_mapper.ui.serve [streamlit run options]``.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections.abc import Sequence
@@ -32,8 +33,8 @@ def warm() -> None:
 
         ctx = api.load_context(get_settings())
         api.gaps(ctx, "nhs_region", hour_of_week=2 * 24 + 11)
-    except Exception:  # noqa: BLE001 - best effort; the app shows any real error itself
-        pass
+    except Exception as exc:  # noqa: BLE001 - best effort; the app shows any real error itself
+        logging.getLogger(__name__).info("warm-up skipped: %s", exc)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
