@@ -185,3 +185,39 @@ def test_safe_json_escapes_markup():
     assert maps.safe_json({"a": "<&>"}) == '{"a":"\\u003c\\u0026\\u003e"}'
     with pytest.raises(ValueError):
         maps.safe_json(float("nan"))
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("level", ["nation", "nhs_region", "icb", "lhb", "scot_hb", "hsct", "lad"])
+def test_real_choropleth_within_budget(real_settings, level):
+    """Every national choropleth the app can draw stays under 2 MB (geometry + classes + tips)."""
+    from epu_mapper import api
+
+    geometry = maps.prepare_geometry(api.boundaries(level, real_settings))
+    assert len(geometry.codes) >= 1
+    values = pd.DataFrame({"region_code": list(geometry.codes),
+                           "value": np.linspace(0, 100, len(geometry.codes)),
+                           "text": ["55.5% within 60 min"] * len(geometry.codes)})
+    m = maps.base_map(bounds=geometry.bounds)
+    maps.add_choropleth(m, geometry, values, maps.make_bins([0, 20, 40, 60, 80, 90, 100]), "t")
+    size = maps.map_payload_bytes(m)
+    print(f"{level}: {len(geometry.codes)} regions, map payload {size / 1e6:.2f} MB")
+    assert size <= maps.MAP_BUDGET_BYTES
+
+
+@pytest.mark.integration
+def test_real_small_areas_of_england_within_budget(real_settings):
+    """The largest small-area map (all of England, labels off as the gaps page does)."""
+    from epu_mapper import api
+    from epu_mapper.ui.pages.gaps import TOOLTIP_LIMIT
+
+    ctx = api.load_context(real_settings)
+    areas = api.small_areas(ctx, "nation", "England", hour_of_week=59)
+    assert len(areas) > TOOLTIP_LIMIT
+    pts = pd.DataFrame({"lat": areas["lat"], "lon": areas["lon"],
+                        "value": areas["minutes"].astype(float), "text": ""})
+    m = maps.base_map()
+    maps.add_values_points(m, pts, maps.make_bins([0, 30, 60, float("inf")], reverse=True), "t")
+    size = maps.map_payload_bytes(m)
+    print(f"England small areas: {len(pts)} points, map payload {size / 1e6:.2f} MB")
+    assert size <= maps.MAP_BUDGET_BYTES

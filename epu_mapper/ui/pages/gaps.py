@@ -23,6 +23,8 @@ from epu_mapper.ui.format import (
 
 CUSTOM = "Choose an hour"
 SMALL_AREA_EDGES = (0, 20, 30, 45, 60, 90, float("inf"))
+#: Above this many small areas the point map drops its hover labels (2 MB map budget).
+TOOLTIP_LIMIT = 8000
 
 
 @st.cache_data(show_spinner="Computing coverage…", max_entries=256)
@@ -148,6 +150,10 @@ def _small_area_section(level: str, table: pd.DataFrame, hour: int, bank_holiday
     pts["text"] = [f"{a}: {fmt_minutes(v, approx)}" + (f" to {u}" if u else "")
                    for a, v, u in zip(areas.get("area_name", areas["area_code"]).astype(str),
                                       pts["value"], unit_names, strict=True)]
+    if len(pts) > TOOLTIP_LIMIT:  # keep the map under its 2 MB budget
+        pts["text"] = ""
+        st.caption(f"{len(pts):,} small areas: hover labels are off on this map; the table and "
+                   "CSV below hold every area.")
     bins = maps.make_bins(SMALL_AREA_EDGES, reverse=True)
     m = maps.base_map(bounds=maps.bounds_of(pts["lat"], pts["lon"]),
                       base_url_path=common.base_url_path())
