@@ -126,10 +126,19 @@ def browser_ctx(server):
             shutil.rmtree(profile, ignore_errors=True)
 
 
-def _shot(page, name: str) -> None:
+def _shot(page, name: str, anchor: str | None = None, height: int = 1400) -> None:
+    """Screenshot with a taller viewport, the ``anchor`` text scrolled to the top."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    size = page.viewport_size
+    if size and size["width"] > 400:
+        page.set_viewport_size({"width": size["width"], "height": height})
+    if anchor:
+        page.get_by_text(anchor).first.evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(700)  # let the map frame settle after the resize
     page.screenshot(path=str(path), full_page=False)
+    if size:
+        page.set_viewport_size(size)
     target = os.environ.get("EPU_SCREENSHOTS")
     if target:
         out = REPO_ROOT / target
@@ -205,8 +214,7 @@ def test_pages_offline(server, browser_ctx):
     ranked = page.locator('[data-testid="stMarkdownContainer"] strong').filter(has_text="1. ")
     assert ranked.count() >= 1
     info = _check_map(page, min_markers=2)  # units + the postcode
-    page.get_by_text("Table of the same results").scroll_into_view_if_needed()
-    _shot(page, "find")
+    _shot(page, "find", anchor=f"Units nearest {POSTCODE}", height=1700)
     assert info["markers"] >= 10  # ten nearest units + the origin
 
     # bad postcode: a clear message, no traceback
@@ -227,7 +235,7 @@ def test_pages_offline(server, browser_ctx):
     _wait_app(page)
     page.get_by_text("Weekly timetable").wait_for()
     _check_map(page, min_markers=1)
-    _shot(page, "local")
+    _shot(page, "local", anchor="Weekly timetable", height=1500)
 
     # 4. Scenarios: apply the ranking's top suggestion
     page.goto(f"{server}/scenarios")
@@ -236,7 +244,7 @@ def test_pages_offline(server, browser_ctx):
     page.get_by_role("button", name="Try this unit").click()
     page.get_by_text("Person-hours gained per week").wait_for()
     _check_map(page, min_polygons=1, min_markers=0)
-    _shot(page, "scenarios")
+    _shot(page, "scenarios", anchor="Effect:", height=1500)
 
     # 5. About
     page.goto(f"{server}/about")

@@ -151,28 +151,37 @@ def page() -> None:
     if bool(units.get("approximate", pd.Series(False)).fillna(False).any()):
         st.caption("Travel times marked “about … (estimate)” are straight-line estimates, "
                    "not road routes.")
-    n_open = int((units["state"] == "open").sum())
-    if n_open == 0:
+    open_units = units[units["state"] == "open"]
+    if open_units.empty:
         st.warning("None of these units is open at this time. Out of hours, call NHS 111, or "
                    "go to A&E if you have heavy bleeding, severe pain or feel faint.")
-    for i, (_, row) in enumerate(units.iterrows(), start=1):
-        _unit_card(row, i, now)
-
-    st.subheader("Map")
-    bounds = maps.bounds_of(
-        pd.concat([units["lat"], pd.Series([_get(origin, "lat")])]),
-        pd.concat([units["lon"], pd.Series([_get(origin, "lon")])]),
-    )
-    m = maps.base_map(bounds=bounds, base_url_path=common.base_url_path())
-    try:
-        maps.add_outline(m, common.boundaries("nation"))
-    except (EpuMapperError, OSError, ValueError):  # decoration only; markers still draw
-        pass
-    maps.add_units(m, units.assign(unit_name=unit_labels(units)))
-    if _get(origin, "lat") is not None:
-        maps.add_origin(m, float(_get(origin, "lat")), float(_get(origin, "lon")),
-                        f"Your postcode {label}")
-    common.show_map(m, key="find_map")
+    else:
+        first = open_units.iloc[0]
+        st.success(f"Nearest unit open at this time: "
+                   f"**{md_escape(unit_label(first['unit_name'], first.get('hospital')))}**, "
+                   f"{md_escape(fmt_minutes(first['minutes'], bool(first.get('approximate'))))}.")
+    cards, side = st.columns([3, 2], gap="medium")
+    with side:
+        st.markdown("**Map**")
+        bounds = maps.bounds_of(
+            pd.concat([units["lat"], pd.Series([_get(origin, "lat")])]),
+            pd.concat([units["lon"], pd.Series([_get(origin, "lon")])]),
+        )
+        m = maps.base_map(bounds=bounds, base_url_path=common.base_url_path())
+        try:
+            maps.add_outline(m, common.boundaries("nation"))
+        except (EpuMapperError, OSError, ValueError):  # decoration only; markers still draw
+            pass
+        maps.add_units(m, units.assign(unit_name=unit_labels(units)))
+        if _get(origin, "lat") is not None:
+            maps.add_origin(m, float(_get(origin, "lat")), float(_get(origin, "lon")),
+                            f"Your postcode {label}")
+        common.show_map(m, key="find_map", height=520)
+        st.caption("Black ring: your postcode. Blue: open now; orange: closed; grey dashed: "
+                   "hours unknown.")
+    with cards:
+        for i, (_, row) in enumerate(units.iterrows(), start=1):
+            _unit_card(row, i, now)
     st.caption("Table of the same results:")
     st.dataframe(results_table(units, now), hide_index=True,
                  column_config={"source": st.column_config.LinkColumn("source")})
