@@ -164,3 +164,24 @@ def test_network_extent_comes_from_the_routable_nodes(square):
     # inside = within one 0.01-degree cell of a road node; 0.1 degree away is outside
     np.testing.assert_array_equal(router.inside(np.array([52.0, 52.01, 52.2]), np.array([-1.0, -0.985, -1.0])),
                                   [True, True, False])
+
+
+def test_boundary_poly_limits_the_network_extent(tmp_path):
+    from epu_mapper.travel.osrm import read_poly
+
+    poly = tmp_path / "west.poly"
+    # the western half of the square (lon < -0.985), with a small hole around (52.01, -0.995)
+    poly.write_text("west\n1\n -1.01 51.99\n -0.985 51.99\n -0.985 52.06\n -1.01 52.06\n -1.01 51.99\nEND\n"
+                    "!2\n -0.996 52.009\n -0.994 52.009\n -0.994 52.011\n -0.996 52.011\nEND\nEND\n")
+    shape = read_poly(poly)
+    assert shape.area == pytest.approx(0.025 * 0.07 - 0.002 * 0.002)
+    osm = write_osm(tmp_path / "square.osm")
+    net = prepare_network(osm, tmp_path / "build", name="west", boundary=poly, log=lambda s: None)
+    router = OsrmRouter(net)
+    np.testing.assert_array_equal(
+        router.inside(np.array([S[0], A[0], 52.01]), np.array([S[1], A[1], -0.995])),
+        [True, False, False],  # A lies east of the boundary; the third point is in the hole
+    )
+    units = pd.DataFrame({"unit_id": ["T", "A"], "lat": [T[0], A[0]], "lon": [T[1], A[1]]})
+    df = from_point(S[0], S[1], units, router=router)
+    assert df["engine"].tolist() == ["osrm", "estimate"]  # A is outside: estimated, and says so

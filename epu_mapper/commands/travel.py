@@ -16,17 +16,19 @@ def _network(args: argparse.Namespace) -> int:
     from epu_mapper.travel import osrm as osrm_mod
 
     settings = get_settings()
-    if args.force:
-        path = osrm_mod.prepare_network(Path(args.pbf), settings.build_dir, name=args.name,
-                                        threads=args.threads, keep_filtered=args.keep_filtered)
-    else:
-        path = osrm_mod.ensure_network(Path(args.pbf), settings.build_dir, name=args.name,
-                                       threads=args.threads, keep_filtered=args.keep_filtered)
+    build = osrm_mod.prepare_network if args.force else osrm_mod.ensure_network
+    path = build(Path(args.pbf), settings.build_dir, name=args.name, threads=args.threads,
+                 keep_filtered=args.keep_filtered,
+                 boundary=Path(args.boundary) if args.boundary else None,
+                 boundary_code=args.boundary_code)
     meta = osrm_mod.read_network_meta(path)
     steps = meta["steps"]
     print(f"road network {meta['name']!r} in {path}")
     print(f"  source {meta['source_pbf']} ({meta['source_bytes'] / 1e6:.1f} MB, OSM {meta['osm_timestamp']})")
     print(f"  {meta['road_ways']:,} road ways; graph {meta['graph_bytes'] / 1e6:.1f} MB")
+    if meta.get("boundary"):
+        b = meta["boundary"]
+        print(f"  boundary {b['file']}" + (f" ({b['code']})" if b.get("code") else ""))
     for step, s in steps.items():
         peak = f"peak {s['peak_rss_mb']} MB" if s.get("peak_rss_mb") else ""
         print(f"  {step:<8} {s['seconds']:>7.2f} s  {peak}")
@@ -136,6 +138,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.add_argument("--name", help="network name (default: from the file name)")
     n.add_argument("--threads", type=int, default=2)
     n.add_argument("--keep-filtered", action="store_true", help="keep the road-filtered .osm.pbf")
+    n.add_argument("--boundary", help="the area the extract stands for (.poly or GeoJSON): points "
+                   "outside it are 'outside network' even where cut roads reach them")
+    n.add_argument("--boundary-code", help="with a GeoJSON boundary: keep features with this property "
+                   "value (e.g. E06000017)")
     n.add_argument("--force", action="store_true", help="rebuild even if built from the same file")
     n.set_defaults(func=_network)
 

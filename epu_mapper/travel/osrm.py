@@ -211,6 +211,76 @@ def extent_from_points(lat: np.ndarray, lon: np.ndarray, cell_deg: float = EXTEN
     return cells.astype(np.int64), [float(lon.min()), float(lat.min()), float(lon.max()), float(lat.max())]
 
 
+def read_poly(path: Path):
+    """A polygon from an Osmosis ``.poly`` file (the boundary files Geofabrik publishes).
+
+    Sections whose name starts with ``!`` are holes.
+    """
+    import shapely
+
+    lines = [ln.strip() for ln in Path(path).read_text(encoding="utf-8").splitlines()]
+    outers, holes = [], []
+    i = 1  # line 0 is the file's name
+    while i < len(lines) and lines[i] != "END":
+        name = lines[i]
+        i += 1
+        ring = []
+        while i < len(lines) and lines[i] != "END":
+            if lines[i]:
+                x, y = lines[i].split()[:2]
+                ring.append((float(x), float(y)))
+            i += 1
+        i += 1  # the section's END
+        if len(ring) >= 3:
+            (holes if name.startswith("!") else outers).append(shapely.Polygon(ring))
+    if not outers:
+        raise NetworkError(f"no polygon found in {path}")
+    shape = shapely.union_all(outers)
+    if holes:
+        shape = shape.difference(shapely.union_all(holes))
+    return shape
+
+
+def read_boundary(path: Path, code: str | None = None):
+    """A boundary polygon from a ``.poly`` file or a GeoJSON file (WGS84).
+
+    Parameters
+    ----------
+    path : Path
+        ``.poly`` (Osmosis/Geofabrik) or GeoJSON (FeatureCollection, Feature or geometry).
+    code : str, optional
+        Keep only GeoJSON features with a property equal to this value
+        (e.g. ``E06000017`` in a local-authority file).
+
+    Returns
+    -------
+    shapely geometry
+        The union of the selected polygons.
+    """
+    import shapely
+    from shapely.geometry import shape as to_shape
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise NetworkError(f"boundary file not found: {path}")
+    if path.suffix.lower() == ".poly":
+        return read_poly(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise NetworkError(f"{path} is neither a .poly file nor GeoJSON: {exc}") from exc
+    features = data.get("features") if data.get("type") == "FeatureCollection" else [data]
+    geoms = []
+    for feat in features:
+        props = feat.get("properties") or {}
+        if code is not None and code not in {str(v) for v in props.values()}:
+            continue
+        geoms.append(to_shape(feat.get("geometry", feat)))
+    if not geoms:
+        raise NetworkError(f"no feature in {path}" + (f" has a property equal to {code!r}" if code else ""))
+    return shapely.union_all(geoms)
+
+
 def cell_keys(lat: np.ndarray, lon: np.ndarray, cell_deg: float = EXTENT_CELL_DEG) -> np.ndarray:
     """Integer key of the grid cell of each point (NaN coordinates give -1)."""
     lat = np.asarray(lat, dtype=np.float64)
@@ -273,6 +343,8 @@ def prepare_network(
     name: str | None = None,
     threads: int = 2,
     keep_filtered: bool = False,
+    boundary: Path | None = None,
+    boundary_code: str | None = None,
     log=print,
 ) -> Path:
     """Build an OSRM car graph (contraction hierarchies) from an OpenStreetMap extract.
@@ -289,6 +361,12 @@ def prepare_network(
         Threads for ``osrm-extract``/``osrm-contract``.
     keep_filtered : bool
         Keep the road-filtered ``.osm.pbf`` beside the graph.
+    boundary : Path, optional
+        The area the extract stands for (``.poly`` as published with Geofabrik
+        extracts, or GeoJSON). Points outside it are "outside network" even where
+        roads cut at the edge of the extract reach them.
+    boundary_code : str, optional
+        With a GeoJSON boundary, keep only features with a property equal to this.
     log : callable
         Progress messages.
 
@@ -304,6 +382,7 @@ def prepare_network(
     name = name or network_name(pbf)
     if not name.replace("-", "").replace("_", "").isalnum():
         raise NetworkError(f"network name {name!r} must be letters, digits, '-' or '_'")
+    boundary_shape = read_boundary(boundary, boundary_code) if boundary else None
     root = Path(build_dir) / "osrm"
     root.mkdir(parents=True, exist_ok=True)
     final = root / name
@@ -336,6 +415,10 @@ def prepare_network(
             extent_source = "every node of the road-filtered extract"
         steps["extent"] = {"seconds": round(time.perf_counter() - t1, 3), "peak_rss_mb": None}
         np.savez_compressed(work / "extent.npz", cells=cells, cell_deg=np.float64(EXTENT_CELL_DEG))
+        if boundary_shape is not None:
+            import shapely
+
+            (work / "boundary.wkb").write_bytes(shapely.to_wkb(boundary_shape))
         log("osrm-contract ...")
         steps["contract"] = _run(
             [str(osrm_binary("osrm-contract")), "-t", str(threads),
@@ -365,6 +448,10 @@ def prepare_network(
             "extent_cells": len(cells),
             "extent_cell_deg": EXTENT_CELL_DEG,
             "extent_source": extent_source,
+            "boundary": None if boundary is None else {
+                "file": str(Path(boundary).expanduser().resolve()), "code": boundary_code,
+                "sha256": sha256_file(Path(boundary).expanduser()),
+            },
             "threads": threads,
             "steps": steps,
             "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -454,6 +541,13 @@ class OsrmRouter:
         extent = np.load(self.network_dir / "extent.npz")
         self._cells = extent["cells"]
         self._cell_deg = float(extent["cell_deg"])
+        self._boundary = None
+        wkb = self.network_dir / "boundary.wkb"
+        if wkb.is_file():
+            import shapely
+
+            self._boundary = shapely.from_wkb(wkb.read_bytes())
+            shapely.prepare(self._boundary)
         try:
             # memory-mapped: the app holds the router without loading the whole graph
             self._engine = osrm.OSRM(
@@ -467,7 +561,8 @@ class OsrmRouter:
         return str(self.meta.get("name", self.network_dir.name))
 
     def inside(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        """True where a point lies within the network's extent (see :data:`EXTENT_CELL_DEG`)."""
+        """True where a point lies within the network's extent (see :data:`EXTENT_CELL_DEG`)
+        and, when the network was built with a boundary, inside that boundary."""
         lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
         lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
         ok = np.isfinite(lat) & np.isfinite(lon)
@@ -479,7 +574,12 @@ class OsrmRouter:
                 pos = np.searchsorted(self._cells, keys)
                 pos = np.clip(pos, 0, len(self._cells) - 1)
                 hit |= self._cells[pos] == keys
-        return hit & ok
+        hit &= ok
+        if self._boundary is not None and hit.any():
+            import shapely
+
+            hit[hit] = shapely.contains_xy(self._boundary, lon[hit], lat[hit])
+        return hit
 
     def table(
         self,
@@ -545,7 +645,12 @@ def ensure_network(pbf: Path, build_dir: Path, name: str | None = None, log=prin
     path = Path(build_dir) / "osrm" / name
     if (path / "network.json").is_file() and (path / f"{GRAPH_STEM}.osrm.hsgr").is_file():
         meta = read_network_meta(path)
-        if meta.get("source_sha256") == sha256_file(pbf):
+        wanted = kwargs.get("boundary")
+        have = (meta.get("boundary") or {}).get("file")
+        same_boundary = (wanted is None and have is None) or (
+            wanted is not None and have == str(Path(wanted).expanduser().resolve())
+            and (meta.get("boundary") or {}).get("code") == kwargs.get("boundary_code"))
+        if meta.get("source_sha256") == sha256_file(pbf) and same_boundary:
             log(f"road network {name!r} is up to date: {path}")
             return path
     return prepare_network(pbf, build_dir, name=name, log=log, **kwargs)
