@@ -488,7 +488,12 @@ def build_matrix(
     d_lat = pd.to_numeric(units["lat"]).to_numpy(np.float64)
     d_lon = pd.to_numeric(units["lon"]).to_numpy(np.float64)
 
-    groups = unit_groups(units) if k < len(units) and per_group > 0 else None
+    groups = None
+    if k < len(units) and per_group > 0:
+        if {"opening_hours", "nation"} <= set(units.columns):
+            groups = unit_groups(units)
+        else:
+            log("units carry no opening_hours/nation: pruning by the k nearest only")
     params: dict = {"k": k, "per_group": per_group if groups is not None else None,
                     "n_groups": None if groups is None else int(groups.max() + 1)}
     net_meta: dict | None = None
