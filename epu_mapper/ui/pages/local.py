@@ -14,7 +14,6 @@ from epu_mapper.ui.format import (
     DAYS,
     LEVELS,
     POLICIES,
-    STATE_WORDS,
     fmt_self_referral,
     how_label,
     md_escape,
@@ -25,6 +24,7 @@ from epu_mapper.ui.format import (
 REGIONAL_LEVELS = [k for k in LEVELS if k != "nation"] + ["nation"]
 STATE_NAMES = {1: "open", 0: "closed", -1: "unknown"}
 NO_INFO = "no EPU information held"
+TIMETABLE_WORDS = {"open": "Open", "closed": "Closed", "unknown": "Hours unknown"}
 
 
 @st.cache_data(show_spinner="Loading the region…", max_entries=32)
@@ -69,21 +69,22 @@ def timetable_long(units: pd.DataFrame, week: np.ndarray) -> pd.DataFrame:
         "hour_of_week": how,
         "day": [DAYS[h // 24] for h in how],
         "hour": how % 24,
-        "state": [STATE_WORDS[STATE_NAMES.get(int(s), "unknown")] for s in w.reshape(-1)],
+        "state": [TIMETABLE_WORDS[STATE_NAMES.get(int(s), "unknown")] for s in w.reshape(-1)],
     })
 
 
 def _heatmap_spec(n_units: int) -> dict[str, Any]:
     return {
         "mark": {"type": "rect"},
-        "height": max(60, 22 * n_units),
+        "height": {"step": 20},
         "encoding": {
             "x": {"field": "hour_of_week", "type": "ordinal", "title": "Mon … Sun (hour of week)",
                   "axis": {"values": list(range(0, 168, 24)), "labelExpr":
                            "['Mon','Tue','Wed','Thu','Fri','Sat','Sun'][floor(datum.value/24)]"}},
-            "y": {"field": "unit", "type": "nominal", "title": None, "sort": None},
+            "y": {"field": "unit", "type": "nominal", "title": None, "sort": None,
+                  "axis": {"labelLimit": 320, "labelOverlap": False}},
             "color": {"field": "state", "type": "nominal", "title": "State", "scale": {
-                "domain": list(STATE_WORDS.values()),
+                "domain": list(TIMETABLE_WORDS.values()),
                 "range": [maps.STATE_COLOURS["open"], maps.STATE_COLOURS["closed"], "#dddddd"]}},
             "tooltip": [{"field": "unit"}, {"field": "day"}, {"field": "hour"},
                         {"field": "state"}],
@@ -180,8 +181,8 @@ def page() -> None:
                 "x": {"field": "hour_of_week", "type": "quantitative", "title": "Hour of week "
                       "(0 = Monday 00:00)", "scale": {"domain": [0, 167]},
                       "axis": {"values": list(range(0, 168, 24))}},
-                "y": {"field": ycol, "type": "quantitative", "title": "% within 60 min of an "
-                      "open unit", "scale": {"domain": [0, 100]}},
+                "y": {"field": ycol, "type": "quantitative", "title": "% within 60 min",
+                      "scale": {"domain": [0, 100]}},
                 "tooltip": [{"field": "when"}, {"field": ycol, "format": ".0f"}],
             },
         })
