@@ -298,6 +298,7 @@ def test_scenarios_edit_hours_and_rank(fixture_app):
     _no_failures(at)
     metrics = {m.label: m.value for m in at.metric}
     assert "Person-hours gained per week" in metrics
+    assert "People newly within 60 min at some hour" in metrics
     assert float(metrics["Person-hours gained per week"].replace(",", "")) > 0
     assert _maps(at)
     # ranking tab

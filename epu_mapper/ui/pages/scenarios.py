@@ -90,7 +90,7 @@ def page() -> None:
                 "unit": unit_labels(ranking),
                 "nation": ranking.get("nation", ""),
                 "hours after": ranking.get("hours_after", ""),
-                "women newly within 60 min": ranking.get("gain_population", 0.0).round(0),
+                "people newly within 60 min": ranking.get("gain_population", 0.0).round(0),
                 "person-hours gained / week": ranking.get("gain_person_hours", 0.0).round(0),
             })
             st.dataframe(show, hide_index=True)
@@ -120,11 +120,14 @@ def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, l
         st.dataframe(ch, hide_index=True)
     totals = _get(result, "totals", {}) or {}
     t1, t2, t3 = st.columns(3)
-    t1.metric("Women newly within 60 min at some hour",
+    t1.metric("People newly within 60 min at some hour",
               f"{totals.get('population_newly_within_any_hour', 0):,.0f}")
     t2.metric("Person-hours gained per week", f"{totals.get('person_hours_week_gained', 0):,.0f}")
     t3.metric("Person-hours lost per week", f"{totals.get('person_hours_week_lost', 0):,.0f}")
 
+    st.caption("People are weighted as elsewhere in the app: women aged 15–44 in Great "
+               "Britain, the total population in Northern Ireland (no female 15–44 count is "
+               "available there); see About the data.")
     by_hour = _get(result, "by_hour")
     if by_hour is not None and len(by_hour):
         bh = by_hour[by_hour["hour_of_week"] < 168].copy()
@@ -153,7 +156,14 @@ def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, l
     st.markdown(f"**By {LEVELS.get(level, level).lower()}: % of population-hours of the week "
                 "within 60 min, before and after**")
     changed = by_region.sort_values("newly_covered", ascending=False)
-    st.dataframe(changed, hide_index=True)
+    st.dataframe(pd.DataFrame({
+        "region": changed["region_name"].astype(str),
+        "before %": changed["before_pct"].round(1),
+        "after %": changed["after_pct"].round(1),
+        "person-hours gained / week": changed["newly_covered"].round(0),
+        "person-hours lost / week": changed.get("no_longer_covered", 0.0).round(0),
+        "peak people gained in one hour": changed.get("peak_newly_covered", 0.0).round(0),
+    }), hide_index=True)
     geometry = common.boundaries(level)
     bins = maps.make_bins(PCT_EDGES)
     c1, c2 = st.columns(2)
