@@ -325,7 +325,7 @@ def test_about_page(fixture_app):
     text = _texts(at)
     assert "Contains OS data © Crown copyright and database right." in text
     assert "© OpenStreetMap contributors" in text
-    assert "±3.4 minutes" in text
+    assert "typical error of a travel time: **3.4 minutes**" in text
     assert "most are missing" in text
 
 

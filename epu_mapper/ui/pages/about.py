@@ -83,7 +83,7 @@ def page() -> None:
         st.markdown(f"- {line}")
 
     st.subheader("Sources, licences and dates")
-    st.dataframe(SOURCES, hide_index=True)
+    st.table(SOURCES.set_index("what"))
     try:
         facts = _facts(common.ctx_key())
     except EpuMapperError as exc:
@@ -118,7 +118,7 @@ def page() -> None:
         st.markdown("Travel times come from OSRM when a road network has been built, otherwise "
                     "from a straight-line estimate labelled “about … (estimate)”.")
     if err is not None and pd.notna(err):
-        st.markdown(f"Stated typical error: **±{float(err):.1f} minutes**.")
+        st.markdown(f"Stated typical error of a travel time: **{float(err):.1f} minutes**.")
     prov = {k: v for k, v in (facts.get("travel_provenance") or {}).items()
             if isinstance(v, (str, int, float, bool))}
     if prov:
@@ -131,7 +131,7 @@ def page() -> None:
     st.subheader("Who is counted (weights)")
     weights = facts.get("weights") or {}
     if weights:
-        st.dataframe(_weights_table(weights), hide_index=True)
+        st.table(_weights_table(weights).set_index("weight"))
     else:
         st.markdown("England and Wales: estimated women aged 15–44 (0.5 × persons 15–44); "
                     "Scotland: women aged 15–44 (Census 2022); Northern Ireland: estimated "
