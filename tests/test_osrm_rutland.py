@@ -226,3 +226,17 @@ def test_pruning_keeps_the_nearest_open_by_road(router, real_settings):
 
     assert misses(first) > 0  # the greedy rule alone is not exact on real roads ...
     assert misses(mask) == 0  # ... the completion pass is
+
+
+def test_cli_calibrate_prints_the_stored_figures(pbf, real_settings, tmp_path, monkeypatch, capsys):
+    """The reproducible command behind estimate.CALIBRATED (and the README figures)."""
+    monkeypatch.setenv("EPU_MAPPER_BUILD", str(tmp_path / "build"))
+    args = ["travel", "calibrate", "--pbf", str(pbf), "--district", RUTLAND, "--seed", "0"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert f"error vs OSRM: MAE {CALIBRATED.mae_min:.1f} min, p90 {CALIBRATED.p90_min:.1f} min" in out
+    assert f"n = {CALIBRATED.n_pairs}" in out
+    assert f"minutes = {CALIBRATED.intercept_min:.3f} + {CALIBRATED.min_per_km:.3f} x straight_km" in out
+    assert f"road km = {CALIBRATED.detour:.3f} x straight_km" in out
+    assert main(["travel", "status"]) == 0
+    assert "rutland-latest" in capsys.readouterr().out
