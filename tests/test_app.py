@@ -93,7 +93,7 @@ def fixture_app(tmp_path, monkeypatch):
     monkeypatch.setattr(api, "_lookup_postcode", lookup)
     from epu_mapper import travel
 
-    def from_point(lat, lon, units, settings=None):
+    def from_point(lat, lon, units, settings=None, **_kw):
         return pd.DataFrame({"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]),
                              "km": np.float32([30, 60, 4]), "engine": "estimate",
                              "approximate": True})
@@ -267,6 +267,26 @@ def test_gaps_policy_control(fixture_app):
         values[policy] = at.dataframe[0].value.set_index("code").iloc[:, 2]
     # counting unknown hours as open can only raise coverage
     assert (values["always"] >= values["exclude"] - 1e-9).all()
+
+
+def test_gaps_range_shows_both_bounds(fixture_app):
+    at = _app("gaps")
+    at.selectbox(key="gaps_level").set_value("icb")
+    at.selectbox(key="gaps_policy").set_value("range")
+    at.run()
+    _no_failures(at)
+    ranked = at.dataframe[0].value.set_index("code")
+    low = ranked["% within 60 min of an open unit"]
+    high = ranked["if unknown hours were open"]
+    assert (high >= low - 1e-9).all()
+    # the map's hover labels carry both bounds
+    script = _maps(at)[0]["script"]
+    assert "(unknown hours closed) to " in script
+    # small areas still draw (with the cautious bound)
+    at.selectbox(key="gaps_region").set_value("R1")
+    at.run()
+    _no_failures(at)
+    assert sorted(at.dataframe[1].value["area_code"]) == AREA_CODES[:3]
 
 
 def test_local_page_units_timetable_coverage(fixture_app):

@@ -191,11 +191,14 @@ METRICS: tuple[Metric, ...] = (
 )
 METRIC_BY_KEY = {m.key: m for m in METRICS}
 
+#: Unknown-hours policies of the api (``range`` = both bounds, regional statistics only).
 POLICIES = {
     "exclude": "Unknown hours count as closed (a lower bound)",
     "weekday": "Unknown hours assumed Mon–Fri 09:00–17:00",
     "always": "Unknown hours count as open (an upper bound)",
 }
+
+RANGE_POLICY = {"range": "Show the range: unknown as closed … unknown as open"}
 
 LEVELS = {
     "nation": "Nation",
@@ -208,9 +211,12 @@ LEVELS = {
 }
 
 
-def metric_values(table: pd.DataFrame, metric: Metric) -> pd.Series:
-    """The metric column as floats (booleans become 0/100); NaN when absent."""
-    name = metric_column(table, metric)
+def metric_values(table: pd.DataFrame, metric: Metric, suffix: str = "") -> pd.Series:
+    """The metric column as floats (booleans become 0/100); NaN when absent.
+
+    ``suffix`` picks one bound of a ``policy="range"`` table (``"_exclude"``/``"_always"``).
+    """
+    name = metric_column(table, metric, suffix)
     if name is None:
         return pd.Series(np.nan, index=table.index, dtype=float)
     col = table[name]
@@ -219,9 +225,9 @@ def metric_values(table: pd.DataFrame, metric: Metric) -> pd.Series:
     return pd.to_numeric(col, errors="coerce").astype(float)
 
 
-def metric_column(table: pd.DataFrame, metric: Metric) -> str | None:
-    """The first of ``metric.columns`` present in ``table`` (``None`` when none is)."""
-    return next((c for c in metric.columns if c in table.columns), None)
+def metric_column(table: pd.DataFrame, metric: Metric, suffix: str = "") -> str | None:
+    """The first of ``metric.columns`` (+ ``suffix``) present in ``table`` (``None`` if none)."""
+    return next((c + suffix for c in metric.columns if c + suffix in table.columns), None)
 
 
 def fmt_metric(value: Any, metric: Metric) -> str:

@@ -14,6 +14,7 @@ from epu_mapper.ui.format import (
     METRICS,
     POLICIES,
     PRESETS,
+    RANGE_POLICY,
     fmt_metric,
     fmt_minutes,
     how_label,
@@ -55,15 +56,33 @@ def time_controls(prefix: str) -> tuple[int, bool, str]:
     return preset.hour_of_week, preset.bank_holiday, preset.label
 
 
-def ranked_table(table: pd.DataFrame, metric_key: str) -> pd.DataFrame:
+GAPS_POLICIES = {**POLICIES, **RANGE_POLICY}
+UPPER = "if unknown hours were open"
+
+
+def shown_values(table: pd.DataFrame, metric_key: str, policy: str) -> tuple[pd.Series, pd.Series | None]:
+    """The values the map shows and, for ``range``, the other bound.
+
+    With ``range`` the map shows the ``exclude`` bound (unknown hours closed: the cautious
+    view) and the second series is the ``always`` bound (unknown hours open).
+    """
+    metric = METRIC_BY_KEY[metric_key]
+    if policy == "range":
+        return metric_values(table, metric, "_exclude"), metric_values(table, metric, "_always")
+    return metric_values(table, metric), None
+
+
+def ranked_table(table: pd.DataFrame, metric_key: str, policy: str = "exclude") -> pd.DataFrame:
     """Regions ranked worst first on the chosen metric (plain text + numbers)."""
     metric = METRIC_BY_KEY[metric_key]
-    values = metric_values(table, metric)
+    values, upper = shown_values(table, metric_key, policy)
     out = pd.DataFrame({
         "region": table.get("region_name", table["region_code"]).astype(str),
         metric.label: values.round(1),
-        "code": table["region_code"].astype(str),
     })
+    if upper is not None:
+        out[UPPER] = upper.round(1)
+    out["code"] = table["region_code"].astype(str)
     for col, name in (("weight", "people counted"), ("population", "population")):
         if col in table.columns:
             out[name] = pd.to_numeric(table[col], errors="coerce").round(0)
@@ -80,8 +99,8 @@ def page() -> None:
     level = c1.selectbox("Regions", list(LEVELS), format_func=LEVELS.get, index=1, key="gaps_level")
     metric_key = c2.selectbox("Measure", [m.key for m in METRICS],
                               format_func=lambda k: METRIC_BY_KEY[k].label, key="gaps_metric")
-    policy = c3.selectbox("Unknown opening hours", list(POLICIES), format_func=POLICIES.get,
-                          key="gaps_policy")
+    policy = c3.selectbox("Unknown opening hours", list(GAPS_POLICIES),
+                          format_func=GAPS_POLICIES.get, key="gaps_policy")
     metric = METRIC_BY_KEY[metric_key]
     hour, bank_holiday, when_label = time_controls("gaps")
     if not metric.hour_dependent:
@@ -90,13 +109,18 @@ def page() -> None:
 
     table = _gaps(common.ctx_key(), level, hour, bank_holiday, policy)
     geometry = common.boundaries(level)
-    values = metric_values(table, metric)
-    if metric_column(table, metric) is None:
+    values, upper = shown_values(table, metric_key, policy)
+    if metric_column(table, metric, "_exclude" if policy == "range" else "") is None:
         st.warning(f"This version of the analysis does not report “{metric.label}”.")
+    if upper is None:
+        texts = [fmt_metric(v, metric) for v in values]
+    else:
+        texts = [f"{fmt_metric(v, metric)} (unknown hours closed) to {fmt_metric(u, metric)} "
+                 "(unknown hours open)" for v, u in zip(values, upper, strict=True)]
     frame = pd.DataFrame({
         "region_code": table["region_code"].astype(str),
         "value": values.to_numpy(),
-        "text": [fmt_metric(v, metric) for v in values],
+        "text": texts,
     })
     title = f"{metric.label}" + (f" — {when_label}" if metric.hour_dependent else "")
     bins = maps.make_bins(metric.edges, reverse=not metric.higher_is_better)
@@ -106,14 +130,20 @@ def page() -> None:
         m = maps.base_map(bounds=geometry.bounds, base_url_path=common.base_url_path())
         maps.add_choropleth(m, geometry, frame, bins, title, fmt="{:g}")
         common.show_map(m, key=f"gaps_map_{level}")
-        st.caption(f"Unknown hours: {POLICIES[policy].lower()}. Darkest = worst.")
-    ranked = ranked_table(table, metric_key)
+        if policy == "range":
+            st.caption("Map: unknown hours counted as closed (the cautious bound); the table "
+                       "and hover labels give both bounds. Darkest = worst.")
+        else:
+            st.caption(f"Unknown hours: {POLICIES[policy].lower()}. Darkest = worst.")
+    ranked = ranked_table(table, metric_key, policy)
     with right:
         st.markdown(f"**Ranked, worst first — {title}**")
         st.dataframe(ranked, hide_index=True, height=min(420, 38 + 35 * len(ranked)),
                      column_config={"region": st.column_config.TextColumn(width="medium"),
                                     metric.label: st.column_config.NumberColumn(
-                                        metric.unit.strip() or "value", format="%.1f")})
+                                        metric.unit.strip() or "value", format="%.1f"),
+                                    UPPER: st.column_config.NumberColumn(
+                                        "if unknown open", format="%.1f")})
         d1, d2 = st.columns(2)
         d1.download_button("CSV", table.to_csv(index=False).encode(),
                            file_name=f"epu_gaps_{level}_{hour}{'_bh' if bank_holiday else ''}.csv",
@@ -122,7 +152,9 @@ def page() -> None:
                            file_name=f"epu_gaps_{level}_{hour}.geojson",
                            mime="application/geo+json", key="gaps_geojson")
 
-    _small_area_section(level, table, hour, bank_holiday, policy, when_label)
+    # small areas are drawn for one policy; the range shows its cautious bound
+    _small_area_section(level, table, hour, bank_holiday,
+                        "exclude" if policy == "range" else policy, when_label)
 
 
 def _small_area_section(level: str, table: pd.DataFrame, hour: int, bank_holiday: bool,
