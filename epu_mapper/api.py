@@ -921,7 +921,8 @@ def nearest(
         mapped["self_referral"], mapped["min_weeks"], mapped["max_weeks"], weeks=weeks
     )
     keep = keep_sr & keep_wk
-    tp = from_point(float(origin["lat"]), float(origin["lon"]), mapped, settings=ctx.settings)
+    tp = from_point(float(origin["lat"]), float(origin["lon"]), mapped, settings=ctx.settings,
+                    origin_nation=origin.get("nation") or origin.get("regions", {}).get("nation"))
     states = hrs.states_at(mapped, when)
     df = mapped.copy()
     df["minutes"] = tp["minutes"].to_numpy(dtype=float)
@@ -930,7 +931,9 @@ def nearest(
     df["approximate"] = tp["approximate"].to_numpy(dtype=bool)
     df["state"] = pd.Series(states).map(hrs.STATE_NAMES).to_numpy()
     df["weeks_unknown"] = weeks_unknown
-    df = df[keep].sort_values(["minutes", "unit_id"], na_position="last", kind="stable")
+    # A unit with no travel time (e.g. across the Irish Sea) is not an option; it is counted.
+    reachable = np.isfinite(df["minutes"].to_numpy(dtype=float))
+    df = df[keep & reachable].sort_values(["minutes", "unit_id"], kind="stable")
     if limit is not None:
         df = df.head(int(limit))
     df["next_opening"] = pd.Series(
@@ -946,6 +949,7 @@ def nearest(
         "no_site": int((~ctx.units["mappable"].astype(bool)).sum()),
         "self_referral": int((~keep_sr).sum()),
         "weeks": int((keep_sr & ~keep_wk).sum()),
+        "unreachable": int((keep & ~reachable).sum()),
     }
     return NearestResult(origin, df[_NEAREST_COLS].reset_index(drop=True), excluded)
 

@@ -233,7 +233,7 @@ def test_nearest_orders_and_filters(ctx, monkeypatch):
     monkeypatch.setattr(api, "_lookup_postcode", lambda c, pc: {
         "postcode": "AB1 2CD", "lat": LATS[1], "lon": -1.0, "precision": "unit", "area": AREA_CODES[1]})
 
-    def fake_from_point(lat, lon, units, settings=None):
+    def fake_from_point(lat, lon, units, settings=None, **kwargs):
         return pd.DataFrame({"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]),
                              "km": np.float32([30, 60, 4]), "engine": "estimate", "approximate": True})
 

@@ -137,7 +137,7 @@ def test_nearest_json(run, monkeypatch):
 
     monkeypatch.setattr(api, "_lookup_postcode", lambda c, pc: {
         "postcode": "AB1 2CD", "lat": LATS[1], "lon": -1.0, "precision": "unit", "area": AREA_CODES[1]})
-    monkeypatch.setattr(travel, "from_point", lambda lat, lon, units, settings=None: pd.DataFrame(
+    monkeypatch.setattr(travel, "from_point", lambda lat, lon, units, settings=None, **kw: pd.DataFrame(
         {"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]), "km": np.float32([30, 60, 4]),
          "engine": "estimate", "approximate": True}))
     code, out, _ = run("nearest", "ab12cd", "--at", "2026-11-28T23:00", "--json")

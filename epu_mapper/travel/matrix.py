@@ -36,19 +36,21 @@ from epu_mapper.travel import osrm as osrm_mod
 from epu_mapper.travel.estimate import CALIBRATED, EstimateParams, estimate_matrix
 
 ENGINES = ("osrm", "estimate")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: NI <-> GB pairs are "no road link" in the estimate
 
 OK = 0
 AREA_OUTSIDE = 1
 UNIT_OUTSIDE = 2
 NO_ROUTE = 3
 NO_COORDS = 4
+NO_ROAD_LINK = 5
 #: Reason codes → text stored in the ``reason`` column for NaN rows.
 REASONS = {
     AREA_OUTSIDE: "area outside network",
     UNIT_OUTSIDE: "unit outside network",
     NO_ROUTE: "no route",
     NO_COORDS: "no coordinates",
+    NO_ROAD_LINK: "no road link between Northern Ireland and Great Britain",
 }
 
 LONG_COLUMNS = ["area_code", "unit_id", "minutes", "km", "reason", "engine"]
@@ -99,6 +101,33 @@ class PairResult:
     dest_snap_m: np.ndarray
 
 
+def landmass(nations: object) -> np.ndarray:
+    """Which island each point is on, from its nation: 1 = Ireland, 0 = Great Britain, -1 = unknown.
+
+    A straight line crosses the Irish Sea as easily as a field, so the estimate would give
+    a Belfast woman a "drive" to Stranraer. Pairs on different islands are unreachable by
+    road (a ferry is not an emergency route); only the nation is needed to tell.
+
+    Parameters
+    ----------
+    nations : array-like of str
+        ``England`` / ``Wales`` / ``Scotland`` / ``Northern Ireland`` (anything else: unknown).
+    """
+    arr = pd.Series(np.atleast_1d(np.asarray(nations, dtype=object))).astype("string").fillna("")
+    out = np.full(len(arr), -1, dtype=np.int8)
+    out[arr.isin(["England", "Wales", "Scotland"]).to_numpy()] = 0
+    out[(arr == "Northern Ireland").to_numpy()] = 1
+    return out
+
+
+def _no_road_link(o_land: np.ndarray | None, d_land: np.ndarray | None) -> np.ndarray | None:
+    """``(n_o, n_d)`` True where both islands are known and differ (None when either is not given)."""
+    if o_land is None or d_land is None:
+        return None
+    o, d = np.asarray(o_land)[:, None], np.asarray(d_land)[None, :]
+    return (o >= 0) & (d >= 0) & (o != d)
+
+
 def _coords_ok(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return np.isfinite(np.asarray(lat, dtype=np.float64)) & np.isfinite(np.asarray(lon, dtype=np.float64))
 
@@ -110,6 +139,8 @@ def compute_estimate(
     d_lon: np.ndarray,
     mask: np.ndarray,
     params: EstimateParams = CALIBRATED,
+    o_land: np.ndarray | None = None,
+    d_land: np.ndarray | None = None,
 ) -> PairResult:
     """The straight-line estimate for every kept pair.
 
@@ -121,6 +152,9 @@ def compute_estimate(
         ``(n_o, n_d)`` pairs to compute (:func:`~epu_mapper.travel.candidates.candidate_mask`).
     params : EstimateParams
         Estimate parameters.
+    o_land, d_land : numpy.ndarray, optional
+        :func:`landmass` of origins (n_o,) and destinations (n_d,); pairs on different
+        islands are NaN with reason ``no road link …``.
 
     Returns
     -------
@@ -129,9 +163,14 @@ def compute_estimate(
     """
     minutes, km = estimate_matrix(o_lat, o_lon, d_lat, d_lon, mask=mask, params=params)
     bad = mask & ~(_coords_ok(o_lat, o_lon)[:, None] & _coords_ok(d_lat, d_lon)[None, :])
+    reason = np.where(bad, NO_COORDS, OK).astype(np.int8)
+    sea = _no_road_link(o_land, d_land)
+    if sea is not None:
+        sea &= mask & ~bad
+        reason[sea] = NO_ROAD_LINK
+        bad |= sea
     minutes[bad] = np.nan
     km[bad] = np.nan
-    reason = np.where(bad, NO_COORDS, OK).astype(np.int8)
     n_o, n_d = mask.shape
     return PairResult(minutes, km, reason, np.full(n_o, np.nan), np.full(n_d, np.nan))
 
@@ -530,7 +569,9 @@ def build_matrix(
             mask = _complete_osrm(router, result, mask, groups, o_lat, o_lon, d_lat, d_lon, chunk, log)
     else:
         log(f"estimating {int(mask.sum()):,} pairs (straight line × detour) ...")
-        result = compute_estimate(o_lat, o_lon, d_lat, d_lon, mask)
+        o_land = landmass(demand["nation"]) if "nation" in demand.columns else None
+        d_land = landmass(units["nation"]) if "nation" in units.columns else None
+        result = compute_estimate(o_lat, o_lon, d_lat, d_lon, mask, o_land=o_land, d_land=d_land)
     long = to_long(result, area_codes, unit_ids, mask, engine)
 
     counts = {
@@ -709,6 +750,7 @@ def from_point(
     units: pd.DataFrame,
     settings: Settings | None = None,
     router: osrm_mod.OsrmRouter | None | bool = True,
+    origin_nation: str | None = None,
 ) -> pd.DataFrame:
     """Travel from one point (a patient's postcode) to every unit.
 
@@ -724,6 +766,9 @@ def from_point(
     settings : Settings, optional
     router : OsrmRouter, None or True
         ``True`` (default) = the current network if one is built; ``None`` = estimate only.
+    origin_nation : str, optional
+        The origin's nation; with the units' ``nation`` column it rules out estimated
+        "drives" across the Irish Sea (NaN, reason ``no road link …``).
 
     Returns
     -------
@@ -761,6 +806,10 @@ def from_point(
     if est.any():
         m, k = estimate_matrix(o_lat, o_lon, d_lat[est], d_lon[est])
         minutes[est], km[est] = m[0], k[0]
+    if origin_nation is not None and "nation" in units.columns:
+        sea = _no_road_link(landmass([origin_nation]), landmass(units["nation"]))[0] & est
+        minutes[sea], km[sea] = np.nan, np.nan
+        reason[sea] = REASONS[NO_ROAD_LINK]
     if not np.isfinite(o_lat[0]) or not np.isfinite(o_lon[0]):
         reason[:] = REASONS[NO_COORDS]
         minutes[:] = np.nan
