@@ -134,7 +134,7 @@ def test_cold_start_browser(benchmark, env):
     def timed() -> None:
         run()
 
-    benchmark.pedantic(timed, rounds=2, iterations=1)
+    benchmark.pedantic(timed, rounds=3, iterations=1)
     benchmark.extra_info["phases"] = phases
     total = [p["server_boot_s"] + p["page_to_map_s"] for p in phases]
     print(f"\ncold start in the browser (server start -> choropleth drawn): "

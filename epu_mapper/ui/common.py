@@ -83,6 +83,9 @@ def build_stamp(settings: Settings) -> str:
 
 @st.cache_resource(show_spinner="Loading units, areas and travel times…", max_entries=2)
 def _load_context(stamp: str) -> Any:
+    from epu_mapper.ui import serve
+
+    serve.wait_for_warm_up()  # the launcher may be loading it right now
     return api_fn("load_context")(get_settings())
 
 

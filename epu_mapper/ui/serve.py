@@ -17,6 +17,18 @@ from collections.abc import Sequence
 
 from epu_mapper.settings import REPO_ROOT
 
+_warm_thread: threading.Thread | None = None
+
+
+def wait_for_warm_up(timeout: float = 60.0) -> None:
+    """Block until a running warm-up has finished, so the context is not loaded twice at once.
+
+    A no-op when the app was not started through :func:`main` (e.g. ``streamlit run`` or tests).
+    """
+    thread = _warm_thread
+    if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+        thread.join(timeout)
+
 
 def warm() -> None:
     """Import the page dependencies and load the api context (best effort).
@@ -39,8 +51,10 @@ def warm() -> None:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Start the warm-up thread, then hand over to ``streamlit run app.py``."""
+    global _warm_thread
     args = list(sys.argv[1:] if argv is None else argv)
-    threading.Thread(target=warm, name="epu-warm-up", daemon=True).start()
+    _warm_thread = threading.Thread(target=warm, name="epu-warm-up", daemon=True)
+    _warm_thread.start()
     from streamlit.web import cli as stcli
 
     sys.argv = ["streamlit", "run", str(REPO_ROOT / "app.py"), *args]
