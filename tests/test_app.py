@@ -203,6 +203,7 @@ def test_find_filters_leaving_no_unit(fixture_app):
 def test_find_chosen_time_changes_state(fixture_app):
     at = _app()
     at.radio[0].set_value("Choose a date and time")
+    at.run()
     at.date_input[0].set_value(pd.Timestamp("2026-11-28").date())  # a Saturday
     at.time_input[0].set_value(pd.Timestamp("2026-11-28 23:00").time())
     _find(at, "LE15 6RB")

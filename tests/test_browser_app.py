@@ -191,7 +191,7 @@ def _check_map(page, min_markers: int = 1, min_polygons: int = 0) -> dict:
     }""")
     assert info["version"] == "1.9.4"
     assert any("/app/static/vendor/leaflet-1.9.4/leaflet.js" in s for s in info["scripts"])
-    assert info["width"] > 200 and info["height"] > 200
+    assert info["width"] >= 250 and info["height"] > 200
     assert info["canvas"] >= 1, "vector layers and markers draw on a canvas"
     assert info["markers"] >= min_markers, info
     assert info["polygons"] >= min_polygons, info
@@ -272,4 +272,11 @@ def test_phone_width(server, browser_ctx):
     # no horizontal scrolling of the page at 375 px
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 380, width
+    _check_map(page, min_markers=2)
     _shot(page, "find-phone")
+    page.goto(f"{server}/gaps")
+    _wait_app(page)
+    page.get_by_text("Ranked, worst first").wait_for()
+    _check_map(page, min_markers=0, min_polygons=7)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 380, width

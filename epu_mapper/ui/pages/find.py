@@ -90,12 +90,14 @@ def page() -> None:
     st.title("Find an early pregnancy unit")
     common.safety_banner()
     now = common.uk_now()
+    when = st.radio("When", ["Now", "Choose a date and time"], horizontal=True, key="find_when")
     with st.form("find_form"):
         postcode = st.text_input("Your postcode", placeholder="e.g. LE15 6RB", max_chars=10)
-        when = st.radio("When", ["Now", "Choose a date and time"], horizontal=True)
-        c1, c2 = st.columns(2)
-        day = c1.date_input("Date", value=now.date(), format="DD/MM/YYYY")
-        at_time = c2.time_input("Time", value=time(now.hour, 0), step=1800)
+        day, at_time = now.date(), time(now.hour, now.minute)
+        if when != "Now":
+            c1, c2 = st.columns(2)
+            day = c1.date_input("Date", value=now.date(), format="DD/MM/YYYY")
+            at_time = c2.time_input("Time", value=time(now.hour, 0), step=1800)
         c3, c4 = st.columns(2)
         self_ref = c3.checkbox("I want to refer myself (no GP or A&E referral)")
         weeks = c4.number_input("Weeks pregnant (optional)", min_value=0, max_value=42,
