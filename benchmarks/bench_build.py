@@ -10,20 +10,7 @@ from __future__ import annotations
 import dataclasses
 import resource
 
-import pytest
-
 from epu_mapper.build import build
-from epu_mapper.settings import REPO_ROOT, Settings, get_settings
-
-
-@pytest.fixture(scope="module")
-def real_settings() -> Settings:
-    """The real data directory (EPU_MAPPER_DATA, else ../shared/data/raw) and build folder."""
-    s = get_settings()
-    if s.data_dir is None:
-        s = dataclasses.replace(s, data_dir=(REPO_ROOT.parent / "shared" / "data" / "raw").resolve())
-    assert s.data_dir.is_dir(), f"benchmarks need the raw data; looked in {s.data_dir}"
-    return s
 
 
 def test_full_build(benchmark, real_settings, tmp_path):

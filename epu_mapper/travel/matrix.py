@@ -31,6 +31,7 @@ import pandas as pd
 
 from epu_mapper.errors import BuildMissingError, EpuMapperError
 from epu_mapper.settings import Settings, get_settings
+from epu_mapper.sources import file_sha256
 from epu_mapper.travel import candidates as cand
 from epu_mapper.travel import osrm as osrm_mod
 from epu_mapper.travel.estimate import CALIBRATED, EstimateParams, estimate_matrix
@@ -459,7 +460,7 @@ def unit_groups(units: pd.DataFrame) -> np.ndarray | None:
 
 
 def _sha256_or_none(path: Path) -> str | None:
-    return osrm_mod.sha256_file(path) if Path(path).is_file() else None
+    return file_sha256(path) if Path(path).is_file() else None
 
 
 def build_matrix(

@@ -16,7 +16,6 @@ Coordinates given to OSRM are (lon, lat).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import resource
@@ -33,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from epu_mapper.errors import BuildMissingError, EpuMapperError
+from epu_mapper.sources import file_sha256
 
 #: A snapped point further than this from the input (metres) is "far from any road".
 SNAP_FAR_M = 500.0
@@ -83,15 +83,6 @@ def osrm_version() -> str:
         return metadata.version("osrm-bindings")
     except metadata.PackageNotFoundError:  # pragma: no cover
         return "unknown"
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- build
@@ -437,7 +428,7 @@ def prepare_network(
             "osrm_bindings": osrm_version(),
             "source_pbf": str(pbf),
             "source_bytes": pbf.stat().st_size,
-            "source_sha256": sha256_file(pbf),
+            "source_sha256": file_sha256(pbf),
             "osm_timestamp": info["osm_timestamp"],
             "header_bbox": info["header_bbox"],
             "road_bbox": bbox,
@@ -450,7 +441,7 @@ def prepare_network(
             "extent_source": extent_source,
             "boundary": None if boundary is None else {
                 "file": str(Path(boundary).expanduser().resolve()), "code": boundary_code,
-                "sha256": sha256_file(Path(boundary).expanduser()),
+                "sha256": file_sha256(Path(boundary).expanduser()),
             },
             "threads": threads,
             "steps": steps,
@@ -650,7 +641,7 @@ def ensure_network(pbf: Path, build_dir: Path, name: str | None = None, log=prin
         same_boundary = (wanted is None and have is None) or (
             wanted is not None and have == str(Path(wanted).expanduser().resolve())
             and (meta.get("boundary") or {}).get("code") == kwargs.get("boundary_code"))
-        if meta.get("source_sha256") == sha256_file(pbf) and same_boundary:
+        if meta.get("source_sha256") == file_sha256(pbf) and same_boundary:
             log(f"road network {name!r} is up to date: {path}")
             return path
     return prepare_network(pbf, build_dir, name=name, log=log, **kwargs)
