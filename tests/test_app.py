@@ -403,6 +403,27 @@ def test_real_find_and_pages(real_settings):
 
 
 @pytest.mark.integration
+def test_real_northern_ireland_postcode_is_flagged_approximate(real_settings):
+    at = _app()
+    _find(at, "BT1 1AA")
+    _no_failures(at)
+    assert any("Approximate position" in i.value and "super data zone" in i.value
+               for i in at.info)
+    assert len(at.dataframe[0].value) >= 1
+    assert "cannot be reached by road from here" in _texts(at)  # GB units across the sea
+
+
+@pytest.mark.integration
+def test_real_empty_result(real_settings):
+    # Belfast at 20 weeks: no Northern Ireland unit in the directory serves that gestation
+    at = _app()
+    _find(at, "BT1 1AA", weeks=20)
+    _no_failures(at)
+    assert any("No unit in our directory matches" in w.value for w in at.warning)
+    assert "weeks pregnant outside their limits" in _texts(at)
+
+
+@pytest.mark.integration
 def test_real_bad_postcodes(real_settings):
     at = _app()
     for bad in ("ZZ99 9ZZ", "hello"):

@@ -131,15 +131,20 @@ def page() -> None:
         units = pd.DataFrame()
     label = f"{_get(origin, 'postcode', query['postcode'])}"
     st.subheader(f"Units nearest {label}, {'now' if query['at'] is None else fmt_when(at)}")
+    note = _get(origin, "note")
     precision = _get(origin, "precision")
-    if precision and str(precision) not in {"postcode", "unit"}:
-        st.caption(f"Located by {md_escape(precision)} (approximate position).")
+    if note:
+        st.info(f"Approximate position: {md_escape(note)}")
+    elif precision and str(precision) not in {"postcode", "unit"}:
+        st.info(f"Approximate position (located by {md_escape(precision)}).")
     excluded = _get(result, "excluded", {}) or {}
     notes = []
     if excluded.get("self_referral"):
         notes.append(f"{excluded['self_referral']} units left out (no self-referral)")
     if excluded.get("weeks"):
         notes.append(f"{excluded['weeks']} left out (weeks pregnant outside their limits)")
+    if excluded.get("unreachable"):
+        notes.append(f"{excluded['unreachable']} cannot be reached by road from here")
     if excluded.get("no_site"):
         notes.append(f"{excluded['no_site']} directory entries have no known site and cannot "
                      "be placed")
