@@ -85,3 +85,20 @@ def test_metric_values():
     assert fmt.metric_values(table, fmt.METRIC_BY_KEY["median"]).isna().all()
     assert fmt.fmt_metric(87.4, pct) == "87%"
     assert fmt.fmt_metric(np.nan, pct) == "no data"
+
+
+def test_safe_url():
+    assert fmt.safe_url("https://www.nhs.uk/x?y=1") == "https://www.nhs.uk/x?y=1"
+    assert fmt.safe_url("http://example.org") == "http://example.org"
+    assert fmt.safe_url("javascript:alert(1)") == ""
+    assert fmt.safe_url("data:text/html,<b>") == ""
+    assert fmt.safe_url('https://x.org/"><script>') == ""
+    assert fmt.safe_url(None) == ""
+
+
+def test_unit_label():
+    assert fmt.unit_label("Early Pregnancy Unit", "Hinchingbrooke Hospital") == (
+        "Hinchingbrooke Hospital — Early Pregnancy Unit")
+    assert fmt.unit_label("St Mary's EPU", "St Mary's") == "St Mary's EPU"
+    assert fmt.unit_label(None, "H") == "H"
+    assert fmt.unit_label(np.nan, None) == "unnamed unit"

@@ -275,3 +275,12 @@ def unit_labels(units: pd.DataFrame) -> pd.Series:
     hosp = units["hospital"] if "hospital" in units else pd.Series("", index=units.index)
     return pd.Series([unit_label(n, h) for n, h in zip(units["unit_name"], hosp, strict=True)],
                      index=units.index, dtype=object)
+
+
+def safe_url(url: Any) -> str:
+    """``url`` when it is a plain ``http(s)://`` address, else ``""`` (never a ``javascript:``
+    or ``data:`` link from the data)."""
+    if is_missing(url):
+        return ""
+    u = str(url).strip()
+    return u if re.match(r"^https?://[^\s<>\"']+$", u, re.IGNORECASE) else ""

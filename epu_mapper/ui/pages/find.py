@@ -21,6 +21,7 @@ from epu_mapper.ui.format import (
     fmt_when,
     is_missing,
     md_escape,
+    safe_url,
     unit_label,
     unit_labels,
 )
@@ -54,7 +55,7 @@ def results_table(units: pd.DataFrame, now: datetime) -> pd.DataFrame:
         "phone": units.get("phone", pd.Series("", index=units.index)).fillna("").astype(str),
         "self-referral": units.get("self_referral", pd.Series("unknown", index=units.index))
         .map(fmt_self_referral),
-        "source": units.get("source_url", pd.Series("", index=units.index)).fillna("").astype(str),
+        "source": units.get("source_url", pd.Series("", index=units.index)).map(safe_url),
         "source read": units.get("source_seen", pd.Series("", index=units.index)).fillna("")
         .astype(str).replace("", "not recorded"),
     })
@@ -82,7 +83,8 @@ def _unit_card(row: pd.Series, rank: int, now: datetime) -> None:
         st.markdown(" · ".join(details))
         if not is_missing(row.get("access_notes")):
             st.caption(f"Referral rules and notes: {md_escape(row['access_notes'])}")
-        st.caption(f"Source: {md_escape(fmt_source(row.get('source_url'), row.get('source_seen')))}")
+        st.caption("Source: " + md_escape(fmt_source(safe_url(row.get("source_url")),
+                                                     row.get("source_seen"))))
 
 
 @common.guarded

@@ -17,6 +17,7 @@ from epu_mapper.ui.format import (
     fmt_self_referral,
     how_label,
     md_escape,
+    safe_url,
     stale,
     unit_labels,
 )
@@ -154,7 +155,7 @@ def page() -> None:
             "self-referral": units.get("self_referral", pd.Series("unknown", index=units.index))
             .map(fmt_self_referral),
             "phone": units.get("phone", pd.Series("", index=units.index)).fillna(""),
-            "source": units.get("source_url", pd.Series("", index=units.index)).fillna(""),
+            "source": units.get("source_url", pd.Series("", index=units.index)).map(safe_url),
             "source read": units.get("source_seen", pd.Series("", index=units.index)).fillna("")
             .astype(str).replace("", "not recorded"),
             "stale or undated": is_stale.map({True: "yes", False: ""}),
@@ -225,6 +226,11 @@ def page() -> None:
     if units is not None and len(units):
         e1.download_button("Units (CSV)", units.to_csv(index=False).encode(),
                            file_name=f"epu_units_{code}.csv", mime="text/csv", key="local_csv")
+        if week is not None:
+            e1.download_button("Weekly timetable (CSV)",
+                               timetable_long(units, week).to_csv(index=False).encode(),
+                               file_name=f"epu_timetable_{code}.csv", mime="text/csv",
+                               key="local_timetable_csv")
     if hospitals is not None and len(hospitals):
         e2.download_button("Sites with no EPU information (CSV)",
                            hospitals.to_csv(index=False).encode(),
