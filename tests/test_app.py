@@ -22,6 +22,7 @@ from test_coverage import MINUTES, WEIGHTS
 from epu_mapper import api, postcodes
 from epu_mapper.errors import EpuMapperError
 from epu_mapper.settings import REPO_ROOT, Settings
+from epu_mapper.ui import assets
 
 APP = str(REPO_ROOT / "app.py")
 PAGES = "epu_mapper/ui/pages/{}.py"
@@ -82,6 +83,7 @@ def fixture_app(tmp_path, monkeypatch):
     raw.mkdir()
     monkeypatch.setenv("EPU_MAPPER_BUILD", str(build))
     monkeypatch.setenv("EPU_MAPPER_DATA", str(raw))
+    monkeypatch.setattr(assets, "STATIC_DIR", tmp_path / "static")  # fixture geometry files
     ctx = _fixture_context(build)
     monkeypatch.setattr(api, "load_context", lambda settings=None: ctx)
 

@@ -221,3 +221,32 @@ def test_real_small_areas_of_england_within_budget(real_settings):
     size = maps.map_payload_bytes(m)
     print(f"England small areas: {len(pts)} points, map payload {size / 1e6:.2f} MB")
     assert size <= maps.MAP_BUDGET_BYTES
+
+
+def test_geometry_served_by_url_is_not_inlined(tmp_path):
+    from epu_mapper.ui import common
+
+    geometry = common.publish_geometry(maps.prepare_geometry(GEOJSON), "test", static_dir=tmp_path)
+    assert geometry.url is not None and geometry.url.startswith("/app/static/geo/test-")
+    served = tmp_path / "geo" / geometry.url.rsplit("/", 1)[1]
+    assert json.loads(served.read_text()) == json.loads(geometry.json)
+    m = maps.base_map()
+    values = pd.DataFrame({"region_code": ["A"], "value": [50.0], "text": ["50%"]})
+    maps.add_choropleth(m, geometry, values, maps.make_bins([0, 50, 100]), "t")
+    maps.add_outline(m, geometry)
+    script = maps.map_script(m)
+    assert script.count(f'fetch("{geometry.url}")') == 2
+    assert "[[[0.0, 50.0]" not in script and "50.0],[1.0" not in script
+    # publishing again reuses the same content-addressed file
+    again = common.publish_geometry(maps.prepare_geometry(GEOJSON), "test", static_dir=tmp_path)
+    assert again.url == geometry.url
+    assert len(list((tmp_path / "geo").iterdir())) == 1
+
+
+def test_unwritable_static_dir_falls_back_to_inline(tmp_path):
+    from epu_mapper.ui import common
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    geometry = common.publish_geometry(maps.prepare_geometry(GEOJSON), "x", static_dir=blocker)
+    assert geometry.url is None

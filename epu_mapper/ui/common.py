@@ -7,7 +7,9 @@ Pages stay thin: they read widgets, call these cached wrappers around
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -19,6 +21,7 @@ from zoneinfo import ZoneInfo
 import folium
 import streamlit as st
 
+from epu_mapper import store
 from epu_mapper.errors import BuildMissingError, DataDirectoryError, EpuMapperError
 from epu_mapper.settings import TIMEZONE, Settings, get_settings
 from epu_mapper.ui import assets, maps
@@ -111,14 +114,36 @@ def _prepared_api(level: str, _key: str) -> maps.PreparedGeometry:
 
 def boundaries(level: str) -> maps.PreparedGeometry:
     """A level's boundaries, serialised once per build (api when it offers them, else the
-    documented build file ``boundaries/<level>.geojson``)."""
+    documented build file ``boundaries/<level>.geojson``), published as a static file so the
+    browser fetches (and caches) the geometry instead of receiving it on every rerun."""
     if has_api("boundaries"):
-        return _prepared_api(level, ctx_key())
-    settings = get_settings()
-    path = settings.build_dir / "boundaries" / f"{level}.geojson"
-    if not path.is_file():
-        raise BuildMissingError(f"boundaries for {level}", path, "epu-mapper data build")
-    return _prepared_file(str(path), path.stat().st_mtime)
+        geometry = _prepared_api(level, ctx_key())
+    else:
+        settings = get_settings()
+        path = settings.build_dir / "boundaries" / f"{level}.geojson"
+        if not path.is_file():
+            raise BuildMissingError(f"boundaries for {level}", path, "epu-mapper data build")
+        geometry = _prepared_file(str(path), path.stat().st_mtime)
+    return publish_geometry(geometry, level)
+
+
+def publish_geometry(geometry: maps.PreparedGeometry, name: str,
+                     static_dir: Path | None = None) -> maps.PreparedGeometry:
+    """Write the geometry JSON to ``static/geo/<name>-<hash>.json`` (once; content-addressed)
+    and return it with its URL. Falls back to inline geometry when the folder is not writable.
+    """
+    static_dir = static_dir or assets.STATIC_DIR
+    digest = hashlib.sha256(geometry.json.encode()).hexdigest()[:16]
+    filename = f"{name}-{digest}.json"
+    path = static_dir / "geo" / filename
+    try:
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            store.write_text(path, geometry.json)
+    except OSError:
+        return geometry
+    base = assets.static_url(base_url_path()).rsplit("/vendor/", 1)[0]
+    return dataclasses.replace(geometry, url=f"{base}/geo/{filename}")
 
 
 # ---------------------------------------------------------------------------

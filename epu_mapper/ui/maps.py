@@ -120,6 +120,18 @@ def make_bins(edges: Sequence[float], reverse: bool = False) -> Bins:
 
 _TEXT_TIP_JS = """function(t){var d=document.createElement('div');d.textContent=t;return d;}"""
 
+#: ``{{ load }}(draw)``: calls ``draw(data)`` with inline GeoJSON, or after fetching it from the
+#: app's own static folder (same origin, browser-cached, so it is not re-sent on every rerun).
+_LOAD_MACRO = """
+{% macro load(this) -%}
+{%- if this.geometry_url -%}
+function(draw){ fetch({{ this.geometry_url }}).then(function(r){ return r.json(); }).then(draw); }
+{%- else -%}
+function(draw){ draw({{ this.geometry_json }}); }
+{%- endif -%}
+{%- endmacro %}
+"""
+
 
 class PointsLayer(MacroElement):
     """Circle markers on the map's canvas renderer from one compact JSON array.
@@ -167,38 +179,40 @@ class ChoroplethLayer(MacroElement):
     on the server side.
     """
 
-    _template = Template(
-        """
+    _template = Template(_LOAD_MACRO + """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = (function(){
+        var {{ this.get_name() }} = L.featureGroup().addTo({{ this._parent.get_name() }});
+        (function(){
             var tip = """ + _TEXT_TIP_JS + """;
             var colours = {{ this.colours_json }};
             var cls = {{ this.classes_json }};
             var tips = {{ this.tips_json }};
-            var layer = L.geoJSON({{ this.geometry_json }}, {
-                style: function(f){
-                    var c = cls[f.properties._i];
-                    return {color: '#ffffff', weight: {{ this.weight }}, opacity: 1,
-                            fillOpacity: {{ this.fill_opacity }},
-                            fillColor: c >= 0 ? colours[c] : '""" + NO_DATA_COLOUR + """'};
-                },
-                onEachFeature: function(f, l){
-                    var t = tips[f.properties._i];
-                    if (t) { l.bindTooltip(tip(t), {sticky: true}); }
-                }
+            var group = {{ this.get_name() }};
+            ({{ load(this) }})(function(data){
+                L.geoJSON(data, {
+                    style: function(f){
+                        var c = cls[f.properties._i];
+                        return {color: '#ffffff', weight: {{ this.weight }}, opacity: 1,
+                                fillOpacity: {{ this.fill_opacity }},
+                                fillColor: c >= 0 ? colours[c] : '""" + NO_DATA_COLOUR + """'};
+                    },
+                    onEachFeature: function(f, l){
+                        var t = tips[f.properties._i];
+                        if (t) { l.bindTooltip(tip(t), {sticky: true}); }
+                    }
+                }).addTo(group);
             });
-            layer.addTo({{ this._parent.get_name() }});
-            return layer;
         })();
         {% endmacro %}
         """
     )
 
-    def __init__(self, geometry_json: str, classes: Sequence[int], tips: Sequence[str],
+    def __init__(self, geometry: PreparedGeometry, classes: Sequence[int], tips: Sequence[str],
                  colours: Sequence[str], weight: float = 0.8, fill_opacity: float = 0.75):
         super().__init__()
         self._name = "ChoroplethLayer"
-        self.geometry_json = geometry_json
+        self.geometry_json = "" if geometry.url else geometry.json
+        self.geometry_url = safe_json(geometry.url) if geometry.url else ""
         self.classes_json = safe_json([int(c) for c in classes])
         self.tips_json = safe_json([str(t) for t in tips])
         self.colours_json = safe_json(list(colours))
@@ -214,6 +228,8 @@ class PreparedGeometry:
     names: tuple[str, ...]
     json: str
     bounds: tuple[tuple[float, float], tuple[float, float]] | None
+    #: Same-origin URL where the browser can fetch ``json`` (then it is not inlined).
+    url: str | None = None
 
     @property
     def nbytes(self) -> int:
@@ -242,22 +258,29 @@ def prepare_geometry(geojson: dict[str, Any]) -> PreparedGeometry:
 class OutlineLayer(MacroElement):
     """Boundary outlines (no fill): an offline background for point maps."""
 
-    _template = Template(
-        """
+    _template = Template(_LOAD_MACRO + """
         {% macro script(this, kwargs) %}
-        var {{ this.get_name() }} = L.geoJSON({{ this.geojson_json }}, {
-            style: function(){ return {color: '#7a8793', weight: 1, fill: true,
-                                       fillColor: '#ffffff', fillOpacity: 0.6}; },
-            interactive: false
-        }).addTo({{ this._parent.get_name() }});
+        var {{ this.get_name() }} = L.featureGroup().addTo({{ this._parent.get_name() }});
+        (function(){
+            var group = {{ this.get_name() }};
+            ({{ load(this) }})(function(data){
+                L.geoJSON(data, {
+                    style: function(){ return {color: '#7a8793', weight: 1, fill: true,
+                                               fillColor: '#ffffff', fillOpacity: 0.6}; },
+                    interactive: false
+                }).addTo(group);
+                group.bringToBack();
+            });
+        })();
         {% endmacro %}
         """
     )
 
-    def __init__(self, geometry_json: str):
+    def __init__(self, geometry: PreparedGeometry):
         super().__init__()
         self._name = "OutlineLayer"
-        self.geojson_json = geometry_json
+        self.geometry_json = "" if geometry.url else geometry.json
+        self.geometry_url = safe_json(geometry.url) if geometry.url else ""
 
 
 class Legend(MacroElement):
@@ -352,7 +375,7 @@ def add_outline(m: folium.Map, geometry: PreparedGeometry | dict[str, Any] | Non
     if isinstance(geometry, dict):
         geometry = prepare_geometry(geometry) if geometry.get("features") else None
     if geometry is not None and geometry.codes:
-        m.add_child(OutlineLayer(geometry.json))
+        m.add_child(OutlineLayer(geometry))
     return m
 
 
@@ -384,7 +407,7 @@ def add_choropleth(
     cls = bins.classify(aligned["value"].to_numpy(dtype=float))
     text = aligned["text"].astype(object).where(aligned["text"].notna(), "no data")
     tips = [f"{n}: {t}" for n, t in zip(geometry.names, text, strict=True)]
-    m.add_child(ChoroplethLayer(geometry.json, cls.tolist(), tips, bins.colours))
+    m.add_child(ChoroplethLayer(geometry, cls.tolist(), tips, bins.colours))
     items = list(zip(bins.colours, bins.labels(fmt), strict=True))
     if (cls < 0).any():
         items.append((NO_DATA_COLOUR, "no data"))
