@@ -175,6 +175,13 @@ def _check_map(page, min_markers: int = 1, min_polygons: int = 0) -> dict:
     assert frame is not None
     frame.wait_for_selector(".leaflet-container", timeout=TIMEOUT_MS)
     frame.wait_for_function("() => window.map && window.L", timeout=TIMEOUT_MS)
+    # boundaries arrive asynchronously (fetched from /app/static/geo): wait for the layers
+    frame.wait_for_function(
+        """([m, p]) => { let markers = 0, polygons = 0;
+            window.map.eachLayer(l => { if (l instanceof L.CircleMarker) markers++;
+                                        else if (l instanceof L.Polygon) polygons++; });
+            return markers >= m && polygons >= p; }""",
+        arg=[min_markers, min_polygons], timeout=TIMEOUT_MS)
     info = frame.evaluate("""() => {
         let markers = 0, polygons = 0, tiles = 0;
         window.map.eachLayer(l => {
