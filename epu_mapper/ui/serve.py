@@ -43,8 +43,12 @@ def warm() -> None:
         from epu_mapper import api
         from epu_mapper.settings import get_settings
 
-        ctx = api.load_context(get_settings())
+        settings = get_settings()
+        ctx = api.load_context(settings)
         api.gaps(ctx, "nhs_region", hour_of_week=2 * 24 + 11)
+        from epu_mapper import postcodes
+
+        postcodes.get_index(settings)  # the patient page's first postcode lookup
     except Exception as exc:  # noqa: BLE001 - best effort; the app shows any real error itself
         logging.getLogger(__name__).info("warm-up skipped: %s", exc)
 

@@ -130,6 +130,10 @@ def page() -> None:
         m = maps.base_map(bounds=geometry.bounds, base_url_path=common.base_url_path())
         maps.add_choropleth(m, geometry, frame, bins, title, fmt="{:g}")
         common.show_map(m, key=f"gaps_map_{level}")
+        kinds = set(table.get("weight_kind", pd.Series(dtype=str)).dropna().astype(str))
+        if len(kinds) > 1:
+            st.caption("Percentages are of women aged 15–44 in Great Britain and of the total "
+                       "population in Northern Ireland (no female 15–44 count there).")
         if policy == "range":
             st.caption("Map: unknown hours counted as closed (the cautious bound); the table "
                        "and hover labels give both bounds. Darkest = worst.")
