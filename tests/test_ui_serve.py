@@ -22,3 +22,19 @@ def test_main_runs_streamlit_on_app_py(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["serve"])
     serve.main(["--server.port", "9999"])
     assert seen["argv"] == ["streamlit", "run", str(REPO_ROOT / "app.py"), "--server.port", "9999"]
+
+
+def test_waiting_for_the_warm_up_returns_once_the_context_is_ready(monkeypatch):
+    import threading
+
+    release = threading.Event()
+    monkeypatch.setattr(serve, "_context_ready", threading.Event())
+    thread = threading.Thread(target=release.wait, daemon=True)  # a warm-up still running
+    thread.start()
+    monkeypatch.setattr(serve, "_warm_thread", thread)
+    serve._context_ready.set()
+    serve.wait_for_warm_up(timeout=5)  # returns at once: the context part is done
+    assert thread.is_alive()
+    release.set()
+    thread.join(5)
+    serve.wait_for_warm_up(timeout=5)  # no-op once the thread has ended

@@ -18,16 +18,17 @@ from collections.abc import Sequence
 from epu_mapper.settings import REPO_ROOT
 
 _warm_thread: threading.Thread | None = None
+_context_ready = threading.Event()
 
 
 def wait_for_warm_up(timeout: float = 60.0) -> None:
-    """Block until a running warm-up has finished, so the context is not loaded twice at once.
+    """Block until a running warm-up has loaded the context, so it is not loaded twice at once.
 
     A no-op when the app was not started through :func:`main` (e.g. ``streamlit run`` or tests).
     """
     thread = _warm_thread
     if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-        thread.join(timeout)
+        _context_ready.wait(timeout)
 
 
 def warm() -> None:
@@ -44,13 +45,18 @@ def warm() -> None:
         from epu_mapper.settings import get_settings
 
         settings = get_settings()
-        ctx = api.load_context(settings)
-        api.gaps(ctx, "nhs_region", hour_of_week=2 * 24 + 11)
+        try:
+            ctx = api.load_context(settings)
+            api.gaps(ctx, "nhs_region", hour_of_week=2 * 24 + 11)
+        finally:
+            _context_ready.set()
         from epu_mapper import postcodes
 
         postcodes.get_index(settings)  # the patient page's first postcode lookup
     except Exception as exc:  # noqa: BLE001 - best effort; the app shows any real error itself
         logging.getLogger(__name__).info("warm-up skipped: %s", exc)
+    finally:
+        _context_ready.set()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
