@@ -1,0 +1,53 @@
+"""Pure helpers of the pages, on hand-checkable tables."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from epu_mapper.ui.pages import find, gaps, local
+
+
+def test_ranked_table_worst_first_and_range():
+    table = pd.DataFrame({
+        "region_code": ["A", "B", "C"], "region_name": ["Alpha", "Beta", "Gamma"],
+        "weight": [10.0, 20.0, 30.0],
+        "pct_within_60_exclude": [80.0, 20.0, np.nan], "pct_within_60_always": [90.0, 60.0, 70.0],
+        "median_minutes": [30.0, 70.0, np.inf],
+    })
+    ranked = gaps.ranked_table(table, "pct60", policy="range")
+    assert ranked["region"].tolist() == ["Beta", "Alpha", "Gamma"]  # lowest % first, NaN last
+    assert ranked["rank"].tolist() == [1, 2, 3]
+    assert ranked[gaps.UPPER].tolist() == [60.0, 90.0, 70.0]
+    ranked = gaps.ranked_table(table, "median")
+    assert ranked["region"].tolist()[0] == "Gamma"  # no open unit routed: the worst
+    assert ranked["people counted"].tolist() == [30.0, 20.0, 10.0]
+
+
+def test_timetable_long():
+    units = pd.DataFrame({"unit_name": ["EPU", "EPAU"], "hospital": ["H1", "H2"]})
+    week = np.zeros((2, 168), dtype=np.int8)
+    week[0, 9] = 1  # Monday 09:00 open
+    week[1, :] = -1  # unknown all week
+    long = local.timetable_long(units, week)
+    assert len(long) == 2 * 168
+    row = long[(long["unit"] == "H1 — EPU") & (long["hour_of_week"] == 9)].iloc[0]
+    assert (row["day"], row["hour"], row["state"]) == ("Mon", 9, "Open")
+    assert set(long[long["unit"] == "H2 — EPAU"]["state"]) == {"Hours unknown"}
+    assert long[(long["unit"] == "H1 — EPU")]["state"].value_counts()["Closed"] == 167
+
+
+def test_results_table_plain_text():
+    units = pd.DataFrame({
+        "unit_name": ["EPU"], "hospital": ["H1"], "state": ["closed"],
+        "next_opening": ["2026-11-26T08:00"], "minutes": [12.4], "km": [9.95],
+        "approximate": [True], "phone": [None], "self_referral": ["conditional"],
+        "source_url": ["javascript:alert(1)"], "source_seen": [""],
+    })
+    out = find.results_table(units, pd.Timestamp("2026-11-25 22:00").to_pydatetime())
+    row = out.iloc[0]
+    assert row["unit"] == "H1 — EPU"
+    assert row["status"] == "Closed" and row["next opening"] == "tomorrow 08:00"
+    assert row["travel"] == "about 12 min (estimate)" and row["distance"] == "about 9.9 km"
+    assert row["source"] == "" and row["source read"] == "not recorded"
+    assert row["self-referral"] == "Only in some cases (see notes)"
