@@ -291,7 +291,7 @@ class Legend(MacroElement):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = (function(){
             var items = {{ this.items_json }};
-            var ctl = L.control({position: 'bottomright'});
+            var ctl = L.control({position: 'topright'});
             ctl.onAdd = function(){
                 var box = L.DomUtil.create('div', 'epu-legend');
                 box.style.cssText = 'background:rgba(255,255,255,0.9);padding:4px 6px;' +
