@@ -139,6 +139,7 @@ def page() -> None:
                        "and hover labels give both bounds. Darkest = worst.")
         else:
             st.caption(f"Unknown hours: {POLICIES[policy].lower()}. Darkest = worst.")
+        _inequality(table.attrs)
     ranked = ranked_table(table, metric_key, policy)
     with right:
         st.markdown(f"**Ranked, worst first — {title}**")
@@ -159,6 +160,27 @@ def page() -> None:
     # small areas are drawn for one policy; the range shows its cautious bound
     _small_area_section(level, table, hour, bank_holiday,
                         "exclude" if policy == "range" else policy, when_label)
+
+
+def _inequality(attrs: dict[str, Any]) -> None:
+    """The postcode-lottery summary the api attaches to the gaps table (``df.attrs``)."""
+    ineq = attrs.get("inequality") or {}
+    if "exclude" in ineq:  # policy="range": show the cautious bound
+        ineq = ineq["exclude"]
+    if not ineq:
+        return
+    ratio, gini = ineq.get("median_ratio_worst_best"), ineq.get("gini_minutes_uk")
+    none = ineq.get("pct_no_open_unit_uk")
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Median minutes, worst ÷ best region",
+              "no open unit" if ratio is None else f"{ratio:.1f}×",
+              help="Median travel time to the nearest open unit in the worst region divided by "
+                   "that of the best region, at this time.")
+    c2.metric("Gini of travel minutes (UK)", "–" if gini is None else f"{gini:.2f}",
+              help="0 = everyone equally far from an open unit; 1 = maximal inequality.")
+    c3.metric("With no open unit routed (UK)", "–" if none is None else f"{none:.1f}%")
+    if attrs.get("approximate"):
+        st.caption("Travel times are straight-line estimates (see About the data).")
 
 
 def _small_area_section(level: str, table: pd.DataFrame, hour: int, bank_holiday: bool,
