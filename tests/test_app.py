@@ -246,7 +246,7 @@ def test_gaps_page_map_table_downloads_and_slider(fixture_app):
         _no_failures(at)
     labels = [b.label for b in at.get("download_button")]
     assert "CSV" in labels and "GeoJSON" in labels
-    assert "Gini of travel minutes (UK)" in [m.label for m in at.metric]
+    assert "Gini of minutes (UK)" in [m.label for m in at.metric]
 
 
 def test_gaps_small_areas_on_demand(fixture_app):

@@ -172,13 +172,13 @@ def _inequality(attrs: dict[str, Any]) -> None:
     ratio, gini = ineq.get("median_ratio_worst_best"), ineq.get("gini_minutes_uk")
     none = ineq.get("pct_no_open_unit_uk")
     c1, c2, c3 = st.columns(3)
-    c1.metric("Median minutes, worst ÷ best region",
+    c1.metric("Worst ÷ best median",
               "no open unit" if ratio is None else f"{ratio:.1f}×",
               help="Median travel time to the nearest open unit in the worst region divided by "
                    "that of the best region, at this time.")
-    c2.metric("Gini of travel minutes (UK)", "–" if gini is None else f"{gini:.2f}",
+    c2.metric("Gini of minutes (UK)", "–" if gini is None else f"{gini:.2f}",
               help="0 = everyone equally far from an open unit; 1 = maximal inequality.")
-    c3.metric("With no open unit routed (UK)", "–" if none is None else f"{none:.1f}%")
+    c3.metric("No open unit (UK)", "–" if none is None else f"{none:.1f}%")
     if attrs.get("approximate"):
         st.caption("Travel times are straight-line estimates (see About the data).")
 
