@@ -850,7 +850,9 @@ class NearestResult:
         (open/closed/unknown at that time), next_opening (ISO, UK local; None when no definite
         opening within 21 days), minutes, km, engine, approximate, phone, self_referral,
         min_weeks, max_weeks, weeks_unknown, access_notes, source_url, source_seen, lat, lon,
-        opening_hours, hours_status``.
+        opening_hours, hours_status, hours_kind`` (what the hours describe: ``door`` /
+        ``walk-in`` / ``scan`` / ``phone triage``; ``""`` = not stated) and ``out_of_hours``
+        (the directory's text on where to go when the unit is closed; ``""`` = none).
     excluded : dict
         Counts of units left out: ``no_site`` (not mappable), ``self_referral``, ``weeks``.
     """
@@ -864,7 +866,10 @@ _NEAREST_COLS = [
     "unit_id", "unit_name", "hospital", "state", "next_opening", "minutes", "km", "engine",
     "approximate", "phone", "self_referral", "min_weeks", "max_weeks", "weeks_unknown",
     "access_notes", "source_url", "source_seen", "lat", "lon", "opening_hours", "hours_status",
+    "hours_kind", "out_of_hours",
 ]
+#: Directory text columns a result carries; an older directory without them reads as unknown.
+_NEAREST_TEXT_COLS = ("hours_kind", "out_of_hours")
 
 
 def _lookup_postcode(ctx: Context, postcode: str) -> dict:
@@ -925,6 +930,8 @@ def nearest(
                     origin_nation=origin.get("nation") or origin.get("regions", {}).get("nation"))
     states = hrs.states_at(mapped, when)
     df = mapped.copy()
+    for col in _NEAREST_TEXT_COLS:
+        df[col] = df[col].fillna("").astype(str) if col in df.columns else ""
     df["minutes"] = tp["minutes"].to_numpy(dtype=float)
     df["km"] = tp["km"].to_numpy(dtype=float)
     df["engine"] = tp["engine"].to_numpy()

@@ -2,6 +2,7 @@
 
 Same numbers as tests/test_coverage.py; U0 is a Scottish unit (Mo-Fr 09-17, PH off) so that
 St Andrew's Day closes it for the English areas around it, U1 is 24/7, U2 has unknown hours.
+U0's hours are scan hours and U1's a phone line's; U0 and U2 publish an out-of-hours pathway.
 A fourth directory unit has no site and is not in the matrix.
 """
 
@@ -38,11 +39,13 @@ def _units() -> pd.DataFrame:
             "phone": ["01", "02", "03", "04"],
             "opening_hours": ["Mo-Fr 09:00-17:00; PH off", "24/7", "", ""],
             "hours_status": ["verified", "verified", "unknown", "unknown"],
-            "hours_kind": ["door", "door", "", ""],
+            "hours_kind": ["scan", "phone triage", "", ""],
             "self_referral": ["yes", "conditional", "unknown", "yes"],
             "min_weeks": pd.array([6, None, 5, None], dtype="Int64"),
             "max_weeks": pd.array([16, 20, None, None], dtype="Int64"),
             "access_notes": ["", "", "", ""],
+            # data text, with Markdown/HTML that must be shown literally
+            "out_of_hours": ["Call NHS 24 on 111", "", "Go to <b>A&E</b> at [H2](javascript:x)", ""],
             "source_url": ["https://example.nhs.uk/u0", "https://example.nhs.uk/u1",
                            "https://example.nhs.uk/u2", "https://example.nhs.uk/u3"],
             "source_seen": ["2025", "2025", "", ""],
@@ -242,6 +245,9 @@ def test_nearest_orders_and_filters(ctx, monkeypatch):
     assert res.units.unit_id.tolist() == ["U2", "U0", "U1"]
     assert res.units.state.tolist() == ["unknown", "open", "open"]
     assert res.units.next_opening.tolist() == [None, "2026-11-23T10:00", "2026-11-23T10:00"]
+    assert res.units.hours_kind.tolist() == ["", "scan", "phone triage"]
+    assert res.units.out_of_hours.tolist() == ["Go to <b>A&E</b> at [H2](javascript:x)",
+                                               "Call NHS 24 on 111", ""]
     assert res.excluded["no_site"] == 1
     # Saturday night: U0 next opens Monday 09:00
     res = api.nearest(ctx, "ab12cd", at=datetime(2026, 11, 28, 23, 0))
@@ -253,6 +259,21 @@ def test_nearest_orders_and_filters(ctx, monkeypatch):
     res = api.nearest(ctx, "ab12cd", weeks=18, limit=1)
     assert res.units.unit_id.tolist() == ["U2"] and bool(res.units.weeks_unknown[0])
     assert res.excluded["weeks"] == 1
+
+
+def test_nearest_without_hours_kind_or_out_of_hours_columns(ctx, monkeypatch):
+    """An older directory without the two text columns reads them as unknown (empty)."""
+    from epu_mapper import travel
+
+    monkeypatch.setattr(api, "_lookup_postcode", lambda c, pc: {
+        "postcode": "AB1 2CD", "lat": LATS[1], "lon": -1.0, "precision": "unit", "area": AREA_CODES[1]})
+    monkeypatch.setattr(travel, "from_point", lambda lat, lon, units, settings=None, **kw: pd.DataFrame(
+        {"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]), "km": np.float32([30, 60, 4]),
+         "engine": "estimate", "approximate": True}))
+    ctx.mapped = ctx.mapped.drop(columns=["hours_kind", "out_of_hours"])
+    res = api.nearest(ctx, "ab12cd", at="2026-11-23T10:00")
+    assert res.units.hours_kind.tolist() == ["", "", ""]
+    assert res.units.out_of_hours.tolist() == ["", "", ""]
 
 
 def test_gaps_and_small_areas_with_unit_filters(ctx):

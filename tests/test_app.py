@@ -218,6 +218,38 @@ def test_find_chosen_time_changes_state(fixture_app):
     assert "H1 — Unit one" in at.success[0].value
 
 
+def test_find_shows_when_closed_and_what_the_hours_are(fixture_app):
+    at = _app()
+    at.radio[0].set_value("Choose a date and time")
+    at.run()
+    at.date_input[0].set_value(pd.Timestamp("2026-11-28").date())  # Saturday 23:00
+    at.time_input[0].set_value(pd.Timestamp("2026-11-28 23:00").time())
+    _find(at, "LE15 6RB")
+    _no_failures(at)
+    md = [m.value for m in at.markdown]
+    closed = [v for v in md if v.startswith("**When closed:**")]
+    # U2 (hours unknown) and U0 (closed) publish a pathway; U1 is open and shows none
+    assert closed == [  # data text escaped: no HTML, no link
+        "**When closed:** Go to &lt;b&gt;A&amp;E&lt;/b&gt; at \\[H2\\]\\(javascript\\:x\\)",
+        "**When closed:** Call NHS 24 on 111",
+    ]
+    assert any("scan appointment hours, not the hours the unit" in v for v in md)
+    assert any("hours of the unit" in v and "phone line" in v for v in md)
+    table = at.dataframe[0].value.set_index("unit")
+    assert table.loc["H0 — Unit zero", "when closed"] == "Call NHS 24 on 111"
+    assert table.loc["H0 — Unit zero", "hours are"] == "Scan appointment hours"
+    assert table.loc["H1 — Unit one", "when closed"] == ""  # open (24/7)
+    assert table.loc["H1 — Unit one", "hours are"] == "Phone line hours"
+    assert table.loc["H2 — Unit two", "hours are"] == "Not stated"
+    # Monday 10:00 U0 is open: its pathway is not shown
+    at.date_input[0].set_value(pd.Timestamp("2026-11-23").date())
+    at.time_input[0].set_value(pd.Timestamp("2026-11-23 10:00").time())
+    at.button[0].click()
+    at.run()
+    closed = [m.value for m in at.markdown if m.value.startswith("**When closed:**")]
+    assert len(closed) == 1 and "NHS 24" not in closed[0]
+
+
 def test_gaps_page_map_table_downloads_and_slider(fixture_app):
     at = _app("gaps")
     _no_failures(at)

@@ -148,7 +148,15 @@ def test_nearest_json(run, monkeypatch):
     assert u0["state"] == "closed" and u0["next_opening"] == "2026-12-01T09:00"
     assert {"unit_id", "unit_name", "hospital", "state", "next_opening", "minutes", "km", "engine",
             "approximate", "phone", "self_referral", "source_url"} <= set(u0)
+    # where to go when closed, and what the published hours describe
+    assert u0["out_of_hours"] == "Call NHS 24 on 111" and u0["hours_kind"] == "scan"
+    u2 = doc["units"][0]
+    assert u2["out_of_hours"] == "Go to <b>A&E</b> at [H2](javascript:x)" and u2["hours_kind"] == ""
+    assert doc["units"][2]["hours_kind"] == "phone triage" and doc["units"][2]["out_of_hours"] == ""
     assert "999" in doc["emergency"]
+    code, out, _ = run("nearest", "ab12cd", "--at", "2026-11-28T23:00")
+    assert code == 0 and "when closed: Call NHS 24 on 111" in out
+    assert "hours are scan appointment hours" in out and "hours are phone line hours" in out
     code, out, _ = run("nearest", "ab12cd", "--self-referral", "--weeks", "10")
     assert code == 0 and "Unit zero" in out and "Unit two" not in out
 

@@ -102,3 +102,19 @@ def test_unit_label():
     assert fmt.unit_label("St Mary's EPU", "St Mary's") == "St Mary's EPU"
     assert fmt.unit_label(None, "H") == "H"
     assert fmt.unit_label(np.nan, None) == "unnamed unit"
+
+
+def test_hours_kind_and_when_closed_helpers():
+    from epu_mapper.ui.format import fmt_hours_kind, hours_kind_note, when_closed_text
+
+    assert fmt_hours_kind("scan") == "Scan appointment hours"
+    assert fmt_hours_kind("phone triage") == "Phone line hours"
+    assert fmt_hours_kind("door") == "Opening hours"
+    assert fmt_hours_kind("") == fmt_hours_kind(None) == fmt_hours_kind("odd") == "Not stated"
+    assert "scan appointment hours" in hours_kind_note("scan")
+    assert "phone line" in hours_kind_note("phone triage")
+    assert hours_kind_note("door") == hours_kind_note("walk-in") == hours_kind_note("") == ""
+    assert when_closed_text("closed", " Call 111 ") == "Call 111"
+    assert when_closed_text("unknown", "Call 111") == "Call 111"
+    assert when_closed_text("open", "Call 111") == ""
+    assert when_closed_text("closed", None) == when_closed_text("closed", "  ") == ""

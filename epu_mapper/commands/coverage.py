@@ -205,6 +205,11 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
         print(f"- {r.unit_name}, {r.hospital}: {r.state.upper()}{nxt}; "
               f"{_fmt(r.minutes, 0)} min{approx}, {_fmt(r.km, 1)} km; phone {r.phone or 'not known'}; "
               f"self-referral {r.self_referral}{'; gestation limits unknown' if r.weeks_unknown else ''}")
+        if r.hours_kind in ("scan", "phone triage"):
+            print(f"  hours are {'scan appointment' if r.hours_kind == 'scan' else 'phone line'} "
+                  "hours, not the hours the door is open")
+        if r.state != "open" and r.out_of_hours:
+            print(f"  when closed: {r.out_of_hours}")
         print(f"  source: {r.source_url}")
     if res.excluded.get("no_site"):
         print(f"{res.excluded['no_site']} directory units have no known site and are not listed.")

@@ -123,6 +123,45 @@ def fmt_self_referral(value: Any) -> str:
     return SELF_REFERRAL_WORDS.get(str(value).strip().lower(), "Not known")
 
 
+#: What the published hours of a unit describe (``hours_kind``), in plain words.
+HOURS_KIND_WORDS = {
+    "door": "Opening hours",
+    "walk-in": "Walk-in hours",
+    "scan": "Scan appointment hours",
+    "phone triage": "Phone line hours",
+}
+
+#: Kinds whose hours are not the hours the unit's door is open.
+_NOT_DOOR_NOTES = {
+    "scan": "These are scan appointment hours, not the hours the unit's door is open.",
+    "phone triage": "These are the hours of the unit's phone line (assessment by phone), not "
+                    "the hours its door is open.",
+}
+
+
+def fmt_hours_kind(value: Any) -> str:
+    """Short label for the ``hours_kind`` column (``"Not stated"`` when empty or unknown)."""
+    if is_missing(value):
+        return "Not stated"
+    return HOURS_KIND_WORDS.get(str(value).strip().lower(), "Not stated")
+
+
+def hours_kind_note(value: Any) -> str:
+    """A warning sentence when the hours are scan or phone-line hours, not door hours; else ``""``."""
+    if is_missing(value):
+        return ""
+    return _NOT_DOOR_NOTES.get(str(value).strip().lower(), "")
+
+
+def when_closed_text(state: Any, out_of_hours: Any) -> str:
+    """The directory's out-of-hours pathway for a unit that is closed or whose hours are
+    unknown (``""`` when it is open or no pathway is published). Plain text: escape it
+    before Markdown."""
+    if str(state) == "open" or is_missing(out_of_hours):
+        return ""
+    return str(out_of_hours).strip()
+
+
 def fmt_source(url: Any, seen: Any) -> str:
     """``"<url> (read 2024-05)"`` / ``"<url> (date read not recorded)"``."""
     u = "" if is_missing(url) else str(url)

@@ -12,6 +12,7 @@ from epu_mapper.errors import EpuMapperError, PostcodeError
 from epu_mapper.ui import common, maps
 from epu_mapper.ui.format import (
     STATE_ICONS,
+    fmt_hours_kind,
     fmt_km,
     fmt_minutes,
     fmt_self_referral,
@@ -19,11 +20,13 @@ from epu_mapper.ui.format import (
     fmt_state,
     fmt_weeks,
     fmt_when,
+    hours_kind_note,
     is_missing,
     md_escape,
     safe_url,
     unit_label,
     unit_labels,
+    when_closed_text,
 )
 
 LIMIT = 10
@@ -52,6 +55,10 @@ def results_table(units: pd.DataFrame, now: datetime) -> pd.DataFrame:
         "next opening": [fmt_when(v, now) for v in units.get("next_opening", [None] * len(units))],
         "travel": [fmt_minutes(m, bool(a)) for m, a in zip(units["minutes"], approx, strict=True)],
         "distance": [fmt_km(k, bool(a)) for k, a in zip(units["km"], approx, strict=True)],
+        "hours are": units.get("hours_kind", pd.Series("", index=units.index)).map(fmt_hours_kind),
+        "when closed": [when_closed_text(s, o) for s, o in zip(
+            units["state"], units.get("out_of_hours", pd.Series("", index=units.index)),
+            strict=True)],
         "phone": units.get("phone", pd.Series("", index=units.index)).fillna("").astype(str),
         "self-referral": units.get("self_referral", pd.Series("unknown", index=units.index))
         .map(fmt_self_referral),
@@ -72,6 +79,12 @@ def _unit_card(row: pd.Series, rank: int, now: datetime) -> None:
         line += (f" · {md_escape(fmt_minutes(row['minutes'], approx))}"
                  f" ({md_escape(fmt_km(row['km'], approx))})")
         st.markdown(line)
+        kind_note = hours_kind_note(row.get("hours_kind"))
+        if kind_note:
+            st.markdown(f"⚠ {md_escape(kind_note)}")
+        closed_text = when_closed_text(state, row.get("out_of_hours"))
+        if closed_text:
+            st.markdown(f"**When closed:** {md_escape(closed_text)}")
         details = []
         if not is_missing(row.get("phone")):
             details.append(f"Phone: {md_escape(row['phone'])}")
