@@ -1,6 +1,7 @@
 # epu-mapper — every set-up step lives here so a fresh machine needs only `make run` / `make test`.
 SHELL := /bin/bash
-PYTHON ?= python
+# Python 3.12 (pyenv resolves `python` through .python-version; prefer an explicit python3.12 when present)
+PYTHON ?= $(shell command -v python3.12 2>/dev/null || command -v python)
 VENV := .venv
 PY := $(VENV)/bin/python
 EPU := $(VENV)/bin/epu-mapper
