@@ -855,11 +855,18 @@ class NearestResult:
         (the directory's text on where to go when the unit is closed; ``""`` = none).
     excluded : dict
         Counts of units left out: ``no_site`` (not mappable), ``self_referral``, ``weeks``.
+    caption : str
+        One line for users on what the travel figures are: when any returned unit's time is
+        the straight-line estimate, the travel layer's calibrated caption
+        (:meth:`~epu_mapper.travel.estimate.EstimateParams.caption`: "approximate travel
+        time …, typically within N minutes …"); else the road-routing caption; ``""`` when
+        no unit is returned.
     """
 
     origin: dict
     units: pd.DataFrame
     excluded: dict
+    caption: str = ""
 
 
 _NEAREST_COLS = [
@@ -958,7 +965,19 @@ def nearest(
         "weeks": int((keep_sr & ~keep_wk).sum()),
         "unreachable": int((keep & ~reachable).sum()),
     }
-    return NearestResult(origin, df[_NEAREST_COLS].reset_index(drop=True), excluded)
+    return NearestResult(origin, df[_NEAREST_COLS].reset_index(drop=True), excluded,
+                         caption=_travel_caption(df, tp))
+
+
+def _travel_caption(shown: pd.DataFrame, tp: pd.DataFrame) -> str:
+    """What the travel figures of the shown units are (see :attr:`NearestResult.caption`)."""
+    from epu_mapper.travel import CALIBRATED
+
+    if shown.empty:
+        return ""
+    if bool(shown["approximate"].any()):
+        return CALIBRATED.caption()
+    return str(tp.attrs.get("caption") or "road travel time by car (OSRM)")
 
 
 def _iso(x: datetime | None) -> str | None:

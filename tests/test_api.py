@@ -249,6 +249,10 @@ def test_nearest_orders_and_filters(ctx, monkeypatch):
     assert res.units.out_of_hours.tolist() == ["Go to <b>A&E</b> at [H2](javascript:x)",
                                                "Call NHS 24 on 111", ""]
     assert res.excluded["no_site"] == 1
+    from epu_mapper.travel import CALIBRATED
+
+    assert res.caption == CALIBRATED.caption()  # estimated times: the calibrated error is stated
+    assert f"typically within {CALIBRATED.mae_min:.0f} minutes" in res.caption
     # Saturday night: U0 next opens Monday 09:00
     res = api.nearest(ctx, "ab12cd", at=datetime(2026, 11, 28, 23, 0))
     row = res.units.set_index("unit_id").loc["U0"]
@@ -274,6 +278,26 @@ def test_nearest_without_hours_kind_or_out_of_hours_columns(ctx, monkeypatch):
     res = api.nearest(ctx, "ab12cd", at="2026-11-23T10:00")
     assert res.units.hours_kind.tolist() == ["", "", ""]
     assert res.units.out_of_hours.tolist() == ["", "", ""]
+
+
+def test_nearest_caption_follows_the_engine_of_the_shown_units(ctx, monkeypatch):
+    from epu_mapper import travel
+
+    monkeypatch.setattr(api, "_lookup_postcode", lambda c, pc: {
+        "postcode": "AB1 2CD", "lat": LATS[1], "lon": -1.0, "precision": "unit", "area": AREA_CODES[1]})
+
+    def routed(lat, lon, units, settings=None, **kw):
+        df = pd.DataFrame({"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]),
+                           "km": np.float32([30, 60, 4]), "engine": ["osrm", "estimate", "osrm"],
+                           "approximate": [False, True, False]})
+        df.attrs["caption"] = "road travel time by car (OSRM)"
+        return df
+
+    monkeypatch.setattr(travel, "from_point", routed)
+    # the two nearest are routed: the routing caption
+    assert api.nearest(ctx, "ab12cd", limit=2).caption == "road travel time by car (OSRM)"
+    # the third (U1) is an estimate: its calibrated error is stated
+    assert api.nearest(ctx, "ab12cd").caption == travel.CALIBRATED.caption()
 
 
 def test_gaps_and_small_areas_with_unit_filters(ctx):

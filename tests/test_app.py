@@ -174,6 +174,12 @@ def test_find_page_ranks_units_with_state_and_map(fixture_app):
     assert table["travel"].tolist()[0] == "about 5 min (estimate)"
     assert "LE15 6RB" in "\n".join(s.value for s in at.subheader)
     assert _maps(at), "the results map is rendered"
+    # the estimate's measured error is stated, from the travel layer's calibration
+    from epu_mapper.travel import CALIBRATED
+
+    captions = "\n".join(c.value for c in at.caption)
+    assert f"typically within {CALIBRATED.mae_min:.0f} minutes" in captions
+    assert f"9 in 10 within {CALIBRATED.p90_min:.0f} minutes" in captions
 
 
 def test_find_bad_postcode_says_so(fixture_app):

@@ -154,6 +154,9 @@ def test_nearest_json(run, monkeypatch):
     assert u2["out_of_hours"] == "Go to <b>A&E</b> at [H2](javascript:x)" and u2["hours_kind"] == ""
     assert doc["units"][2]["hours_kind"] == "phone triage" and doc["units"][2]["out_of_hours"] == ""
     assert "999" in doc["emergency"]
+    from epu_mapper.travel import CALIBRATED
+
+    assert doc["travel_caption"] == CALIBRATED.caption()
     code, out, _ = run("nearest", "ab12cd", "--at", "2026-11-28T23:00")
     assert code == 0 and "when closed: Call NHS 24 on 111" in out
     assert "hours are scan appointment hours" in out and "hours are phone line hours" in out

@@ -187,6 +187,7 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
                 "filters": {"self_referral": args.self_referral, "weeks": args.weeks,
                             "limit": args.limit},
                 "excluded": res.excluded,
+                "travel_caption": res.caption,
                 "emergency": EMERGENCY,
                 "units": records(res.units),
             }
@@ -211,6 +212,8 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
         if r.state != "open" and r.out_of_hours:
             print(f"  when closed: {r.out_of_hours}")
         print(f"  source: {r.source_url}")
+    if res.caption:
+        print(f"Travel times: {res.caption}.")
     if res.excluded.get("no_site"):
         print(f"{res.excluded['no_site']} directory units have no known site and are not listed.")
     return 0

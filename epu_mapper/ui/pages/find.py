@@ -171,8 +171,8 @@ def page() -> None:
                    "unit near you that we do not know about — ask NHS 111 or your GP.")
         return
     if bool(units.get("approximate", pd.Series(False)).fillna(False).any()):
-        st.caption("Travel times marked “about … (estimate)” are straight-line estimates, "
-                   "not road routes.")
+        caption = _get(result, "caption", "") or "estimate from straight-line distance, not a road route"
+        st.caption(f"Travel times marked “about … (estimate)” are an {md_escape(caption)}.")
     open_units = units[units["state"] == "open"]
     if open_units.empty:
         st.warning("None of these units is open at this time. Out of hours, call NHS 111, or "
