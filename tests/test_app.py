@@ -287,6 +287,52 @@ def test_gaps_page_map_table_downloads_and_slider(fixture_app):
     assert "Gini of minutes (UK)" in [m.label for m in at.metric]
 
 
+def test_gaps_bank_holiday_by_nation(fixture_app):
+    at = _app("gaps")
+    at.selectbox(key="gaps_level").set_value("icb")
+    at.selectbox(key="gaps_metric").set_value("median")
+    at.run()
+    _no_failures(at)
+    assert "gaps_bh_nation" not in [s.key for s in at.selectbox]  # only with the preset
+    at.radio(key="gaps_preset").set_value("Bank holiday 11:00")
+    at.run()
+    _no_failures(at)
+    scope = at.selectbox(key="gaps_bh_nation")
+    assert scope.value == "All UK nations"
+    assert scope.options == ["All UK nations", "England", "Wales", "Scotland", "Northern Ireland"]
+
+    def shown() -> pd.Series:
+        return at.dataframe[0].value.set_index("code").iloc[:, 2]
+
+    def expected(bank_holiday) -> pd.Series:
+        df = api.gaps(fixture_app, "icb", hour_of_week=11, bank_holiday=bank_holiday)
+        return df.set_index("region_code")["median_minutes"]
+
+    every = shown()
+    # U0 (Scottish, PH off) is closed on a UK-wide holiday: R1's nearest open unit is U1
+    assert every.to_dict() == expected(True).to_dict() == {"R1": 70, "R2": 25}
+    at.selectbox(key="gaps_bh_nation").set_value("England")
+    at.run()
+    _no_failures(at)
+    # an English holiday only: the Scottish U0 keeps its Monday hours (open at 11:00)
+    england = shown()
+    assert england.to_dict() == expected("England").to_dict() == {"R1": 40, "R2": 25}
+    assert "Bank holiday 11:00 (England only)" in _texts(at)
+    at.selectbox(key="gaps_bh_nation").set_value("Scotland")
+    at.run()
+    _no_failures(at)
+    assert shown().to_dict() == expected("Scotland").to_dict() == every.to_dict()
+    names = [b.proto.label for b in at.get("download_button")]
+    assert "CSV" in names
+    # small areas follow the same holiday
+    at.selectbox(key="gaps_bh_nation").set_value("England")
+    at.selectbox(key="gaps_region").set_value("R1")
+    at.run()
+    _no_failures(at)
+    areas = at.dataframe[1].value.set_index("area_code")
+    assert areas["minutes"].tolist() == [10, 40, 80]  # all to U0, open on an English holiday
+
+
 def test_gaps_small_areas_on_demand(fixture_app):
     at = _app("gaps")
     at.selectbox(key="gaps_level").set_value("icb")

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from epu_mapper.settings import NATIONS
 from epu_mapper.ui import common, maps
 from epu_mapper.ui.format import (
     LEVELS,
@@ -29,7 +30,7 @@ TOOLTIP_LIMIT = 8000
 
 
 @st.cache_data(show_spinner="Computing coverage…", max_entries=256)
-def _gaps(key: str, level: str, hour: int, bank_holiday: bool, policy: str) -> pd.DataFrame:
+def _gaps(key: str, level: str, hour: int, bank_holiday: bool | str, policy: str) -> pd.DataFrame:
     table = common.api_fn("gaps")(common.context(), level, hour_of_week=hour,
                                   bank_holiday=bank_holiday, policy=policy)
     if "region_code" not in table.columns:
@@ -38,14 +39,34 @@ def _gaps(key: str, level: str, hour: int, bank_holiday: bool, policy: str) -> p
 
 
 @st.cache_data(show_spinner="Loading small areas…", max_entries=32)
-def _small_areas(key: str, level: str, code: str, hour: int, bank_holiday: bool,
+def _small_areas(key: str, level: str, code: str, hour: int, bank_holiday: bool | str,
                  policy: str) -> pd.DataFrame:
     return common.api_fn("small_areas")(common.context(), level, code, hour_of_week=hour,
                                         bank_holiday=bank_holiday, policy=policy)
 
 
-def time_controls(prefix: str) -> tuple[int, bool, str]:
-    """Preset radio + hour slider; returns ``(hour_of_week, bank_holiday, label)``."""
+#: The bank-holiday scope control: every nation at once, or one nation's holiday only.
+ALL_NATIONS = "All UK nations"
+
+
+def bank_holiday_scope(prefix: str) -> bool | str:
+    """Where the bank holiday is: ``True`` = every UK nation, else one nation's name (a holiday
+    there only, e.g. St Andrew's Day in Scotland; the other nations' units keep Monday hours)."""
+    choice = st.selectbox(
+        "Bank holiday in", [ALL_NATIONS, *NATIONS], key=f"{prefix}_bh_nation",
+        help="A bank holiday in every UK nation, or in one nation only (other nations' units "
+             "keep their ordinary Monday hours).")
+    return True if choice == ALL_NATIONS else str(choice)
+
+
+def time_controls(prefix: str) -> tuple[int, bool | str, str]:
+    """Preset radio + hour slider (+ bank-holiday nation for the bank-holiday preset).
+
+    Returns
+    -------
+    (hour_of_week, bank_holiday, label) : tuple
+        ``bank_holiday`` is False, True (every nation) or a nation name (that nation only).
+    """
     labels = [p.label for p in PRESETS] + [CUSTOM]
     choice = st.radio("Time of week", labels, horizontal=True, key=f"{prefix}_preset")
     if choice == CUSTOM:
@@ -53,7 +74,11 @@ def time_controls(prefix: str) -> tuple[int, bool, str]:
                                 format_func=how_label, key=f"{prefix}_hour")
         return int(hour), False, how_label(hour)
     preset = next(p for p in PRESETS if p.label == choice)
-    return preset.hour_of_week, preset.bank_holiday, preset.label
+    if not preset.bank_holiday:
+        return preset.hour_of_week, False, preset.label
+    scope = bank_holiday_scope(prefix)
+    label = preset.label + ("" if scope is True else f" ({scope} only)")
+    return preset.hour_of_week, scope, label
 
 
 GAPS_POLICIES = {**POLICIES, **RANGE_POLICY}
@@ -151,7 +176,7 @@ def page() -> None:
                                         "if unknown open", format="%.1f")})
         d1, d2 = st.columns(2)
         d1.download_button("CSV", table.to_csv(index=False).encode(),
-                           file_name=f"epu_gaps_{level}_{hour}{'_bh' if bank_holiday else ''}.csv",
+                           file_name=f"epu_gaps_{level}_{hour}{_bh_suffix(bank_holiday)}.csv",
                            mime="text/csv", key="gaps_csv")
         d2.download_button("GeoJSON", maps.geojson_with_values(geometry, table),
                            file_name=f"epu_gaps_{level}_{hour}.geojson",
@@ -160,6 +185,15 @@ def page() -> None:
     # small areas are drawn for one policy; the range shows its cautious bound
     _small_area_section(level, table, hour, bank_holiday,
                         "exclude" if policy == "range" else policy, when_label)
+
+
+def _bh_suffix(bank_holiday: bool | str) -> str:
+    """File-name part for the bank-holiday scope: ``""``, ``"_bh"`` or ``"_bh_scotland"``."""
+    if bank_holiday is True:
+        return "_bh"
+    if isinstance(bank_holiday, str) and bank_holiday:
+        return "_bh_" + bank_holiday.lower().replace(" ", "_")
+    return ""
 
 
 def _inequality(attrs: dict[str, Any]) -> None:
@@ -183,7 +217,7 @@ def _inequality(attrs: dict[str, Any]) -> None:
         st.caption("Travel times are straight-line estimates (see About the data).")
 
 
-def _small_area_section(level: str, table: pd.DataFrame, hour: int, bank_holiday: bool,
+def _small_area_section(level: str, table: pd.DataFrame, hour: int, bank_holiday: bool | str,
                         policy: str, when_label: str) -> None:
     st.subheader("Small areas of a region")
     if not common.has_api("small_areas"):
