@@ -1,95 +1,31 @@
 """The API facade on the hand-checkable 3 units x 5 areas fixture (offline, no build folder).
 
-Same numbers as tests/test_coverage.py; U0 is a Scottish unit (Mo-Fr 09-17, PH off) so that
-St Andrew's Day closes it for the English areas around it, U1 is 24/7, U2 has unknown hours.
-U0's hours are scan hours and U1's a phone line's; U0 and U2 publish an out-of-hours pathway.
-A fourth directory unit has no site and is not in the matrix.
+The fixture (tests/_tiny.py, same numbers as tests/test_coverage.py): U0 is a Scottish unit
+(Mo-Fr 09-17, PH off) so that St Andrew's Day closes it for the English areas around it, U1 is
+24/7, U2 has unknown hours. U0's hours are scan hours and U1's a phone line's; U0 and U2 publish
+an out-of-hours pathway. A fourth directory unit has no site and is not in the matrix.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import types
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 import pytest
-from test_coverage import MINUTES, WEIGHTS
+from _tiny import AREA_CODES, LATS, tiny_context
 
 from epu_mapper import api
 from epu_mapper.errors import BuildMissingError, EpuMapperError
 from epu_mapper.settings import Settings
 
-AREA_CODES = ["E01000001", "E01000002", "E01000003", "E01000004", "E01000005"]
-LATS = [52.0, 52.1, 52.2, 52.3, 52.4]
-
-
-def _units() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "unit_id": ["U0", "U1", "U2", "U3"],
-            "unit_name": ["Unit zero", "Unit one", "Unit two", "Unit three"],
-            "hospital": ["H0", "H1", "H2", "H3"],
-            "nation": ["Scotland", "England", "England", "England"],
-            "lat": [LATS[0], LATS[4], LATS[1], np.nan],
-            "lon": [-1.0, -1.0, -1.0, np.nan],
-            "mappable": [True, True, True, False],
-            "phone": ["01", "02", "03", "04"],
-            "opening_hours": ["Mo-Fr 09:00-17:00; PH off", "24/7", "", ""],
-            "hours_status": ["verified", "verified", "unknown", "unknown"],
-            "hours_kind": ["scan", "phone triage", "", ""],
-            "self_referral": ["yes", "conditional", "unknown", "yes"],
-            "min_weeks": pd.array([6, None, 5, None], dtype="Int64"),
-            "max_weeks": pd.array([16, 20, None, None], dtype="Int64"),
-            "access_notes": ["", "", "", ""],
-            # data text, with Markdown/HTML that must be shown literally
-            "out_of_hours": ["Call NHS 24 on 111", "", "Go to <b>A&E</b> at [H2](javascript:x)", ""],
-            "source_url": ["https://example.nhs.uk/u0", "https://example.nhs.uk/u1",
-                           "https://example.nhs.uk/u2", "https://example.nhs.uk/u3"],
-            "source_seen": ["2025", "2025", "", ""],
-            "site_code": ["S0", "S1", "S2", ""],
-            "postcode": ["AB1 1AA", "AB1 1AB", "AB1 1AC", ""],
-        }
-    )
-
 
 @pytest.fixture
 def ctx(tmp_path):
-    settings = Settings(data_dir=None, build_dir=tmp_path, units_csv=tmp_path / "units.csv")
-    demand = pd.DataFrame(
-        {
-            "area_code": AREA_CODES,
-            "area_name": [f"Area {i}" for i in range(5)],
-            "nation": "England",
-            "lat": LATS,
-            "lon": [-1.0] * 5,
-            "population": WEIGHTS * 10,
-            "weight": WEIGHTS,
-            "weight_kind": "female_15_44_estimate",
-        }
-    )
-    regions = pd.DataFrame(
-        {
-            "area_code": AREA_CODES,
-            "nation": "England",
-            "nhs_region_code": "Y1", "nhs_region_name": "Region",
-            "icb_code": ["R1", "R1", "R1", "R2", "R2"],
-            "icb_name": ["ICB one"] * 3 + ["ICB two"] * 2,
-            "lhb_code": None, "lhb_name": None, "scot_hb_code": None, "scot_hb_name": None,
-            "hsct_code": None, "hsct_name": None,
-            "lad_code": ["L1", "L1", "L2", "L2", "L2"],
-            "lad_name": ["LA one"] * 2 + ["LA two"] * 3,
-        }
-    )
-    # matrix rows in a different order from demand: build_context must realign
-    matrix = types.SimpleNamespace(
-        minutes=MINUTES.copy(), km=MINUTES.copy() * 1.5, area_codes=np.array(AREA_CODES),
-        unit_ids=np.array(["U0", "U1", "U2"]), engine="estimate", approximate=True,
-        provenance={}, typical_error_min=3.4,
-    )
-    return api.build_context(settings, _units(), demand.iloc[::-1], regions.iloc[::-1], matrix)
+    # demand and regions in reverse order: build_context must realign them to the matrix rows
+    return tiny_context(tmp_path, shuffled=True)
 
 
 def test_context_alignment(ctx):

@@ -1,7 +1,7 @@
 """Streamlit AppTest drives every page of the app.
 
 Offline tests run the real app (``app.py`` with ``st.navigation``) on the api's hand-checkable
-fixture (3 mapped units x 5 areas from tests/test_api.py, plus tiny boundaries written to a tmp
+fixture (3 mapped units x 5 areas from tests/_tiny.py, plus tiny boundaries written to a tmp
 build folder). Only ``api.load_context`` (returns the fixture context), the postcode placement
 (real validation, fixture position) and the point-to-units travel times are replaced.
 Integration tests at the bottom run the same pages on the real build.
@@ -10,18 +10,16 @@ Integration tests at the bottom run the same pages on the real build.
 from __future__ import annotations
 
 import json
-import types
 
 import numpy as np
 import pandas as pd
 import pytest
+from _tiny import AREA_CODES, LATS, tiny_context
 from streamlit.testing.v1 import AppTest
-from test_api import AREA_CODES, LATS, _units
-from test_coverage import MINUTES, WEIGHTS
 
 from epu_mapper import api, postcodes
 from epu_mapper.errors import EpuMapperError
-from epu_mapper.settings import REPO_ROOT, Settings
+from epu_mapper.settings import REPO_ROOT
 from epu_mapper.ui import assets
 
 APP = str(REPO_ROOT / "app.py")
@@ -49,28 +47,9 @@ def _write_boundaries(build_dir, regions: pd.DataFrame) -> None:
 
 
 def _fixture_context(build_dir):
-    settings = Settings(data_dir=None, build_dir=build_dir, units_csv=build_dir / "units.csv")
-    demand = pd.DataFrame({
-        "area_code": AREA_CODES, "area_name": [f"Area {i}" for i in range(5)],
-        "nation": "England", "lat": LATS, "lon": [-1.0] * 5, "population": WEIGHTS * 10,
-        "weight": WEIGHTS, "weight_kind": "female_15_44_estimate",
-        "weight_note": "fixture weights",
-    })
-    regions = pd.DataFrame({
-        "area_code": AREA_CODES, "nation": "England",
-        "nhs_region_code": "Y1", "nhs_region_name": "Region",
-        "icb_code": ["R1", "R1", "R1", "R2", "R2"], "icb_name": ["ICB one"] * 3 + ["ICB two"] * 2,
-        "lhb_code": None, "lhb_name": None, "scot_hb_code": None, "scot_hb_name": None,
-        "hsct_code": None, "hsct_name": None,
-        "lad_code": ["L1", "L1", "L2", "L2", "L2"], "lad_name": ["LA one"] * 2 + ["LA two"] * 3,
-    })
-    matrix = types.SimpleNamespace(
-        minutes=MINUTES.copy(), km=MINUTES.copy() * 1.5, area_codes=np.array(AREA_CODES),
-        unit_ids=np.array(["U0", "U1", "U2"]), engine="estimate", approximate=True,
-        provenance={"engine": "estimate"}, typical_error_min=3.4,
-    )
-    _write_boundaries(build_dir, regions)
-    return api.build_context(settings, _units(), demand, regions, matrix)
+    ctx = tiny_context(build_dir, weight_note="fixture weights", provenance={"engine": "estimate"})
+    _write_boundaries(build_dir, ctx.regions)
+    return ctx
 
 
 @pytest.fixture

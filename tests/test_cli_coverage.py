@@ -8,13 +8,18 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from test_api import AREA_CODES, LATS, ctx  # noqa: F401  (ctx is a fixture)
+from _tiny import AREA_CODES, LATS, tiny_context
 
 from epu_mapper import api, cli
 
 
 @pytest.fixture
-def run(ctx, monkeypatch, capsys):  # noqa: F811
+def ctx(tmp_path):
+    return tiny_context(tmp_path, shuffled=True)
+
+
+@pytest.fixture
+def run(ctx, monkeypatch, capsys):
     monkeypatch.setattr(api, "load_context", lambda settings=None: ctx)
 
     def _run(*argv: str) -> tuple[int, str, str]:

@@ -9,7 +9,8 @@ Fixture (minutes; inf = pair skipped, NaN = unreachable)::
     A3            20            inf         NaN        weight 4, region R2
     A4            95             25         200        weight 5, region R2
 
-Bank-holiday day: U0 closed, U1 open, U2 unknown.
+Bank-holiday day: U0 closed, U1 open, U2 unknown. The fixture lives in ``tests/_tiny.py``
+(shared with the scenario, api, CLI and app tests).
 """
 
 from __future__ import annotations
@@ -17,32 +18,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from _tiny import INF, MINUTES, REGION, WEIGHTS, fixture_states
 
 from epu_mapper import coverage as cov
 
-INF, NAN = np.inf, np.nan
-MINUTES = np.array(
-    [
-        [10, 50, 20],
-        [40, 70, 5],
-        [80, 100, 30],
-        [20, INF, NAN],
-        [95, 25, 200],
-    ],
-    dtype=np.float32,
-)
-WEIGHTS = np.array([1, 2, 3, 4, 5], dtype=float)
-REGION = np.array(["R1", "R1", "R1", "R2", "R2"])
 MON_03, MON_10, SAT_10 = 3, 10, 5 * 24 + 10
-
-
-def fixture_states() -> np.ndarray:
-    states = np.zeros((3, cov.N_SLOTS), dtype=np.int8)
-    for day in range(5):
-        states[0, day * 24 + 9 : day * 24 + 17] = cov.OPEN
-    states[1, :] = cov.OPEN
-    states[2, :] = cov.UNKNOWN
-    return states
 
 
 @pytest.fixture

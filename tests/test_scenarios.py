@@ -1,13 +1,13 @@
-"""Hand-checkable tests of the pure what-if and greedy ranking (fixture of test_coverage)."""
+"""Hand-checkable tests of the pure what-if and greedy ranking (the tests/_tiny.py fixture)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from _tiny import MINUTES, WEIGHTS, fixture_states
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from test_coverage import MINUTES, WEIGHTS, fixture_states
 
 from epu_mapper import coverage as cov
 from epu_mapper import scenarios as sc
