@@ -186,3 +186,121 @@ def test_load_matrix_refuses_a_stale_matrix(settings):
     extra = pd.concat([UNITS, pd.DataFrame({"unit_id": ["U9"], "lat": [np.nan], "lon": [np.nan],
                                             "mappable": [False]})])
     assert load_matrix(settings, demand=DEMAND, units=extra).minutes.shape == (5, 3)
+
+
+# --------------------------------------------------------------------------- dense .npy load cache
+
+
+def _spy_parquet(monkeypatch) -> list:
+    """Count the matrix loader's Parquet reads (the cache path reads none)."""
+    import pyarrow.parquet as pq
+
+    calls: list = []
+    real = pq.read_table
+
+    def spy(*args, **kwargs):
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pq, "read_table", spy)
+    return calls
+
+
+def _assert_same_matrix(a, b) -> None:
+    np.testing.assert_array_equal(a.minutes, b.minutes)  # NaN == NaN, inf == inf
+    np.testing.assert_array_equal(a.km, b.km)
+    assert a.minutes.dtype == b.minutes.dtype == np.float32
+    assert a.area_codes.tolist() == b.area_codes.tolist()
+    assert a.unit_ids.tolist() == b.unit_ids.tolist()
+    assert (a.engine, a.approximate, a.typical_error_min) == (b.engine, b.approximate, b.typical_error_min)
+    assert a.provenance == b.provenance
+    ua, ub = (m.unreachable.astype(str).reset_index(drop=True) for m in (a, b))
+    pd.testing.assert_frame_equal(ua, ub)
+
+
+def test_dense_cache_written_and_used_when_fresh(settings, monkeypatch):
+    from epu_mapper.travel.matrix import cache_paths
+
+    _, prov, _ = build_matrix("estimate", settings, demand=DEMAND, units=UNITS, progress=False,
+                              log=lambda s: None)
+    arrays, key_path = cache_paths(settings.build_dir, "estimate")
+    assert all(p.is_file() for p in arrays.values())
+    key = json.loads(key_path.read_text())
+    assert key["inputs_key"] == prov["inputs_key"] and key["shape"] == [5, 3]
+    assert np.load(arrays["minutes"]).dtype == np.float32
+    calls = _spy_parquet(monkeypatch)
+    for demand, units in ((DEMAND, UNITS), (None, None)):
+        cached = load_matrix(settings, demand=demand, units=units)
+        assert calls == [], "a fresh cache is read instead of the Parquet"
+        key_path.unlink()  # no key: the Parquet path
+        from_parquet = load_matrix(settings, demand=demand, units=units)
+        assert len(calls) == 1
+        calls.clear()
+        _assert_same_matrix(cached, from_parquet)
+        assert set(cached.unreachable["reason"]) == {"no coordinates"} and len(cached.unreachable) == 3
+        build_matrix("estimate", settings, demand=DEMAND, units=UNITS, progress=False,
+                     log=lambda s: None)  # up to date: rewrites only the missing cache
+        assert key_path.is_file()
+        calls.clear()  # (that reads the Parquet once)
+
+
+def test_dense_cache_follows_a_reordered_request(settings):
+    from epu_mapper.travel.matrix import cache_paths
+
+    build_matrix("estimate", settings, demand=DEMAND, units=UNITS, progress=False, log=lambda s: None)
+    # unmappable rows are dropped and the column order follows the (mappable) units given
+    extra = pd.concat([UNITS, pd.DataFrame({"unit_id": ["U9"], "lat": [np.nan], "lon": [np.nan],
+                                            "mappable": [False]})])
+    cached = load_matrix(settings, demand=DEMAND, units=extra)
+    cache_paths(settings.build_dir, "estimate")[1].unlink()
+    _assert_same_matrix(cached, load_matrix(settings, demand=DEMAND, units=extra))
+
+
+def test_stale_or_damaged_cache_is_ignored(settings, monkeypatch):
+    from epu_mapper.travel.matrix import cache_paths
+
+    quiet = {"progress": False, "log": lambda s: None}
+    build_matrix("estimate", settings, demand=DEMAND, units=UNITS, **quiet)
+    arrays, key_path = cache_paths(settings.build_dir, "estimate")
+    good_key = key_path.read_text()
+    reference = load_matrix(settings, demand=DEMAND, units=UNITS)
+    calls = _spy_parquet(monkeypatch)
+
+    def check_parquet_used() -> None:
+        m = load_matrix(settings, demand=DEMAND, units=UNITS)
+        assert len(calls) == 1, "the stale cache was not used"
+        calls.clear()
+        _assert_same_matrix(m, reference)
+
+    # a key from other inputs
+    key = json.loads(good_key)
+    key["inputs_key"] = "0" * 64
+    key_path.write_text(json.dumps(key))
+    check_parquet_used()
+    # same inputs but another build of the matrix (e.g. rebuilt by a version without the cache)
+    key = json.loads(good_key)
+    key["created_at"] = "2000-01-01T00:00:00+00:00"
+    key_path.write_text(json.dumps(key))
+    check_parquet_used()
+    # a damaged array (other size) and a missing array
+    key_path.write_text(good_key)
+    np.save(arrays["minutes"], np.zeros((2, 2), dtype=np.float32))
+    check_parquet_used()
+    arrays["minutes"].unlink()
+    check_parquet_used()
+    key_path.write_text("not json")
+    check_parquet_used()
+
+
+def test_rebuild_replaces_the_cache(settings):
+    quiet = {"progress": False, "log": lambda s: None}
+    build_matrix("estimate", settings, demand=DEMAND, units=UNITS, **quiet)
+    old = load_matrix(settings, demand=DEMAND, units=UNITS)
+    moved = UNITS.assign(lat=[52.00, 52.11, 52.30])
+    build_matrix("estimate", settings, demand=DEMAND, units=moved, **quiet)
+    new = load_matrix(settings, demand=DEMAND, units=moved)
+    assert new.minutes[1, 1] != old.minutes[1, 1]  # the new matrix, not the old cache
+    from epu_mapper.travel.matrix import cache_paths
+
+    cache_paths(settings.build_dir, "estimate")[1].unlink()
+    _assert_same_matrix(new, load_matrix(settings, demand=DEMAND, units=moved))

@@ -422,6 +422,114 @@ def matrix_paths(build_dir: Path, engine: str) -> tuple[Path, Path]:
     return base.with_suffix(".parquet"), base.with_suffix(".json")
 
 
+#: Arrays of the dense cache written beside the Parquet (``travel/matrix_<engine>.<name>.npy``).
+CACHE_ARRAYS = ("minutes", "km", "area_codes", "unit_ids", "long_rows", "long_cols", "unreachable")
+
+
+def cache_paths(build_dir: Path, engine: str) -> tuple[dict[str, Path], Path]:
+    """The dense cache of a matrix: ``{name: travel/matrix_<engine>.<name>.npy}`` and its key
+    file ``travel/matrix_<engine>.cache.json``.
+
+    The cache holds the dense float32 ``minutes``/``km`` in build order (``area_codes`` rows,
+    ``unit_ids`` columns, unicode arrays), ``long_rows``/``long_cols`` (the row/column order
+    the Parquet's own order gives, for a load without ``demand``/``units``) and
+    ``unreachable`` (``int32 (n, 3)``: row, column, reason code of each NaN pair, in Parquet
+    order). It is a derived copy of the Parquet for a fast load; the Parquet stays the output.
+    """
+    base = Path(build_dir) / "travel" / f"matrix_{engine}"
+    arrays = {name: base.with_name(f"{base.name}.{name}.npy") for name in CACHE_ARRAYS}
+    return arrays, base.with_name(f"{base.name}.cache.json")
+
+
+def _dense_cache_arrays(
+    long: pd.DataFrame, area_codes: np.ndarray, unit_ids: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The cache arrays (:func:`cache_paths`) from a matrix's long table and its build order."""
+    area_codes = np.asarray(area_codes).astype(str)
+    unit_ids = np.asarray(unit_ids).astype(str)
+    minutes, km = dense_from_long(long, area_codes, unit_ids)
+    rows = _indexer(area_codes, long["area_code"])
+    cols = _indexer(unit_ids, long["unit_id"])
+    bad = long["reason"].notna().to_numpy()
+    reason_codes = {label: code for code, label in REASONS.items()}
+    codes = long.loc[bad, "reason"].astype(str).map(reason_codes).to_numpy(np.int32)
+    return {
+        "minutes": minutes,
+        "km": km,
+        "area_codes": area_codes,
+        "unit_ids": unit_ids,
+        "long_rows": pd.unique(rows).astype(np.int64),
+        "long_cols": pd.unique(cols).astype(np.int64),
+        "unreachable": np.column_stack([rows[bad], cols[bad], codes]).astype(np.int32).reshape(-1, 3),
+    }
+
+
+def write_dense_cache(
+    build_dir: Path, engine: str, long: pd.DataFrame, area_codes: np.ndarray,
+    unit_ids: np.ndarray, provenance: dict,
+) -> Path:
+    """Write the dense ``.npy`` cache of a matrix (atomically, each file) and, last, its key file.
+
+    The key file records the provenance's ``inputs_key`` and ``created_at`` and each array's
+    size: :func:`load_matrix` uses the cache only when all of them match, so a stale or
+    half-written cache is never used (call :func:`drop_dense_cache` before rewriting a matrix).
+
+    Returns
+    -------
+    Path
+        The key file.
+    """
+    from epu_mapper.store import atomic_write, write_json
+
+    arrays, key_path = cache_paths(build_dir, engine)
+    sizes = {}
+    for name, arr in _dense_cache_arrays(long, area_codes, unit_ids).items():
+        atomic_write(arrays[name], lambda tmp, a=arr: _save_npy(tmp, a))
+        sizes[name] = arrays[name].stat().st_size
+    write_json(key_path, {
+        "inputs_key": provenance.get("inputs_key"),
+        "created_at": provenance.get("created_at"),
+        "engine": engine,
+        "shape": [len(area_codes), len(unit_ids)],
+        "sizes": sizes,
+    })
+    return key_path
+
+
+def _save_npy(path: Path, arr: np.ndarray) -> None:
+    with open(path, "wb") as fh:  # a file object: np.save would add ".npy" to a bare name
+        np.save(fh, arr, allow_pickle=False)
+
+
+def drop_dense_cache(build_dir: Path, engine: str) -> None:
+    """Remove a matrix's cache key file (the arrays without it are never used)."""
+    _, key_path = cache_paths(build_dir, engine)
+    key_path.unlink(missing_ok=True)
+
+
+def read_dense_cache(build_dir: Path, engine: str, provenance: dict) -> dict[str, np.ndarray] | None:
+    """The cache arrays when present and made for this provenance (same ``inputs_key`` and
+    ``created_at``, files of the recorded sizes, consistent shapes); else None."""
+    arrays, key_path = cache_paths(build_dir, engine)
+    try:
+        key = json.loads(key_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (not provenance.get("inputs_key") or key.get("inputs_key") != provenance.get("inputs_key")
+            or key.get("created_at") != provenance.get("created_at")):
+        return None
+    try:
+        if any(arrays[n].stat().st_size != key["sizes"][n] for n in CACHE_ARRAYS):
+            return None
+        out = {n: np.load(arrays[n], allow_pickle=False) for n in CACHE_ARRAYS}
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
+    shape = (len(out["area_codes"]), len(out["unit_ids"]))
+    if out["minutes"].shape != shape or out["km"].shape != shape or list(shape) != key.get("shape"):
+        return None
+    return out
+
+
 def load_demand_points(settings: Settings) -> pd.DataFrame:
     """``area_code, lat, lon`` (+ ``ruc_class`` when present) of ``build/demand.parquet``."""
     path = Path(settings.build_dir) / "demand.parquet"
@@ -559,6 +667,10 @@ def build_matrix(
         old = json.loads(meta_path.read_text(encoding="utf-8"))
         if old.get("inputs_key") == inputs_key:
             log(f"travel matrix ({engine}) is up to date: {out}")
+            if read_dense_cache(settings.build_dir, engine, old) is None:
+                log("writing its dense load cache (.npy) ...")
+                write_dense_cache(settings.build_dir, engine, pd.read_parquet(out), area_codes,
+                                  unit_ids, old)
             return out, old, True
 
     mask = cand.candidate_mask(o_lat, o_lon, d_lat, d_lon, k=k, groups=groups, per_group=per_group)
@@ -629,8 +741,10 @@ def build_matrix(
     provenance["seconds"] = round(time.perf_counter() - t0, 2)
     from epu_mapper.store import write_json, write_parquet
 
+    drop_dense_cache(settings.build_dir, engine)  # the old cache is stale from here on
     write_parquet(out, long)
     write_json(meta_path, provenance)
+    write_dense_cache(settings.build_dir, engine, long, area_codes, unit_ids, provenance)
     log(f"wrote {out} ({counts['pairs_kept']:,} pairs, {counts['pairs_routed']:,} with a time) "
         f"in {provenance['seconds']} s")
     return out, provenance, False
@@ -701,6 +815,11 @@ def load_matrix(
         raise BuildMissingError(f"The travel matrix ({engine})", out, f"epu-mapper travel build --engine {engine}")
     if fresh[engine] is not None:
         raise MatrixOutOfDateError(engine, out, fresh[engine])
+    cached = read_dense_cache(settings.build_dir, engine, prov)
+    if cached is not None:
+        matrix = _matrix_from_cache(cached, engine, prov, demand, units)
+        if matrix is not None:
+            return matrix
     import pyarrow.parquet as pq
 
     long = pq.read_table(
@@ -725,6 +844,52 @@ def load_matrix(
         approximate=engine == "estimate",
         typical_error_min=prov.get("typical_error_min"),
         unreachable=long.loc[bad, ["area_code", "unit_id", "reason"]].reset_index(drop=True),
+    )
+
+
+def _matrix_from_cache(
+    cached: dict[str, np.ndarray], engine: str, prov: dict,
+    demand: pd.DataFrame | None, units: pd.DataFrame | None,
+) -> TravelMatrix | None:
+    """The matrix from its dense cache, in the order the Parquet path would give (None when the
+    requested rows/columns are not all in the cache)."""
+    built_areas = cached["area_codes"].astype(object)
+    built_units = cached["unit_ids"].astype(object)
+    if demand is not None:
+        area_codes = demand["area_code"].astype(str).to_numpy()
+        rows = pd.Index(built_areas).get_indexer(area_codes)
+    else:
+        rows = cached["long_rows"]
+        area_codes = built_areas[rows]
+    if units is not None:
+        unit_ids = units["unit_id"].astype(str).to_numpy()
+        cols = pd.Index(built_units).get_indexer(unit_ids)
+    else:
+        cols = cached["long_cols"]
+        unit_ids = built_units[cols]
+    if (rows < 0).any() or (cols < 0).any():
+        return None
+    minutes, km = cached["minutes"], cached["km"]
+    same_rows = len(rows) == len(built_areas) and (rows == np.arange(len(rows))).all()
+    same_cols = len(cols) == len(built_units) and (cols == np.arange(len(cols))).all()
+    if not (same_rows and same_cols):
+        minutes, km = minutes[np.ix_(rows, cols)], km[np.ix_(rows, cols)]
+    un = cached["unreachable"]
+    unreachable = pd.DataFrame({
+        "area_code": built_areas[un[:, 0]],
+        "unit_id": built_units[un[:, 1]],
+        "reason": _reason_labels(un[:, 2].astype(np.int8)),
+    })
+    return TravelMatrix(
+        minutes=minutes,
+        km=km,
+        area_codes=np.asarray(area_codes),
+        unit_ids=np.asarray(unit_ids),
+        engine=engine,
+        provenance=prov,
+        approximate=engine == "estimate",
+        typical_error_min=prov.get("typical_error_min"),
+        unreachable=unreachable,
     )
 
 
