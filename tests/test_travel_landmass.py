@@ -7,11 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from epu_mapper.settings import Settings
 from epu_mapper.travel import from_point
-from epu_mapper.travel.matrix import REASONS, NO_ROAD_LINK, build_matrix, landmass
+from epu_mapper.travel.matrix import NO_ROAD_LINK, REASONS, build_matrix, landmass
 
 # Belfast and Stranraer are 55 km apart in a straight line; Stranraer and Glasgow 105 km by road.
 DEMAND = pd.DataFrame({
