@@ -118,3 +118,11 @@ def test_hours_kind_and_when_closed_helpers():
     assert when_closed_text("unknown", "Call 111") == "Call 111"
     assert when_closed_text("open", "Call 111") == ""
     assert when_closed_text("closed", None) == when_closed_text("closed", "  ") == ""
+
+
+def test_bank_holiday_file_part():
+    from epu_mapper.ui.format import bank_holiday_file_part
+
+    assert bank_holiday_file_part(False) == ""
+    assert bank_holiday_file_part(True) == "_bh"
+    assert bank_holiday_file_part("Northern Ireland") == "_bh_northern_ireland"

@@ -204,6 +204,16 @@ PRESETS: tuple[Preset, ...] = (
 )
 
 
+def bank_holiday_file_part(bank_holiday: bool | str) -> str:
+    """File-name part for a bank-holiday scope: ``""`` (none), ``"_bh"`` (every nation) or
+    ``"_bh_northern_ireland"`` (one nation only)."""
+    if bank_holiday is True:
+        return "_bh"
+    if isinstance(bank_holiday, str) and bank_holiday.strip():
+        return "_bh_" + bank_holiday.strip().lower().replace(" ", "_")
+    return ""
+
+
 @dataclass(frozen=True)
 class Metric:
     """A choropleth metric: candidate ``gaps`` columns (first present wins), label, bins."""

@@ -16,6 +16,7 @@ from epu_mapper.ui.format import (
     POLICIES,
     PRESETS,
     RANGE_POLICY,
+    bank_holiday_file_part,
     fmt_metric,
     fmt_minutes,
     how_label,
@@ -176,7 +177,7 @@ def page() -> None:
                                         "if unknown open", format="%.1f")})
         d1, d2 = st.columns(2)
         d1.download_button("CSV", table.to_csv(index=False).encode(),
-                           file_name=f"epu_gaps_{level}_{hour}{_bh_suffix(bank_holiday)}.csv",
+                           file_name=f"epu_gaps_{level}_{hour}{bank_holiday_file_part(bank_holiday)}.csv",
                            mime="text/csv", key="gaps_csv")
         d2.download_button("GeoJSON", maps.geojson_with_values(geometry, table),
                            file_name=f"epu_gaps_{level}_{hour}.geojson",
@@ -185,15 +186,6 @@ def page() -> None:
     # small areas are drawn for one policy; the range shows its cautious bound
     _small_area_section(level, table, hour, bank_holiday,
                         "exclude" if policy == "range" else policy, when_label)
-
-
-def _bh_suffix(bank_holiday: bool | str) -> str:
-    """File-name part for the bank-holiday scope: ``""``, ``"_bh"`` or ``"_bh_scotland"``."""
-    if bank_holiday is True:
-        return "_bh"
-    if isinstance(bank_holiday, str) and bank_holiday:
-        return "_bh_" + bank_holiday.lower().replace(" ", "_")
-    return ""
 
 
 def _inequality(attrs: dict[str, Any]) -> None:
