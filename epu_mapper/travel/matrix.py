@@ -834,6 +834,15 @@ def load_matrix(
                     pd.unique(long["unit_id"].cat.codes)], dtype=object))
     minutes, km = dense_from_long(long, area_codes, unit_ids)
     bad = long["reason"].notna()
+    unreachable = long.loc[bad, ["area_code", "unit_id", "reason"]].reset_index(drop=True)
+    return _travel_matrix(minutes, km, area_codes, unit_ids, engine, prov, unreachable)
+
+
+def _travel_matrix(
+    minutes: np.ndarray, km: np.ndarray, area_codes: np.ndarray, unit_ids: np.ndarray,
+    engine: str, prov: dict, unreachable: pd.DataFrame,
+) -> TravelMatrix:
+    """The :class:`TravelMatrix` both load paths (Parquet and dense cache) return."""
     return TravelMatrix(
         minutes=minutes,
         km=km,
@@ -843,7 +852,7 @@ def load_matrix(
         provenance=prov,
         approximate=engine == "estimate",
         typical_error_min=prov.get("typical_error_min"),
-        unreachable=long.loc[bad, ["area_code", "unit_id", "reason"]].reset_index(drop=True),
+        unreachable=unreachable,
     )
 
 
@@ -880,17 +889,7 @@ def _matrix_from_cache(
         "unit_id": built_units[un[:, 1]],
         "reason": _reason_labels(un[:, 2].astype(np.int8)),
     })
-    return TravelMatrix(
-        minutes=minutes,
-        km=km,
-        area_codes=np.asarray(area_codes),
-        unit_ids=np.asarray(unit_ids),
-        engine=engine,
-        provenance=prov,
-        approximate=engine == "estimate",
-        typical_error_min=prov.get("typical_error_min"),
-        unreachable=unreachable,
-    )
+    return _travel_matrix(minutes, km, area_codes, unit_ids, engine, prov, unreachable)
 
 
 # --------------------------------------------------------------------------- single origin
