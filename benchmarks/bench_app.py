@@ -6,9 +6,11 @@ Run: ``.venv/bin/pytest benchmarks/bench_app.py --benchmark-only -s``
   - ``test_cold_start_apptest``: a fresh Python process imports the app and runs the Regional
     gaps page (load the api context, compute the gaps, build the choropleth) in Streamlit's
     AppTest; wall time of the whole process.
-  - ``test_cold_start_browser``: ``streamlit run app.py`` is started, headless Chromium opens
-    the Regional gaps page, and the clock stops when the Leaflet map in the browser holds its
-    region polygons (server boot + first script run + browser render).
+  - ``test_cold_start_browser``: with headless Chromium already running (launched, fresh
+    profile, outside the timed part), the clock starts when ``python -m epu_mapper.ui.serve``
+    (``make run``) is started and stops when the Leaflet map of the Regional gaps page holds its
+    region polygons (server boot + frontend load + first script run + map drawn). The
+    benchmark's figure is exactly that span; the target is asserted on the median of 3 runs.
 * **Slider change <= 300 ms of server time.** ``test_slider_change_server_time``: with the app
   warm (context loaded), each round moves the hour-of-week slider to an hour not seen before
   (no result cache hit) and times the script rerun, which is the server's work for a slider
@@ -28,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Any
 from urllib.request import urlopen
 
 import pytest
@@ -85,62 +88,104 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclasses.dataclass
+class _BrowserRound:
+    """One browser cold start: Chromium (fresh profile) and, once started, the app server."""
+
+    context: Any
+    page: Any
+    profile: str
+    proc: subprocess.Popen | None = None
+
+    def close(self) -> None:
+        """Stop the server and the browser and remove the profile (idempotent)."""
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc = None
+        if self.context is not None:
+            self.context.close()
+            self.context = None
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
 def test_cold_start_browser(benchmark, env):
+    """Server start -> choropleth drawn, timed by pytest-benchmark (median of 3 rounds).
+
+    Outside the timed part (``setup`` / ``teardown`` of ``benchmark.pedantic``): launching
+    Chromium with a fresh profile (empty HTTP cache) and opening a blank tab; stopping the
+    server and closing the browser. Timed: starting ``python -m epu_mapper.ui.serve``, waiting
+    for ``/_stcore/health`` (``server_boot_s``), then opening ``/gaps`` until the Leaflet map in
+    the streamlit-folium frame holds the 7 NHS England region polygons (``page_to_map_s``).
+    """
     from playwright.sync_api import sync_playwright
 
     assert os.path.exists(CHROMIUM), "run `make browser`"
     phases: list[dict[str, float]] = []
+    live: list[_BrowserRound] = []
 
-    def run() -> None:
-        port = _free_port()
+    def setup() -> tuple[tuple[_BrowserRound], dict[str, Any]]:
         profile = tempfile.mkdtemp(prefix="epu-bench-")
-        with sync_playwright() as p:
-            browser = p.chromium.launch_persistent_context(
-                profile, executable_path=CHROMIUM, headless=True,
-                args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                      "--disable-background-networking", "--disable-quic"],
-                viewport={"width": 1280, "height": 900})
-            browser.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url
-                          else r.abort())
-            page = browser.new_page()
-            t0 = time.perf_counter()
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "epu_mapper.ui.serve", "--server.port", str(port),
-                 "--server.address", "127.0.0.1", "--server.headless", "true"],
-                cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True)
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-quic"],
+            viewport={"width": 1280, "height": 900})
+        context.route("**/*", lambda r: r.continue_() if "127.0.0.1" in r.request.url
+                      else r.abort())
+        page = context.new_page()
+        live.append(_BrowserRound(context, page, profile))
+        return (live[-1],), {}
+
+    def cold_start(rnd: _BrowserRound) -> None:
+        port = _free_port()
+        t0 = time.perf_counter()
+        rnd.proc = subprocess.Popen(
+            [sys.executable, "-m", "epu_mapper.ui.serve", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True)
+        while True:
             try:
-                while True:
-                    try:
-                        with urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                            break
-                    except OSError:
-                        time.sleep(0.05)
-                t_health = time.perf_counter()
-                page.goto(f"http://127.0.0.1:{port}/gaps")
-                frame = page.wait_for_selector('iframe[title="streamlit_folium.st_folium"]',
-                                               timeout=60_000).content_frame()
-                frame.wait_for_function(
-                    "() => { if (!window.map) return false; let n = 0;"
-                    " window.map.eachLayer(l => { if (l instanceof L.Polygon) n++; });"
-                    " return n >= 7; }", timeout=60_000)
-                t_map = time.perf_counter()
-                phases.append({"server_boot_s": t_health - t0, "page_to_map_s": t_map - t_health})
-            finally:
-                os.killpg(proc.pid, signal.SIGTERM)
-                proc.wait(timeout=10)
-                browser.close()
-                shutil.rmtree(profile, ignore_errors=True)
+                with urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
+                    break
+            except OSError:
+                assert rnd.proc.poll() is None, "the app server exited"
+                time.sleep(0.02)
+        t_health = time.perf_counter()
+        rnd.page.goto(f"http://127.0.0.1:{port}/gaps")
+        frame = rnd.page.wait_for_selector('iframe[title="streamlit_folium.st_folium"]',
+                                           timeout=60_000).content_frame()
+        frame.wait_for_function(
+            "() => { if (!window.map) return false; let n = 0;"
+            " window.map.eachLayer(l => { if (l instanceof L.Polygon) n++; });"
+            " return n >= 7; }", timeout=60_000)
+        t_map = time.perf_counter()
+        phases.append({"server_boot_s": t_health - t0, "page_to_map_s": t_map - t_health})
 
-    def timed() -> None:
-        run()
+    def teardown(rnd: _BrowserRound) -> None:
+        rnd.close()
 
-    benchmark.pedantic(timed, rounds=3, iterations=1)
+    load_before = os.getloadavg()[0]
+    with sync_playwright() as pw:
+        try:
+            benchmark.pedantic(cold_start, setup=setup, teardown=teardown, rounds=3, iterations=1)
+        finally:
+            for rnd in live:
+                rnd.close()
     benchmark.extra_info["phases"] = phases
+    benchmark.extra_info["load_average_before"] = load_before
     total = [p["server_boot_s"] + p["page_to_map_s"] for p in phases]
     print(f"\ncold start in the browser (server start -> choropleth drawn): "
-          f"{', '.join(f'{t:.2f}' for t in total)} s; phases {phases}")
-    assert min(total) <= COLD_START_S
+          f"{', '.join(f'{t:.2f}' for t in total)} s, median {benchmark.stats['median']:.2f} s"
+          f" (1-min load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after);"
+          " phases "
+          + "; ".join(f"boot {p['server_boot_s']:.2f} + page {p['page_to_map_s']:.2f}"
+                      for p in phases))
+    assert benchmark.stats["median"] <= COLD_START_S
 
 
 @pytest.mark.parametrize("level", ["nhs_region", "lad", "scot_hb"])
