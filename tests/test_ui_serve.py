@@ -38,3 +38,61 @@ def test_waiting_for_the_warm_up_returns_once_the_context_is_ready(monkeypatch):
     release.set()
     thread.join(5)
     serve.wait_for_warm_up(timeout=5)  # no-op once the thread has ended
+
+
+def test_postcode_index_waits_for_the_first_page_run(monkeypatch):
+    """The context and the default gaps query come first; the postcode index only once a page
+    run has finished (so it does not compete with the first visitor's page)."""
+    import threading
+
+    from epu_mapper import api, postcodes
+
+    calls: list[str] = []
+    monkeypatch.setattr(api, "load_context", lambda settings=None: calls.append("context") or "ctx")
+    monkeypatch.setattr(api, "gaps", lambda ctx, level, **kw: calls.append(f"gaps {level}"))
+    monkeypatch.setattr(postcodes, "get_index", lambda settings=None: calls.append("postcodes"))
+    monkeypatch.setattr(serve, "_context_ready", threading.Event())
+    monkeypatch.setattr(serve, "_first_page_ran", threading.Event())
+    thread = threading.Thread(target=serve.warm, kwargs={"postcode_delay_s": 60,
+                                                         "postcode_grace_s": 0}, daemon=True)
+    thread.start()
+    assert serve._context_ready.wait(30)
+    assert thread.is_alive()  # waiting for a page run
+    assert calls == ["context", "gaps nhs_region"]
+    serve.page_ran()
+    thread.join(30)
+    assert not thread.is_alive()
+    assert calls == ["context", "gaps nhs_region", "postcodes"]
+
+
+def test_warm_up_imports_the_page_modules_but_not_streamlit_folium():
+    """``streamlit_folium`` declares its component on import, which must happen in a script run."""
+    assert "streamlit_folium" not in serve.WARM_IMPORTS
+    assert "folium.plugins" in serve.WARM_IMPORTS
+
+
+def test_guarded_pages_report_each_run_even_on_errors(monkeypatch):
+    import threading
+
+    from epu_mapper.errors import EpuMapperError
+    from epu_mapper.ui import common
+
+    monkeypatch.setattr(serve, "_first_page_ran", threading.Event())
+    monkeypatch.setattr(common.st, "error", lambda *a, **k: None)
+
+    def failing() -> None:
+        raise EpuMapperError("no")
+
+    common.guarded(failing)()
+    assert serve._first_page_ran.is_set()
+
+
+def test_module_entry_point_starts_the_importable_module(monkeypatch):
+    """``python -m epu_mapper.ui.serve`` runs as ``__main__``; the pages import
+    ``epu_mapper.ui.serve``, so the warm-up state must live in that module."""
+    import runpy
+
+    seen: list[str] = []
+    monkeypatch.setattr(serve, "main", lambda argv=None: seen.append("main"))
+    runpy.run_path(serve.__file__, run_name="__main__")
+    assert seen == ["main"]

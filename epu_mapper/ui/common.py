@@ -24,7 +24,7 @@ import streamlit as st
 from epu_mapper import store
 from epu_mapper.errors import BuildMissingError, DataDirectoryError, EpuMapperError
 from epu_mapper.settings import TIMEZONE, Settings, get_settings
-from epu_mapper.ui import assets, maps
+from epu_mapper.ui import assets, maps, serve
 from epu_mapper.ui.format import SAFETY_MESSAGE
 
 MAP_HEIGHT = 460
@@ -86,8 +86,6 @@ def build_stamp(settings: Settings) -> str:
 
 @st.cache_resource(show_spinner="Loading units, areas and travel times…", max_entries=2)
 def _load_context(stamp: str) -> Any:
-    from epu_mapper.ui import serve
-
     serve.wait_for_warm_up()  # the launcher may be loading it right now
     return api_fn("load_context")(get_settings())
 
@@ -152,7 +150,11 @@ def publish_geometry(geometry: maps.PreparedGeometry, name: str,
 
 
 def guarded(page: Callable[[], None]) -> Callable[[], None]:
-    """Run a page; user-facing errors become messages (never a traceback)."""
+    """Run a page; user-facing errors become messages (never a traceback).
+
+    When the run ends it tells the launcher's warm-up (:func:`epu_mapper.ui.serve.page_ran`),
+    which then loads the postcode index without competing with the first page run.
+    """
 
     @functools.wraps(page)
     def wrapper() -> None:
@@ -167,6 +169,8 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
             st.warning(str(exc))
         except EpuMapperError as exc:
             st.error(str(exc))
+        finally:
+            serve.page_ran()
 
     return wrapper
 

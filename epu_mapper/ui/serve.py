@@ -3,22 +3,41 @@
 Streamlit runs the app script only when the first browser session connects, so the first
 visitor would wait for the heavy imports and for the api context (units, areas, travel matrix,
 weekly open states) to load. Here a background thread does that work while the server boots
-and the browser loads the frontend; the api's context cache then serves the first session. Any failure in the warm-up is ignored: the pages report it themselves.
+and the browser loads the frontend; the api's context cache then serves the first session.
+
+The warm-up does what the first map needs first (context, the default gaps query, page
+modules). The postcode index (about 1 s of mostly interpreter-bound work, needed only once
+someone submits a postcode) is loaded :data:`POSTCODE_GRACE_S` after the first page run has
+finished (:func:`page_ran`), so it competes neither with that run nor with this server sending
+the browser the map's files; with no visitor it is loaded after :data:`POSTCODE_DELAY_S`.
+Any failure in the warm-up is ignored: the pages report it themselves.
 
 Usage: ``python -m epu_mapper.ui.serve [streamlit run options]``.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import threading
+import time
 from collections.abc import Sequence
 
 from epu_mapper.settings import REPO_ROOT
 
 _warm_thread: threading.Thread | None = None
 _context_ready = threading.Event()
+_first_page_ran = threading.Event()
+#: Modules the first page run would import, minus Streamlit-bound ones (``streamlit_folium``
+#: declares its component when imported, which must happen inside a script run): folium's
+#: plugins are the bulk of ``streamlit_folium``'s own import time.
+WARM_IMPORTS = ("folium", "folium.plugins", "epu_mapper.ui.format", "epu_mapper.ui.maps")
+#: Longest wait for a first page run before the postcode index is loaded anyway (seconds).
+POSTCODE_DELAY_S = 30.0
+#: Pause after the first page run before loading the postcode index (seconds): the browser
+#: is still fetching the map component, Leaflet and the boundaries from this process.
+POSTCODE_GRACE_S = 3.0
 
 
 def wait_for_warm_up(timeout: float = 60.0) -> None:
@@ -31,16 +50,35 @@ def wait_for_warm_up(timeout: float = 60.0) -> None:
         _context_ready.wait(timeout)
 
 
-def warm() -> None:
+def page_ran() -> None:
+    """Record that a page script run has finished (called by :func:`epu_mapper.ui.common.guarded`).
+
+    The warm-up waits for this before loading the postcode index, so the first session's
+    run has the interpreter to itself. Cheap and idempotent.
+    """
+    _first_page_ran.set()
+
+
+def warm(postcode_delay_s: float = POSTCODE_DELAY_S,
+         postcode_grace_s: float = POSTCODE_GRACE_S) -> None:
     """Import the page dependencies and load the api context (best effort).
 
-    Only non-Streamlit modules are touched here: components must be declared by the running
-    server, and :func:`epu_mapper.api.load_context` keeps its own cache (keyed by the
-    settings and the build files' times), which the app's first session then hits.
+    In order: the api context and the default gaps query (the first map's work), the page
+    modules (:data:`WARM_IMPORTS`), then, once the first page run has finished, the postcode
+    index (after a grace period). Only non-Streamlit modules are touched here: components must be declared by the
+    running server and Streamlit's caches bind to it; :func:`epu_mapper.api.load_context`
+    keeps its own cache (keyed by the settings and the build files' times), which the app's
+    first session then hits.
+
+    Parameters
+    ----------
+    postcode_delay_s : float
+        Longest wait for the first page run to finish (:func:`page_ran`) before the postcode
+        index is loaded.
+    postcode_grace_s : float
+        Further pause before loading the postcode index.
     """
     try:
-        import folium  # noqa: F401
-
         from epu_mapper import api
         from epu_mapper.settings import get_settings
 
@@ -50,6 +88,10 @@ def warm() -> None:
             api.gaps(ctx, "nhs_region", hour_of_week=2 * 24 + 11)
         finally:
             _context_ready.set()
+        for module in WARM_IMPORTS:
+            importlib.import_module(module)
+        _first_page_ran.wait(postcode_delay_s)
+        time.sleep(postcode_grace_s)
         from epu_mapper import postcodes
 
         postcodes.get_index(settings)  # the patient page's first postcode lookup
@@ -72,4 +114,6 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # ``python -m`` runs this file as ``__main__``, a second copy of the module; the pages
+    # import ``epu_mapper.ui.serve``, so start the warm-up from that copy for them to see it.
+    importlib.import_module("epu_mapper.ui.serve").main()
