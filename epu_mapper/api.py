@@ -560,7 +560,8 @@ def gaps(
 
         ``df.attrs``: ``level, when`` (label), ``at`` (ISO UK local time, None for a typical-week
         slot), ``slot`` (0…191 or None for a real moment), ``policy, filters, reach_minutes,
-        engine, approximate, inequality`` (``median_ratio_worst_best``, ``pct60_ratio_best_worst``, ``gini_minutes_uk``
+        engine, approximate, travel_caption`` (:func:`travel_caption`), ``inequality``
+        (``median_ratio_worst_best``, ``pct60_ratio_best_worst``, ``gini_minutes_uk``
         per policy).
     """
     check_level(level)
@@ -597,9 +598,37 @@ def gaps(
         filters={"self_referral": bool(self_referral), "weeks": weeks},
         engine=getattr(ctx.matrix, "engine", None),
         approximate=bool(getattr(ctx.matrix, "approximate", False)),
+        travel_caption=travel_caption(ctx),
         inequality=inequality if policy == "range" else inequality[policy],
     )
     return out
+
+
+def travel_caption(ctx: Context) -> str:
+    """One line for users on what the context's area-to-unit travel times are.
+
+    Parameters
+    ----------
+    ctx : Context
+
+    Returns
+    -------
+    str
+        The travel matrix's own caption (its provenance, written when it was built: for the
+        straight-line estimate the calibrated
+        :meth:`~epu_mapper.travel.estimate.EstimateParams.caption`, which states the typical
+        error in minutes); for an estimate matrix without one, the caption of
+        :data:`~epu_mapper.travel.estimate.CALIBRATED`; else the road-routing caption.
+    """
+    m = ctx.matrix
+    caption = str((getattr(m, "provenance", None) or {}).get("caption") or "")
+    if caption:
+        return caption
+    if bool(getattr(m, "approximate", False)):
+        from epu_mapper.travel import CALIBRATED
+
+        return CALIBRATED.caption()
+    return "road travel time by car (OSRM)"
 
 
 def _filters(self_referral: bool, weeks: float | None) -> tuple[bool, float | None] | None:

@@ -236,6 +236,24 @@ def test_nearest_caption_follows_the_engine_of_the_shown_units(ctx, monkeypatch)
     assert api.nearest(ctx, "ab12cd").caption == travel.CALIBRATED.caption()
 
 
+def test_gaps_states_what_the_travel_times_are(ctx, tmp_path):
+    from epu_mapper import travel
+
+    # an estimate matrix without a caption of its own: the calibrated caption (measured error)
+    attrs = api.gaps(ctx, "icb", hour_of_week=10).attrs
+    assert attrs["approximate"] is True
+    assert attrs["travel_caption"] == api.travel_caption(ctx) == travel.CALIBRATED.caption()
+    assert f"typically within {travel.CALIBRATED.mae_min:.0f} minutes" in attrs["travel_caption"]
+    # the matrix's own caption (its provenance, as built) wins
+    built = tiny_context(tmp_path, provenance={"caption": "as built: typically within 9 minutes"})
+    assert api.gaps(built, "icb", hour_of_week=10).attrs["travel_caption"] == (
+        "as built: typically within 9 minutes")
+    # a routed matrix without a caption: the road-routing caption
+    built.matrix.approximate = False
+    built.matrix.provenance = {}
+    assert api.travel_caption(built) == "road travel time by car (OSRM)"
+
+
 def test_gaps_and_small_areas_with_unit_filters(ctx):
     # self-referral: only U0 ("yes") counts; Monday 10:00 it is open
     df = api.gaps(ctx, "icb", hour_of_week=10, self_referral=True)

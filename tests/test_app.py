@@ -266,6 +266,18 @@ def test_gaps_page_map_table_downloads_and_slider(fixture_app):
     assert "Gini of minutes (UK)" in [m.label for m in at.metric]
 
 
+def test_gaps_page_states_the_estimate_error(fixture_app):
+    from epu_mapper.travel import CALIBRATED
+
+    at = _app("gaps")
+    _no_failures(at)
+    captions = "\n".join(c.value for c in at.caption)
+    # the fixture matrix is the estimate: the travel layer's measured error is stated
+    assert f"typically within {CALIBRATED.mae_min:.0f} minutes" in captions
+    assert f"9 in 10 within {CALIBRATED.p90_min:.0f} minutes" in captions
+    assert "straight-line estimates (see About" not in captions  # not the old bare note
+
+
 def test_gaps_bank_holiday_by_nation(fixture_app):
     at = _app("gaps")
     at.selectbox(key="gaps_level").set_value("icb")

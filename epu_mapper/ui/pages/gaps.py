@@ -20,6 +20,7 @@ from epu_mapper.ui.format import (
     fmt_metric,
     fmt_minutes,
     how_label,
+    md_escape,
     metric_column,
     metric_values,
 )
@@ -166,6 +167,7 @@ def page() -> None:
         else:
             st.caption(f"Unknown hours: {POLICIES[policy].lower()}. Darkest = worst.")
         _inequality(table.attrs)
+        _travel_note(table.attrs)
     ranked = ranked_table(table, metric_key, policy)
     with right:
         st.markdown(f"**Ranked, worst first — {title}**")
@@ -205,7 +207,14 @@ def _inequality(attrs: dict[str, Any]) -> None:
     c2.metric("Gini of minutes (UK)", "–" if gini is None else f"{gini:.2f}",
               help="0 = everyone equally far from an open unit; 1 = maximal inequality.")
     c3.metric("No open unit (UK)", "–" if none is None else f"{none:.1f}%")
-    if attrs.get("approximate"):
+
+
+def _travel_note(attrs: dict[str, Any]) -> None:
+    """What the travel times are, with the estimate's measured error (the api's caption)."""
+    caption = attrs.get("travel_caption") or ""
+    if attrs.get("approximate") and caption:
+        st.caption(f"Travel times: {md_escape(caption)} (see About the data).")
+    elif attrs.get("approximate"):
         st.caption("Travel times are straight-line estimates (see About the data).")
 
 
