@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import json
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -21,7 +20,7 @@ from zoneinfo import ZoneInfo
 import folium
 import streamlit as st
 
-from epu_mapper import store
+from epu_mapper import api, store
 from epu_mapper.errors import BuildMissingError, DataDirectoryError, EpuMapperError
 from epu_mapper.settings import TIMEZONE, Settings, get_settings
 from epu_mapper.ui import assets, maps, serve
@@ -35,39 +34,9 @@ DATA_HINT = (
 )
 
 
-class ApiUnavailableError(EpuMapperError):
-    """The backend facade this page needs is not installed in this build of the app."""
-
-
 def uk_now() -> datetime:
     """Current UK local time, naive (the ``hours`` convention)."""
     return datetime.now(ZoneInfo(TIMEZONE)).replace(tzinfo=None, second=0, microsecond=0)
-
-
-def _api() -> Any:
-    try:
-        from epu_mapper import api
-    except ImportError as exc:  # the facade lands separately
-        raise ApiUnavailableError(
-            f"The analysis facade (epu_mapper.api) is not available: {exc}"
-        ) from exc
-    return api
-
-
-def api_fn(name: str) -> Callable[..., Any]:
-    """A function of :mod:`epu_mapper.api`, or a clear error when it does not exist."""
-    fn = getattr(_api(), name, None)
-    if fn is None:
-        raise ApiUnavailableError(f"epu_mapper.api.{name} is not available in this version.")
-    return fn
-
-
-def has_api(name: str) -> bool:
-    """True when :mod:`epu_mapper.api` provides ``name``."""
-    try:
-        return getattr(_api(), name, None) is not None
-    except ApiUnavailableError:
-        return False
 
 
 def build_stamp(settings: Settings) -> str:
@@ -87,7 +56,7 @@ def build_stamp(settings: Settings) -> str:
 @st.cache_resource(show_spinner="Loading units, areas and travel times…", max_entries=2)
 def _load_context(stamp: str) -> Any:
     serve.wait_for_warm_up()  # the launcher may be loading it right now
-    return api_fn("load_context")(get_settings())
+    return api.load_context(get_settings())
 
 
 def context() -> Any:
@@ -101,28 +70,14 @@ def ctx_key() -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _prepared_file(path: str, mtime: float) -> maps.PreparedGeometry:
-    return maps.prepare_geometry(json.loads(Path(path).read_text(encoding="utf-8")))
-
-
-@st.cache_data(show_spinner=False, max_entries=16)
-def _prepared_api(level: str, _key: str) -> maps.PreparedGeometry:
-    return maps.prepare_geometry(api_fn("boundaries")(level, get_settings()))
+def _prepared(level: str, _key: str) -> maps.PreparedGeometry:
+    return maps.prepare_geometry(api.boundaries(level, get_settings()))
 
 
 def boundaries(level: str) -> maps.PreparedGeometry:
-    """A level's boundaries, serialised once per build (api when it offers them, else the
-    documented build file ``boundaries/<level>.geojson``), published as a static file so the
+    """A level's boundaries, serialised once per build and published as a static file so the
     browser fetches (and caches) the geometry instead of receiving it on every rerun."""
-    if has_api("boundaries"):
-        geometry = _prepared_api(level, ctx_key())
-    else:
-        settings = get_settings()
-        path = settings.build_dir / "boundaries" / f"{level}.geojson"
-        if not path.is_file():
-            raise BuildMissingError(f"boundaries for {level}", path, "epu-mapper data build")
-        geometry = _prepared_file(str(path), path.stat().st_mtime)
-    return publish_geometry(geometry, level)
+    return publish_geometry(_prepared(level, ctx_key()), level)
 
 
 def publish_geometry(geometry: maps.PreparedGeometry, name: str,
@@ -165,8 +120,6 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
             st.info(DATA_HINT)
         except BuildMissingError as exc:
             offer_build(exc)
-        except ApiUnavailableError as exc:
-            st.warning(str(exc))
         except EpuMapperError as exc:
             st.error(str(exc))
         finally:

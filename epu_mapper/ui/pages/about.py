@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from epu_mapper import api
 from epu_mapper.errors import EpuMapperError
 from epu_mapper.ui import common
 from epu_mapper.ui.format import POLICIES, md_escape
@@ -58,7 +59,7 @@ LIMITATIONS = (
 @st.cache_data(show_spinner=False, max_entries=2)
 def _facts(_key: str) -> dict:
     """Provenance from the api (build manifest, travel engine, weights, unit counts)."""
-    return dict(common.api_fn("provenance")(common.context()))
+    return dict(api.provenance(common.context()))
 
 
 def _weights_table(weights: dict) -> pd.DataFrame:

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from epu_mapper import api
 from epu_mapper.errors import EpuMapperError, PostcodeError
 from epu_mapper.ui import common, maps
 from epu_mapper.ui.format import (
@@ -42,7 +43,7 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 @st.cache_data(show_spinner="Finding units…", max_entries=64)
 def _nearest(key: str, postcode: str, at: datetime | None, self_referral: bool,
              weeks: int | None, limit: int) -> Any:
-    return common.api_fn("nearest")(common.context(), postcode, at=at,
+    return api.nearest(common.context(), postcode, at=at,
                                     self_referral=self_referral, weeks=weeks, limit=limit)
 
 

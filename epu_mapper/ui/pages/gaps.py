@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from epu_mapper import api
 from epu_mapper.settings import NATIONS
 from epu_mapper.ui import common, maps
 from epu_mapper.ui.format import (
@@ -33,7 +34,7 @@ TOOLTIP_LIMIT = 8000
 
 @st.cache_data(show_spinner="Computing coverage…", max_entries=256)
 def _gaps(key: str, level: str, hour: int, bank_holiday: bool | str, policy: str) -> pd.DataFrame:
-    table = common.api_fn("gaps")(common.context(), level, hour_of_week=hour,
+    table = api.gaps(common.context(), level, hour_of_week=hour,
                                   bank_holiday=bank_holiday, policy=policy)
     if "region_code" not in table.columns:
         table = table.reset_index()
@@ -43,7 +44,7 @@ def _gaps(key: str, level: str, hour: int, bank_holiday: bool | str, policy: str
 @st.cache_data(show_spinner="Loading small areas…", max_entries=32)
 def _small_areas(key: str, level: str, code: str, hour: int, bank_holiday: bool | str,
                  policy: str) -> pd.DataFrame:
-    return common.api_fn("small_areas")(common.context(), level, code, hour_of_week=hour,
+    return api.small_areas(common.context(), level, code, hour_of_week=hour,
                                         bank_holiday=bank_holiday, policy=policy)
 
 
@@ -221,9 +222,6 @@ def _travel_note(attrs: dict[str, Any]) -> None:
 def _small_area_section(level: str, table: pd.DataFrame, hour: int, bank_holiday: bool | str,
                         policy: str, when_label: str) -> None:
     st.subheader("Small areas of a region")
-    if not common.has_api("small_areas"):
-        st.info("Small-area detail needs `epu_mapper.api.small_areas`, not in this version.")
-        return
     names = dict(zip(table["region_code"].astype(str),
                      table.get("region_name", table["region_code"]).astype(str), strict=True))
     code = st.selectbox("Region", [""] + sorted(names, key=names.get),

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from epu_mapper import api
 from epu_mapper.ui import common, maps
 from epu_mapper.ui.format import (
     DAYS,
@@ -30,15 +31,12 @@ TIMETABLE_WORDS = {"open": "Open", "closed": "Closed", "unknown": "Hours unknown
 
 @st.cache_data(show_spinner="Loading the region…", max_entries=32)
 def _local(key: str, level: str, code: str, policy: str) -> Any:
-    return common.api_fn("local")(common.context(), level, code, policy=policy)
+    return api.local(common.context(), level, code, policy=policy)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def _regions(key: str, level: str) -> pd.DataFrame:
-    if common.has_api("regions"):
-        return common.api_fn("regions")(common.context(), level)
-    geometry = common.boundaries(level)
-    return pd.DataFrame({"region_code": geometry.codes, "region_name": geometry.names})
+    return api.regions(common.context(), level)
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from epu_mapper import api
 from epu_mapper.ui import common, maps
 from epu_mapper.ui.format import LEVELS, POLICIES, how_label, md_escape, unit_labels
 
@@ -29,25 +30,19 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 
 @st.cache_data(show_spinner="Ranking units…", max_entries=16)
 def _rank(key: str, k: int, hours: str, policy: str) -> pd.DataFrame:
-    return common.api_fn("rank")(common.context(), k=k, hours=hours, policy=policy)
+    return api.rank(common.context(), k=k, hours=hours, policy=policy)
 
 
 @st.cache_data(show_spinner="Computing the scenario…", max_entries=32)
 def _whatif(key: str, changes: tuple[tuple[str, str], ...], policy: str, level: str,
             mode: str) -> Any:
-    return common.api_fn("whatif")(common.context(), dict(changes), policy=policy, level=level,
+    return api.whatif(common.context(), dict(changes), policy=policy, level=level,
                                    mode=mode)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _units(key: str) -> pd.DataFrame:
-    ctx = common.context()
-    units = getattr(ctx, "mapped", None)
-    if units is None:
-        units = getattr(ctx, "units", None)
-    if units is None:
-        units = common.api_fn("units")(ctx)
-    return units
+    return common.context().mapped
 
 
 @common.guarded
