@@ -27,3 +27,12 @@ def real_build(real_settings, tmp_path_factory):
     settings = dataclasses.replace(real_settings, build_dir=tmp_path_factory.mktemp("real_build"))
     manifest = build(settings, quiet=True)
     return settings, manifest
+
+
+@pytest.fixture(scope="session")
+def tiny_raw(tmp_path_factory) -> Path:
+    """A toy raw-data directory with the real file names and columns (made-up places and
+    people; see ``tests/_tiny_raw.py``), written once per session. Tests that change it copy it."""
+    from _tiny_raw import write_tiny_raw
+
+    return write_tiny_raw(tmp_path_factory.mktemp("tiny") / "raw")

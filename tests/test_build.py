@@ -17,14 +17,13 @@ from epu_mapper.errors import BuildMissingError
 from epu_mapper.geography import LEVELS
 from epu_mapper.settings import get_settings
 
-FIX = Path(__file__).parent / "fixtures" / "geo" / "raw"
 STEPS = ["demand", "boundaries", "postcodes", "hospitals"]
 
 
 @pytest.fixture
-def tiny(tmp_path):
+def tiny(tmp_path, tiny_raw):
     raw = tmp_path / "raw"
-    shutil.copytree(FIX, raw)
+    shutil.copytree(tiny_raw, raw)
     s = dataclasses.replace(get_settings(), data_dir=raw, build_dir=tmp_path / "build")
     return s
 

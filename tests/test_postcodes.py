@@ -11,7 +11,6 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -31,13 +30,11 @@ from epu_mapper.postcodes import (
 )
 from epu_mapper.settings import get_settings
 
-FIX = Path(__file__).parent / "fixtures" / "geo" / "raw"
-
 
 @pytest.fixture(scope="module")
-def tiny_settings(tmp_path_factory):
+def tiny_settings(tmp_path_factory, tiny_raw):
     build_dir = tmp_path_factory.mktemp("tiny_build")
-    s = dataclasses.replace(get_settings(), data_dir=FIX, build_dir=build_dir, online=False)
+    s = dataclasses.replace(get_settings(), data_dir=tiny_raw, build_dir=build_dir, online=False)
     build(s, only=["demand", "postcodes"], expected=None, quiet=True)
     return s
 

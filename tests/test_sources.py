@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import shutil
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,6 @@ from epu_mapper import sources
 from epu_mapper.cli import main
 from epu_mapper.errors import DataDirectoryError
 from epu_mapper.settings import get_settings
-
-FIX = Path(__file__).parent / "fixtures" / "geo" / "raw"
 
 
 def _settings(data_dir, tmp_path):
@@ -34,9 +31,9 @@ def test_missing_data_dir_names_the_folder(tmp_path):
     assert "does not exist" in str(exc.value)
 
 
-def test_every_missing_file_is_named_once_with_the_folder(tmp_path):
+def test_every_missing_file_is_named_once_with_the_folder(tiny_raw, tmp_path):
     root = tmp_path / "raw"
-    shutil.copytree(FIX, root)
+    shutil.copytree(tiny_raw, root)
     (root / sources.RAW_FILES["gb_postcodes"]).unlink()
     (root / sources.RAW_FILES["lad_bnd"]).unlink()
     with pytest.raises(DataDirectoryError) as exc:
@@ -48,15 +45,15 @@ def test_every_missing_file_is_named_once_with_the_folder(tmp_path):
     assert sources.RAW_FILES["lsoa_demand"] not in msg
 
 
-def test_fixture_has_every_raw_file(tmp_path):
-    paths = sources.require(sources.RAW_FILES, _settings(FIX, tmp_path))
+def test_fixture_has_every_raw_file(tiny_raw, tmp_path):
+    paths = sources.require(sources.RAW_FILES, _settings(tiny_raw, tmp_path))
     assert set(paths) == set(sources.RAW_FILES)
     assert all(p.is_file() for p in paths.values())
 
 
-def test_unknown_key_is_a_programming_error(tmp_path):
+def test_unknown_key_is_a_programming_error(tiny_raw, tmp_path):
     with pytest.raises(KeyError):
-        sources.require(["no_such_file"], _settings(FIX, tmp_path))
+        sources.require(["no_such_file"], _settings(tiny_raw, tmp_path))
 
 
 def test_sha256_matches_hashlib(tmp_path):
@@ -66,16 +63,16 @@ def test_sha256_matches_hashlib(tmp_path):
     assert sources.file_sha256(f, chunk=4096) == hashlib.sha256(data).hexdigest()
 
 
-def test_unreadable_csv_is_a_clear_error(tmp_path):
+def test_unreadable_csv_is_a_clear_error(tiny_raw, tmp_path):
     root = tmp_path / "raw"
-    shutil.copytree(FIX, root)
+    shutil.copytree(tiny_raw, root)
     (root / sources.RAW_FILES["lsoa_demand"]).write_text("not,a\n\"broken", encoding="utf-8")
     with pytest.raises(DataDirectoryError, match="could not read"):
         sources.read_demand_inputs(_settings(root, tmp_path))
 
 
-def test_readers_return_documented_columns(tmp_path):
-    s = _settings(FIX, tmp_path)
+def test_readers_return_documented_columns(tiny_raw, tmp_path):
+    s = _settings(tiny_raw, tmp_path)
     d = sources.read_demand_inputs(s)
     assert {"lsoa21_code", "est_female_15_44_halfsplit", "lat", "lon"} <= set(d["lsoa"].columns)
     assert {"dz11_code", "female_15_44"} <= set(d["dz"].columns)
@@ -93,8 +90,8 @@ def test_cli_reports_missing_data_dir_without_traceback(tmp_path, monkeypatch, c
     assert "absent" in err and "Traceback" not in err
 
 
-def test_parent_folder_gets_a_did_you_mean(tmp_path):
-    shutil.copytree(FIX, tmp_path / "data" / "raw")
+def test_parent_folder_gets_a_did_you_mean(tiny_raw, tmp_path):
+    shutil.copytree(tiny_raw, tmp_path / "data" / "raw")
     with pytest.raises(DataDirectoryError) as exc:
         sources.require(sources.RAW_FILES, _settings(tmp_path / "data", tmp_path))
     assert f"Did you mean EPU_MAPPER_DATA={tmp_path / 'data' / 'raw'}" in str(exc.value)
