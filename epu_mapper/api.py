@@ -328,11 +328,12 @@ def load_context(settings: Settings | None = None) -> Context:
         When a built table is missing (the message names the command that builds it).
     """
     settings = settings or get_settings()
-    return _load_context_cached(settings, _build_stamp(settings))
+    return _load_context_cached(settings, build_stamp(settings))
 
 
-def _build_stamp(settings: Settings) -> tuple:
-    """Modification times of the inputs, so a rebuilt table is picked up (cache key)."""
+def build_stamp(settings: Settings) -> tuple:
+    """Modification times of the context's inputs, so a rebuilt table is picked up (the cache
+    key of :func:`load_context`, and of the app's caches built on the context)."""
     paths = [
         settings.build_dir / "demand.parquet",
         settings.build_dir / "regions.parquet",

@@ -39,34 +39,20 @@ def uk_now() -> datetime:
     return datetime.now(ZoneInfo(TIMEZONE)).replace(tzinfo=None, second=0, microsecond=0)
 
 
-def build_stamp(settings: Settings) -> str:
-    """Changes whenever the build folder is rebuilt (cache key for the context)."""
-    parts = [str(settings.build_dir), str(settings.units_csv)]
-    for p in (settings.build_dir / "manifest.json", settings.units_csv):
-        try:
-            parts.append(str(p.stat().st_mtime_ns))
-        except OSError:
-            parts.append("-")
-    travel = settings.build_dir / "travel"
-    if travel.is_dir():
-        parts += sorted(f"{p.name}:{p.stat().st_mtime_ns}" for p in travel.glob("*.json"))
-    return "|".join(parts)
-
-
 @st.cache_resource(show_spinner="Loading units, areas and travel times…", max_entries=2)
 def _load_context(stamp: str) -> Any:
     serve.wait_for_warm_up()  # the launcher may be loading it right now
     return api.load_context(get_settings())
 
 
+def ctx_key() -> str:
+    """Hashable stand-in for the context in ``st.cache_data`` keys (changes with every rebuild)."""
+    return "|".join(f"{path}:{mtime}" for path, mtime in api.build_stamp(get_settings()))
+
+
 def context() -> Any:
     """The shared api context (one per build; heavy, cached across sessions)."""
-    return _load_context(build_stamp(get_settings()))
-
-
-def ctx_key() -> str:
-    """Hashable stand-in for the context in ``st.cache_data`` keys."""
-    return build_stamp(get_settings())
+    return _load_context(ctx_key())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
