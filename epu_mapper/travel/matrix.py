@@ -856,6 +856,17 @@ def _travel_matrix(
     )
 
 
+def _cache_positions(
+    built: np.ndarray, wanted: pd.DataFrame | None, column: str, long_order: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in the cache of the requested ids (``wanted[column]``; -1 = not cached), or the
+    Parquet path's order when nothing is requested; with the ids in that order."""
+    if wanted is None:
+        return long_order, built[long_order]
+    ids = wanted[column].astype(str).to_numpy()
+    return pd.Index(built).get_indexer(ids), ids
+
+
 def _matrix_from_cache(
     cached: dict[str, np.ndarray], engine: str, prov: dict,
     demand: pd.DataFrame | None, units: pd.DataFrame | None,
@@ -864,18 +875,8 @@ def _matrix_from_cache(
     requested rows/columns are not all in the cache)."""
     built_areas = cached["area_codes"].astype(object)
     built_units = cached["unit_ids"].astype(object)
-    if demand is not None:
-        area_codes = demand["area_code"].astype(str).to_numpy()
-        rows = pd.Index(built_areas).get_indexer(area_codes)
-    else:
-        rows = cached["long_rows"]
-        area_codes = built_areas[rows]
-    if units is not None:
-        unit_ids = units["unit_id"].astype(str).to_numpy()
-        cols = pd.Index(built_units).get_indexer(unit_ids)
-    else:
-        cols = cached["long_cols"]
-        unit_ids = built_units[cols]
+    rows, area_codes = _cache_positions(built_areas, demand, "area_code", cached["long_rows"])
+    cols, unit_ids = _cache_positions(built_units, units, "unit_id", cached["long_cols"])
     if (rows < 0).any() or (cols < 0).any():
         return None
     minutes, km = cached["minutes"], cached["km"]
