@@ -48,6 +48,25 @@ AREA_CODES = ["E01000001", "E01000002", "E01000003", "E01000004", "E01000005"]
 LATS = [52.0, 52.1, 52.2, 52.3, 52.4]
 UNIT_IDS = ["U0", "U1", "U2"]
 
+#: Where the stubbed postcode lookup puts every postcode: area A1.
+ORIGIN = {"postcode": "AB1 2CD", "lat": LATS[1], "lon": -1.0, "precision": "unit",
+          "area": AREA_CODES[1]}
+
+
+def fake_from_point(lat, lon, units, settings=None, **kw) -> pd.DataFrame:
+    """``travel.from_point`` stand-in: area A1's times (40, 70, 5 min; 30, 60, 4 km), estimated."""
+    return pd.DataFrame({"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]),
+                         "km": np.float32([30, 60, 4]), "engine": "estimate", "approximate": True})
+
+
+def stub_nearest(monkeypatch) -> None:
+    """Make :func:`api.nearest` offline: any postcode is at :data:`ORIGIN`, times from
+    :func:`fake_from_point`."""
+    from epu_mapper import travel
+
+    monkeypatch.setattr(api, "_lookup_postcode", lambda c, pc: dict(ORIGIN))
+    monkeypatch.setattr(travel, "from_point", fake_from_point)
+
 
 def fixture_states() -> np.ndarray:
     """``int8 (3, 192)`` open states: U0 Mo-Fr 09-17 (closed on the bank-holiday day), U1

@@ -15,7 +15,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
-from _tiny import AREA_CODES, LATS, tiny_context
+from _tiny import AREA_CODES, ORIGIN, stub_nearest, tiny_context
 
 from epu_mapper import api
 from epu_mapper.errors import BuildMissingError, EpuMapperError
@@ -167,16 +167,7 @@ def test_rank(ctx):
 
 
 def test_nearest_orders_and_filters(ctx, monkeypatch):
-    from epu_mapper import travel
-
-    monkeypatch.setattr(api, "_lookup_postcode", lambda c, pc: {
-        "postcode": "AB1 2CD", "lat": LATS[1], "lon": -1.0, "precision": "unit", "area": AREA_CODES[1]})
-
-    def fake_from_point(lat, lon, units, settings=None, **kwargs):
-        return pd.DataFrame({"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]),
-                             "km": np.float32([30, 60, 4]), "engine": "estimate", "approximate": True})
-
-    monkeypatch.setattr(travel, "from_point", fake_from_point)
+    stub_nearest(monkeypatch)
     res = api.nearest(ctx, "ab12cd", at="2026-11-23T10:00")
     assert res.units.unit_id.tolist() == ["U2", "U0", "U1"]
     assert res.units.state.tolist() == ["unknown", "open", "open"]
@@ -203,13 +194,7 @@ def test_nearest_orders_and_filters(ctx, monkeypatch):
 
 def test_nearest_without_hours_kind_or_out_of_hours_columns(ctx, monkeypatch):
     """An older directory without the two text columns reads them as unknown (empty)."""
-    from epu_mapper import travel
-
-    monkeypatch.setattr(api, "_lookup_postcode", lambda c, pc: {
-        "postcode": "AB1 2CD", "lat": LATS[1], "lon": -1.0, "precision": "unit", "area": AREA_CODES[1]})
-    monkeypatch.setattr(travel, "from_point", lambda lat, lon, units, settings=None, **kw: pd.DataFrame(
-        {"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]), "km": np.float32([30, 60, 4]),
-         "engine": "estimate", "approximate": True}))
+    stub_nearest(monkeypatch)
     ctx.mapped = ctx.mapped.drop(columns=["hours_kind", "out_of_hours"])
     res = api.nearest(ctx, "ab12cd", at="2026-11-23T10:00")
     assert res.units.hours_kind.tolist() == ["", "", ""]
@@ -219,8 +204,7 @@ def test_nearest_without_hours_kind_or_out_of_hours_columns(ctx, monkeypatch):
 def test_nearest_caption_follows_the_engine_of_the_shown_units(ctx, monkeypatch):
     from epu_mapper import travel
 
-    monkeypatch.setattr(api, "_lookup_postcode", lambda c, pc: {
-        "postcode": "AB1 2CD", "lat": LATS[1], "lon": -1.0, "precision": "unit", "area": AREA_CODES[1]})
+    monkeypatch.setattr(api, "_lookup_postcode", lambda c, pc: dict(ORIGIN))
 
     def routed(lat, lon, units, settings=None, **kw):
         df = pd.DataFrame({"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]),

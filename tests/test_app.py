@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
-from _tiny import AREA_CODES, LATS, tiny_context
+from _tiny import AREA_CODES, ORIGIN, fake_from_point, tiny_context
 from streamlit.testing.v1 import AppTest
 
 from epu_mapper import api, postcodes
@@ -66,20 +65,13 @@ def fixture_app(tmp_path, monkeypatch):
     ctx = _fixture_context(build)
     monkeypatch.setattr(api, "load_context", lambda settings=None: ctx)
 
-    def lookup(c, postcode):  # real validation, fixture position (area 1)
-        pc = postcodes.validate_postcode(postcode)
-        return {"postcode": pc, "lat": LATS[1], "lon": -1.0, "precision": "unit",
-                "area": AREA_CODES[1]}
+    def lookup(c, postcode):  # real validation, fixture position (area A1)
+        return {**ORIGIN, "postcode": postcodes.validate_postcode(postcode)}
 
     monkeypatch.setattr(api, "_lookup_postcode", lookup)
     from epu_mapper import travel
 
-    def from_point(lat, lon, units, settings=None, **_kw):
-        return pd.DataFrame({"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]),
-                             "km": np.float32([30, 60, 4]), "engine": "estimate",
-                             "approximate": True})
-
-    monkeypatch.setattr(travel, "from_point", from_point)
+    monkeypatch.setattr(travel, "from_point", fake_from_point)
     return ctx
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import io
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
-from _tiny import AREA_CODES, LATS, tiny_context
+from _tiny import stub_nearest, tiny_context
 
 from epu_mapper import api, cli
 
@@ -138,13 +137,7 @@ def test_rank_json_and_csv(run):
 
 
 def test_nearest_json(run, monkeypatch):
-    from epu_mapper import travel
-
-    monkeypatch.setattr(api, "_lookup_postcode", lambda c, pc: {
-        "postcode": "AB1 2CD", "lat": LATS[1], "lon": -1.0, "precision": "unit", "area": AREA_CODES[1]})
-    monkeypatch.setattr(travel, "from_point", lambda lat, lon, units, settings=None, **kw: pd.DataFrame(
-        {"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]), "km": np.float32([30, 60, 4]),
-         "engine": "estimate", "approximate": True}))
+    stub_nearest(monkeypatch)
     code, out, _ = run("nearest", "ab12cd", "--at", "2026-11-28T23:00", "--json")
     doc = json.loads(out)
     assert code == 0 and doc["when"] == "2026-11-28T23:00"
