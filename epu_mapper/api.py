@@ -33,6 +33,7 @@ import pandas as pd
 from epu_mapper import coverage as cov
 from epu_mapper import hours as hrs
 from epu_mapper import scenarios as sc
+from epu_mapper import store
 from epu_mapper.errors import BuildMissingError, EpuMapperError
 from epu_mapper.settings import NATIONS, TIMEZONE, Settings, get_settings
 
@@ -217,12 +218,6 @@ class Context:
         return self._cache[key]
 
 
-def _read_parquet(path, what: str, command: str) -> pd.DataFrame:
-    if not path.exists():
-        raise BuildMissingError(what, path, command)
-    return pd.read_parquet(path)
-
-
 def _nearest_area_index(lat: np.ndarray, lon: np.ndarray, demand: pd.DataFrame) -> np.ndarray:
     """Row of the nearest demand point for each site (equirectangular distance; -1 without xy)."""
     dlat = np.radians(demand["lat"].to_numpy(float))
@@ -309,8 +304,8 @@ def _load_context_cached(settings: Settings, stamp: tuple) -> Context:
     from epu_mapper.units import load_units
 
     build = settings.build_dir
-    demand = _read_parquet(build / "demand.parquet", "The demand table", "epu-mapper data build")
-    regions = _read_parquet(build / "regions.parquet", "The regions table", "epu-mapper data build")
+    demand = store.read_built("demand.parquet", settings, "The demand table")
+    regions = store.read_built("regions.parquet", settings, "The regions table")
     units = load_units(settings=settings)
     mapped = units[units["mappable"].astype(bool)]
     matrix = load_matrix(settings, demand=demand, units=mapped)

@@ -33,7 +33,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from epu_mapper import geography, sources, store
-from epu_mapper.errors import BuildMissingError, EpuMapperError
+from epu_mapper.errors import EpuMapperError
 from epu_mapper.settings import Settings, get_settings
 
 #: Bump when the meaning of an output changes (the code hash also changes fingerprints).
@@ -496,23 +496,4 @@ def _extra_inputs(step: Step, settings: Settings) -> dict[str, Path]:
     if step.name == "units" and settings.units_csv.is_file():
         return {"units_csv": settings.units_csv}
     return {}
-
-
-def built_path(name: str, settings: Settings | None = None) -> Path:
-    """Path of a built table, or :class:`BuildMissingError` naming ``epu-mapper data build``."""
-    settings = settings or get_settings()
-    path = settings.build_dir / name
-    if not path.exists():
-        raise BuildMissingError(name, path, "epu-mapper data build")
-    return path
-
-
-def load_demand(settings: Settings | None = None) -> pd.DataFrame:
-    """``demand.parquet`` (row order = travel-matrix row order)."""
-    return pd.read_parquet(built_path("demand.parquet", settings))
-
-
-def load_regions(settings: Settings | None = None) -> pd.DataFrame:
-    """``regions.parquet``."""
-    return pd.read_parquet(built_path("regions.parquet", settings))
 

@@ -17,6 +17,9 @@ from typing import Any
 
 import pandas as pd
 
+from epu_mapper.errors import BuildMissingError
+from epu_mapper.settings import Settings, get_settings
+
 
 @contextlib.contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
@@ -56,3 +59,24 @@ def write_json(path: Path, obj: Any) -> Path:
 def write_parquet(path: Path, df: pd.DataFrame) -> Path:
     """Write a (Geo)DataFrame to Parquet atomically (GeoParquet for GeoDataFrames)."""
     return atomic_write(path, lambda tmp: df.to_parquet(tmp, index=False))
+
+
+def read_built(
+    name: str,
+    settings: Settings | None = None,
+    what: str | None = None,
+    command: str = "epu-mapper data build",
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
+    """Read the built table ``build_dir/name``.
+
+    Raises
+    ------
+    BuildMissingError
+        When it has not been built; the message says what it is (``what``, default the file
+        name) and the command that builds it.
+    """
+    path = (settings or get_settings()).build_dir / name
+    if not path.exists():
+        raise BuildMissingError(what or name, path, command)
+    return pd.read_parquet(path, columns=columns)

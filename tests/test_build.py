@@ -143,9 +143,9 @@ def test_structural_check_failure_writes_nothing(tiny):
     assert not (tiny.build_dir / "demand.parquet").exists()
 
 
-def test_built_path_missing(tiny):
+def test_reading_an_unbuilt_table_names_the_command(tiny):
     with pytest.raises(BuildMissingError, match="epu-mapper data build"):
-        b.load_demand(tiny)
+        store.read_built("demand.parquet", tiny)
 
 
 def test_cli_build_and_status(tiny, monkeypatch, capsys):

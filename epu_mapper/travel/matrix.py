@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from epu_mapper import store
 from epu_mapper.errors import BuildMissingError, EpuMapperError
 from epu_mapper.settings import Settings, get_settings
 from epu_mapper.sources import file_sha256
@@ -532,12 +533,10 @@ def read_dense_cache(build_dir: Path, engine: str, provenance: dict) -> dict[str
 
 def load_demand_points(settings: Settings) -> pd.DataFrame:
     """``area_code, lat, lon`` (+ ``ruc_class`` when present) of ``build/demand.parquet``."""
-    path = Path(settings.build_dir) / "demand.parquet"
-    if not path.is_file():
-        raise BuildMissingError("The demand areas table", path, "epu-mapper data build")
-    df = pd.read_parquet(path)
+    df = store.read_built("demand.parquet", settings, "The demand areas table")
     missing = {"area_code", "lat", "lon"} - set(df.columns)
     if missing:
+        path = Path(settings.build_dir) / "demand.parquet"
         raise TravelMatrixError(f"{path} lacks columns {sorted(missing)}; rebuild with: epu-mapper data build")
     return df
 
