@@ -62,6 +62,15 @@ _REGION_FIELDS = (
 NOT_UK = "that doesn't look like a UK postcode"
 
 
+def is_written_postcode(text: str) -> bool:
+    """True when ``text`` is a full UK postcode written canonically (upper case, one space
+    before the inward code, e.g. ``SW17 0QT``), ``GIR 0AA`` included. No normalising."""
+    compact = text.replace(" ", "")
+    return text == f"{compact[:-3]} {compact[-3:]}" and (
+        compact == "GIR0AA" or _UNIT_RE.match(compact) is not None
+    )
+
+
 def normalise_postcode(text: object) -> str:
     """Upper case, Unicode-compatibility folded, all whitespace removed, one space before
     the last three characters (``" sw1a1aa "`` -> ``"SW1A 1AA"``). No validation.

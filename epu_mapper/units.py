@@ -34,6 +34,7 @@ import pandas as pd
 from epu_mapper.convert import UNIT_COLUMNS
 from epu_mapper.errors import DirectoryValidationError, EpuMapperError, Problem
 from epu_mapper.hours import UNKNOWN, check_hours, week_states_for
+from epu_mapper.postcodes import is_written_postcode
 from epu_mapper.settings import NATIONS, Settings, get_settings
 
 REQUIRED_COLUMNS = UNIT_COLUMNS
@@ -48,11 +49,6 @@ TEXT_COLUMNS = (
 UK_LAT = (49.8, 60.95)
 UK_LON = (-8.7, 1.8)
 
-#: UK postcode (outward + inward), incl. London sub-districts (EC1A) and GIR 0AA.
-POSTCODE_RE = re.compile(
-    r"^(?:GIR 0AA|[A-PR-UWYZ](?:[0-9][0-9A-HJKPSTUW]?|[A-HK-Y][0-9][0-9ABEHMNPRVWXY]?) "
-    r"[0-9][ABD-HJLNP-UW-Z]{2})$"
-)
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,79}$")
 _SITE_RE = re.compile(r"^[A-Z0-9]{3,8}$")
 _URL_RE = re.compile(r"^https?://[^\s/?#]+\.[^\s/?#]+(?:[/?#]\S*)?$", re.IGNORECASE)
@@ -183,10 +179,10 @@ def check_row(row: dict[str, str]) -> list[tuple[str, str]]:
         out.append(("nation", f"{row['nation']!r} is not one of {', '.join(NATIONS)}"))
 
     pc = row["postcode"]
-    if pc and not POSTCODE_RE.match(pc):
+    if pc and not is_written_postcode(pc):
         compact = re.sub(r"\s+", "", pc.upper())
         canon = f"{compact[:-3]} {compact[-3:]}" if len(compact) >= 5 else compact
-        if POSTCODE_RE.match(canon):
+        if is_written_postcode(canon):
             out.append(("postcode", f"{pc!r} must be written as {canon!r} (upper case, one space)"))
         else:
             out.append(("postcode", f"{pc!r} is not a UK postcode"))
