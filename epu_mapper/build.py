@@ -57,8 +57,6 @@ SIMPLIFY_M = {"nation": 200.0, "nhs_region": 100.0, "icb": 100.0, "lhb": 100.0,
               "scot_hb": 100.0, "hsct": 100.0, "lad": 100.0, "ni_sdz2021": 20.0}
 #: A unit further than this from its own postcode's point is reported.
 UNIT_POSTCODE_MAX_KM = 3.0
-#: Generous WGS84 box around the UK (incl. Shetland, Scilly, NI); outside = not in the UK.
-UK_BBOX = (49.8, -8.7, 60.95, 1.8)  # lat_min, lon_min, lat_max, lon_max
 
 MANIFEST = "manifest.json"
 
