@@ -423,16 +423,31 @@ def to_geojson(gdf: gpd.GeoDataFrame, ndigits: int = 5) -> str:
 # Nearest demand point (used for postcodes and units)
 # ---------------------------------------------------------------------------
 
-_EARTH_KM = 6371.0088
+#: Mean Earth radius (km), IUGG.
+EARTH_RADIUS_KM = 6371.0088
 
 
-def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """Great-circle distance in km (vectorised, broadcasts)."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dlat = p2 - p1
-    dlon = np.radians(np.asarray(lon2) - np.asarray(lon1))
-    a = np.sin(dlat / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlon / 2) ** 2
-    return 2 * _EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+def haversine_km(
+    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
+    """Great-circle distance in km, broadcasting like NumPy.
+
+    Parameters
+    ----------
+    lat1, lon1, lat2, lon2 : array_like
+        WGS84 degrees. Pass ``lat1[:, None]`` and ``lat2[None, :]`` for a matrix.
+
+    Returns
+    -------
+    numpy.ndarray
+        Distance in km (float64); NaN where any coordinate is NaN.
+    """
+    p1 = np.radians(np.asarray(lat1, dtype=np.float64))
+    p2 = np.radians(np.asarray(lat2, dtype=np.float64))
+    dphi = p2 - p1
+    dlmb = np.radians(np.asarray(lon2, dtype=np.float64) - np.asarray(lon1, dtype=np.float64))
+    a = np.sin(dphi / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2.0) ** 2
+    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def _nearest_brute(

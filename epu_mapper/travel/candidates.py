@@ -30,35 +30,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from epu_mapper.geography import EARTH_RADIUS_KM, haversine_km  # noqa: F401 (re-exported)
+
 #: Units kept per origin by straight-line rank (all of them while the directory has <= 100).
 DEFAULT_K = 100
 #: Units kept per open-state group per origin, on top of the k nearest.
 DEFAULT_PER_GROUP = 3
-#: Mean Earth radius (km), IUGG.
-EARTH_RADIUS_KM = 6371.0088
-
-
-def haversine_km(
-    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
-) -> np.ndarray:
-    """Great-circle distance in km, broadcasting like NumPy.
-
-    Parameters
-    ----------
-    lat1, lon1, lat2, lon2 : array_like
-        WGS84 degrees. Pass ``lat1[:, None]`` and ``lat2[None, :]`` for a matrix.
-
-    Returns
-    -------
-    numpy.ndarray
-        Distance in km (float64); NaN where any coordinate is NaN.
-    """
-    p1 = np.radians(np.asarray(lat1, dtype=np.float64))
-    p2 = np.radians(np.asarray(lat2, dtype=np.float64))
-    dphi = p2 - p1
-    dlmb = np.radians(np.asarray(lon2, dtype=np.float64) - np.asarray(lon1, dtype=np.float64))
-    a = np.sin(dphi / 2.0) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2.0) ** 2
-    return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def straight_km_matrix(
