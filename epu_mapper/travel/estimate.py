@@ -221,3 +221,50 @@ def estimate_errors(
         "bias_min": float(diff.mean()),
         "n": int(ok.sum()),
     }
+
+
+#: Columns of :func:`estimate_pairs`.
+PAIR_COLUMNS = ["minutes", "km", "route", "reason"]
+#: ``route`` note of a pair estimated by road without crossing water.
+ROUTE_ROAD = "road (straight-line estimate)"
+
+
+def estimate_pairs(
+    o_lat: np.ndarray,
+    o_lon: np.ndarray,
+    d_lat: np.ndarray,
+    d_lon: np.ndarray,
+    params: EstimateParams = CALIBRATED,
+):
+    """The estimate for element-wise origin → destination pairs (one row per pair).
+
+    Parameters
+    ----------
+    o_lat, o_lon, d_lat, d_lon : numpy.ndarray
+        WGS84 coordinates, four arrays of the same length ``n`` (pair ``i`` is
+        origin ``i`` → destination ``i``).
+    params : EstimateParams
+        Model parameters (default: the calibrated ones).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``n`` rows in input order: ``minutes`` and ``km`` (float32; NaN when the pair
+        has no time), ``route`` (how the time was made, e.g. ``road (straight-line
+        estimate)``; null when NaN) and ``reason`` (why the time is NaN, else null).
+    """
+    import pandas as pd
+
+    o_lat, o_lon, d_lat, d_lon = (np.asarray(a, dtype=np.float64).ravel() for a in (o_lat, o_lon, d_lat, d_lon))
+    n = len(o_lat)
+    if not (len(o_lon) == len(d_lat) == len(d_lon) == n):
+        raise ValueError("estimate_pairs needs four arrays of the same length")
+    from epu_mapper.geography import haversine_km
+
+    ok = np.isfinite(o_lat) & np.isfinite(o_lon) & np.isfinite(d_lat) & np.isfinite(d_lon)
+    minutes, km = estimate_from_km(np.where(ok, haversine_km(o_lat, o_lon, d_lat, d_lon), np.nan), params)
+    route = np.full(n, None, dtype=object)
+    route[ok] = ROUTE_ROAD
+    reason = np.full(n, None, dtype=object)
+    reason[~ok] = "no coordinates"
+    return pd.DataFrame({"minutes": minutes, "km": km, "route": route, "reason": reason})
