@@ -1,8 +1,8 @@
 """Reference table (``epu_reference.csv``) -> the project's directory (``data/units.csv``).
 
-Pure functions on DataFrames plus one I/O edge (:func:`convert_file`). The
-directory is *derived*: rerun ``epu-mapper units convert`` when the reference
-grows; a test checks the committed ``data/units.csv`` equals the conversion.
+Pure functions on DataFrames plus the reader of the reference (:func:`read_reference`).
+``data/units.csv`` is the source of truth: ``epu-mapper units import`` converts a
+reference with these rules and merges it in (:mod:`epu_mapper.importer`).
 
 Rules (facts only; empty = unknown, never a guess)
 --------------------------------------------------
@@ -384,12 +384,3 @@ def read_reference(path: Path) -> pd.DataFrame:
 def units_to_csv_text(units: pd.DataFrame) -> str:
     """The directory as CSV text (UTF-8, ``\\n`` line ends, minimal quoting)."""
     return units.to_csv(index=False, lineterminator="\n")
-
-
-def convert_file(reference: Path, out: Path) -> pd.DataFrame:
-    """Convert ``reference`` and write ``out`` atomically; return the units table."""
-    from epu_mapper.store import write_text
-
-    units = convert_reference(read_reference(reference), file=str(reference))
-    write_text(Path(out), units_to_csv_text(units))
-    return units

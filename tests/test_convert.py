@@ -1,4 +1,4 @@
-"""Reference -> directory conversion: per-day columns to OSM hours, ids, notes, real rows."""
+"""Reference -> directory rows (the importer's conversion rules): OSM hours, ids, notes, real rows."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from epu_mapper import cli
 from epu_mapper import hours as H
 from epu_mapper.convert import (
     REFERENCE_COLUMNS,
@@ -23,11 +22,9 @@ from epu_mapper.convert import (
     read_reference,
     slugify,
     unit_ids,
-    units_to_csv_text,
 )
 from epu_mapper.units import validate_units
 
-REPO = Path(__file__).resolve().parent.parent
 SAMPLE = Path(__file__).parent / "fixtures" / "units" / "reference" / "epu_reference_sample.csv"
 
 
@@ -225,36 +222,7 @@ def test_ids_do_not_depend_on_row_order():
     pd.testing.assert_frame_equal(a, b)
 
 
-# ----------------------------------------------------------------- CLI and the real reference
-
-
-def test_cli_convert_to_tmp(tmp_path, capsys):
-    out = tmp_path / "units.csv"
-    assert cli.main(["units", "convert", "--reference", str(SAMPLE), "--out", str(out)]) == 0
-    assert "11 units" in capsys.readouterr().out
-    assert out.read_text(encoding="utf-8") == units_to_csv_text(convert_reference(read_reference(SAMPLE)))
-
-
-def test_cli_convert_missing_reference(tmp_path, capsys):
-    rc = cli.main(["units", "convert", "--reference", str(tmp_path / "nope.csv"), "--out",
-                   str(tmp_path / "u.csv")])
-    err = capsys.readouterr().err
-    assert rc == 2 and "reference table not found" in err and "Traceback" not in err
-
-
-def test_cli_convert_without_data_dir(monkeypatch, tmp_path, capsys):
-    monkeypatch.delenv("EPU_MAPPER_DATA", raising=False)
-    rc = cli.main(["units", "convert", "--out", str(tmp_path / "u.csv")])
-    assert rc == 2 and "EPU_MAPPER_DATA" in capsys.readouterr().err
-
-
-@pytest.mark.integration
-def test_committed_directory_is_the_conversion_of_the_reference(real_settings, tmp_path, monkeypatch):
-    monkeypatch.setenv("EPU_MAPPER_DATA", str(real_settings.data_dir))
-    out = tmp_path / "units.csv"
-    assert cli.main(["units", "convert", "--out", str(out)]) == 0  # default reference path
-    committed = (REPO / "data" / "units.csv").read_text(encoding="utf-8")
-    assert out.read_text(encoding="utf-8") == committed
+# ----------------------------------------------------------------- the real reference
 
 
 @pytest.mark.integration

@@ -1,4 +1,4 @@
-"""`epu-mapper units ...`: validate, list and convert the EPU directory."""
+"""`epu-mapper units ...`: validate, list and import into the EPU directory."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from epu_mapper.errors import DataDirectoryError, DirectoryValidationError, EpuMapperError
+from epu_mapper.errors import EpuMapperError
 from epu_mapper.settings import NATIONS, get_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the parser."""
-    units = sub.add_parser("units", help="the EPU directory: validate, list, convert")
+    units = sub.add_parser("units", help="the EPU directory: validate, list, import")
     usub = units.add_subparsers(dest="units_command", metavar="SUBCOMMAND")
     units.set_defaults(func=lambda args: (units.print_help(sys.stderr), 2)[1])
 
@@ -29,11 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.add_argument("--path", type=Path, default=None, help="directory CSV (default data/units.csv)")
     ls.set_defaults(func=_list)
 
-    c = usub.add_parser("convert", help="rebuild data/units.csv from the reference table")
-    c.add_argument("--reference", type=Path, default=None,
-                   help="reference CSV (default: <EPU_MAPPER_DATA>/../epu_reference.csv)")
-    c.add_argument("--out", type=Path, default=None, help="output CSV (default data/units.csv)")
-    c.set_defaults(func=_convert)
+    im = usub.add_parser("import", help="merge a reference table into the directory (per unit, per field)")
+    im.add_argument("reference", type=Path, help="reference CSV (the format of epu_reference.csv)")
+    im.add_argument("--dry-run", action="store_true", help="print what would change; write nothing")
+    im.add_argument("--take", action="append", default=[], metavar="UNIT_ID[:FIELD]",
+                    help="take the reference's value over a reviewed one (repeatable)")
+    im.add_argument("--units", type=Path, default=None, help="directory CSV (default data/units.csv)")
+    im.set_defaults(func=_import)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -99,21 +101,17 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _convert(args: argparse.Namespace) -> int:
-    from epu_mapper.convert import convert_file
-    from epu_mapper.units import validate_units
+def _import(args: argparse.Namespace) -> int:
+    from epu_mapper.importer import counts, import_reference
 
-    settings = get_settings()
-    reference = args.reference
-    if reference is None:
-        if settings.data_dir is None:
-            raise DataDirectoryError(
-                "EPU_MAPPER_DATA is not set: point it at ../shared/data/raw or pass --reference")
-        reference = settings.data_dir.parent / "epu_reference.csv"
-    out = args.out or settings.units_csv
-    units = convert_file(reference, out)
-    _, problems = validate_units(out)
-    print(f"wrote {out}: {len(units)} units from {reference}")
-    if problems:
-        raise DirectoryValidationError(problems)
+    directory = args.units or get_settings().units_csv
+    report = import_reference(args.reference, directory, dry_run=args.dry_run, take=args.take)
+    for line in report:
+        print(line)
+    n = counts(report)
+    verb = "would write" if args.dry_run else "wrote"
+    if not (n["add"] or n["change"]):
+        verb = "nothing to write:"
+    print(f"{verb} {directory}: {n['add']} unit(s) added, {n['change']} field(s) changed, "
+          f"{n['keep']} reviewed field(s) kept, {n['leave']} unit(s) left as they were")
     return 0
