@@ -29,6 +29,7 @@ import pandas as pd
 
 from epu_mapper import api
 from epu_mapper import coverage as cov
+from epu_mapper.api import find as api_find
 from epu_mapper.settings import Settings
 
 INF, NAN = np.inf, np.nan
@@ -64,7 +65,7 @@ def stub_nearest(monkeypatch) -> None:
     :func:`fake_from_point`."""
     from epu_mapper import travel
 
-    monkeypatch.setattr(api, "_lookup_postcode", lambda c, pc: dict(ORIGIN))
+    monkeypatch.setattr(api_find, "_lookup_postcode", lambda c, pc: dict(ORIGIN))
     monkeypatch.setattr(travel, "from_point", fake_from_point)
 
 

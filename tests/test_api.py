@@ -18,6 +18,8 @@ import pytest
 from _tiny import AREA_CODES, ORIGIN, stub_nearest, tiny_context
 
 from epu_mapper import api
+from epu_mapper.api import context as api_context
+from epu_mapper.api import find as api_find
 from epu_mapper.errors import BuildMissingError, EpuMapperError
 from epu_mapper.settings import Settings
 
@@ -204,7 +206,7 @@ def test_nearest_without_hours_kind_or_out_of_hours_columns(ctx, monkeypatch):
 def test_nearest_caption_follows_the_engine_of_the_shown_units(ctx, monkeypatch):
     from epu_mapper import travel
 
-    monkeypatch.setattr(api, "_lookup_postcode", lambda c, pc: dict(ORIGIN))
+    monkeypatch.setattr(api_find, "_lookup_postcode", lambda c, pc: dict(ORIGIN))
 
     def routed(lat, lon, units, settings=None, **kw):
         df = pd.DataFrame({"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]),
@@ -275,7 +277,7 @@ def test_load_context_reloads_when_the_build_changes(tmp_path, monkeypatch):
         calls.append(stamp)
         return object()
 
-    monkeypatch.setattr(api, "_load_context_cached", fake)
+    monkeypatch.setattr(api_context, "_load_context_cached", fake)
     (tmp_path / "demand.parquet").write_bytes(b"x")
     a = api.load_context(settings)
     assert api.load_context(settings) is a and len(calls) == 1  # cached

@@ -17,6 +17,7 @@ from _tiny import AREA_CODES, ORIGIN, fake_from_point, tiny_context
 from streamlit.testing.v1 import AppTest
 
 from epu_mapper import api, postcodes
+from epu_mapper.api import find as api_find
 from epu_mapper.errors import EpuMapperError
 from epu_mapper.settings import REPO_ROOT
 from epu_mapper.ui import assets
@@ -68,7 +69,7 @@ def fixture_app(tmp_path, monkeypatch):
     def lookup(c, postcode):  # real validation, fixture position (area A1)
         return {**ORIGIN, "postcode": postcodes.validate_postcode(postcode)}
 
-    monkeypatch.setattr(api, "_lookup_postcode", lookup)
+    monkeypatch.setattr(api_find, "_lookup_postcode", lookup)
     from epu_mapper import travel
 
     monkeypatch.setattr(travel, "from_point", fake_from_point)

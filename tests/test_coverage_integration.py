@@ -10,6 +10,7 @@ import pytest
 from epu_mapper import api, cli
 from epu_mapper import coverage as cov
 from epu_mapper import hours as hrs
+from epu_mapper.api.regional import _slot_column
 from epu_mapper.errors import PostcodeError
 
 pytestmark = pytest.mark.integration
@@ -101,8 +102,8 @@ def test_gaps_every_level(ctx, level):
 
 def test_st_andrews_day_closes_scottish_units(ctx):
     scot = (ctx.mapped["nation"] == "Scotland").to_numpy()
-    normal = api._slot_column(ctx, api.parse_when("2026-11-23T11:00"), "exclude")[:, 0]
-    holiday = api._slot_column(ctx, api.parse_when("2026-11-30T11:00"), "exclude")[:, 0]
+    normal = _slot_column(ctx, api.parse_when("2026-11-23T11:00"), "exclude")[:, 0]
+    holiday = _slot_column(ctx, api.parse_when("2026-11-30T11:00"), "exclude")[:, 0]
     assert (holiday[~scot] == normal[~scot]).all()  # an ordinary Monday elsewhere
     assert holiday[scot].sum() <= normal[scot].sum()
 

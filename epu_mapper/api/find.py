@@ -1,0 +1,161 @@
+"""Where can I go from this postcode: :func:`nearest`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from epu_mapper import coverage as cov
+from epu_mapper import hours as hrs
+from epu_mapper.api.args import CoverageArgumentError, parse_when
+from epu_mapper.api.context import Context
+
+
+@dataclass
+class NearestResult:
+    """Answer to "where can I go from this postcode?".
+
+    Attributes
+    ----------
+    origin : dict
+        ``postcode, lat, lon, precision, area`` (and ``when``: the UK local time used).
+    units : pandas.DataFrame
+        Ordered by minutes (NaN last): ``unit_id, unit_name, hospital, state
+        (open/closed/unknown at that time), next_opening (ISO, UK local; None when no definite
+        opening within 21 days), minutes, km, engine, approximate, phone, self_referral,
+        min_weeks, max_weeks, weeks_unknown, access_notes, source_url, source_seen, lat, lon,
+        opening_hours, hours_status, hours_kind`` (what the hours describe: ``door`` /
+        ``walk-in`` / ``scan`` / ``phone triage``; ``""`` = not stated) and ``out_of_hours``
+        (the directory's text on where to go when the unit is closed; ``""`` = none).
+    excluded : dict
+        Counts of units left out: ``no_site`` (not mappable), ``self_referral``, ``weeks``.
+    caption : str
+        One line for users on what the travel figures are: when any returned unit's time is
+        the straight-line estimate, the travel layer's calibrated caption
+        (:meth:`~epu_mapper.travel.estimate.EstimateParams.caption`: "approximate travel
+        time …, typically within N minutes …"); else the road-routing caption; ``""`` when
+        no unit is returned.
+    """
+
+    origin: dict
+    units: pd.DataFrame
+    excluded: dict
+    caption: str = ""
+
+
+_NEAREST_COLS = [
+    "unit_id", "unit_name", "hospital", "state", "next_opening", "minutes", "km", "engine",
+    "approximate", "phone", "self_referral", "min_weeks", "max_weeks", "weeks_unknown",
+    "access_notes", "source_url", "source_seen", "lat", "lon", "opening_hours", "hours_status",
+    "hours_kind", "out_of_hours",
+]
+#: Directory text columns a result carries; an older directory without them reads as unknown.
+_NEAREST_TEXT_COLS = ("hours_kind", "out_of_hours")
+
+
+def _lookup_postcode(ctx: Context, postcode: str) -> dict:
+    from epu_mapper import postcodes as pcs
+
+    d = pcs.lookup_postcode(postcode, settings=ctx.settings).to_dict()
+    d["area"] = d.get("area_code")
+    return d
+
+
+def nearest(
+    ctx: Context,
+    postcode: str,
+    at: datetime | str | None = None,
+    self_referral: bool = False,
+    weeks: float | None = None,
+    limit: int | None = 10,
+) -> NearestResult:
+    """Units ordered by travel time from a postcode, with their state at a time.
+
+    Parameters
+    ----------
+    postcode : str
+        Any UK postcode (the postcodes module normalises and places it).
+    at : datetime or str, optional
+        Default now; naive = UK local.
+    self_referral : bool
+        Keep only units that accept self-referral (``yes``; ``conditional`` is left out).
+    weeks : float, optional
+        Gestation in weeks; units whose known limits exclude it are left out, units with an
+        unknown limit are kept with ``weeks_unknown`` True.
+    limit : int or None
+        Number of units returned (None = all).
+
+    Raises
+    ------
+    PostcodeError
+        From the postcodes module when the postcode is malformed or unknown.
+    """
+    from epu_mapper.travel import from_point
+
+    if weeks is not None and not (0 <= float(weeks) <= 45):
+        raise CoverageArgumentError(f"gestation weeks must be between 0 and 45, got {weeks}")
+    if limit is not None and int(limit) < 1:
+        raise CoverageArgumentError("limit must be at least 1")
+    when = parse_when(at)
+    origin = _lookup_postcode(ctx, postcode)
+    mapped = ctx.mapped
+    keep_sr, _ = cov.unit_filter(
+        mapped["self_referral"], mapped["min_weeks"], mapped["max_weeks"],
+        require_self_referral=self_referral,
+    )
+    keep_wk, weeks_unknown = cov.unit_filter(
+        mapped["self_referral"], mapped["min_weeks"], mapped["max_weeks"], weeks=weeks
+    )
+    keep = keep_sr & keep_wk
+    tp = from_point(float(origin["lat"]), float(origin["lon"]), mapped, settings=ctx.settings,
+                    origin_nation=origin.get("nation") or origin.get("regions", {}).get("nation"))
+    states = hrs.states_at(mapped, when)
+    df = mapped.copy()
+    for col in _NEAREST_TEXT_COLS:
+        df[col] = df[col].fillna("").astype(str) if col in df.columns else ""
+    df["minutes"] = tp["minutes"].to_numpy(dtype=float)
+    df["km"] = tp["km"].to_numpy(dtype=float)
+    df["engine"] = tp["engine"].to_numpy()
+    df["approximate"] = tp["approximate"].to_numpy(dtype=bool)
+    df["state"] = pd.Series(states).map(hrs.STATE_NAMES).to_numpy()
+    df["weeks_unknown"] = weeks_unknown
+    # A unit with no travel time (e.g. across the Irish Sea) is not an option; it is counted.
+    reachable = np.isfinite(df["minutes"].to_numpy(dtype=float))
+    df = df[keep & reachable].sort_values(["minutes", "unit_id"], kind="stable")
+    if limit is not None:
+        df = df.head(int(limit))
+    df["next_opening"] = pd.Series(
+        [
+            _iso(hrs.next_opening(h, when, n)) if s != "open" else when.isoformat(timespec="minutes")
+            for h, n, s in zip(df["opening_hours"], df["nation"], df["state"], strict=True)
+        ],
+        index=df.index,
+        dtype=object,
+    )
+    origin["when"] = when.isoformat(timespec="minutes")
+    excluded = {
+        "no_site": int((~ctx.units["mappable"].astype(bool)).sum()),
+        "self_referral": int((~keep_sr).sum()),
+        "weeks": int((keep_sr & ~keep_wk).sum()),
+        "unreachable": int((keep & ~reachable).sum()),
+    }
+    return NearestResult(origin, df[_NEAREST_COLS].reset_index(drop=True), excluded,
+                         caption=_travel_caption(df, tp))
+
+
+def _travel_caption(shown: pd.DataFrame, tp: pd.DataFrame) -> str:
+    """What the travel figures of the shown units are (see :attr:`NearestResult.caption`)."""
+    from epu_mapper.travel import CALIBRATED
+
+    if shown.empty:
+        return ""
+    if bool(shown["approximate"].any()):
+        return CALIBRATED.caption()
+    return str(tp.attrs.get("caption") or "road travel time by car (OSRM)")
+
+
+def _iso(x: datetime | None) -> str | None:
+    return None if x is None else x.replace(tzinfo=None).isoformat(timespec="minutes")
