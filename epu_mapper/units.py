@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from epu_mapper.convert import UNIT_COLUMNS
+from epu_mapper.csvsafe import formula_prefix
 from epu_mapper.errors import DirectoryValidationError, EpuMapperError, Problem
 from epu_mapper.hours import UNKNOWN, check_hours, week_states_for
 from epu_mapper.postcodes import is_written_postcode
@@ -294,6 +295,7 @@ def validate_text(text: str, name: str = "<units>") -> tuple[pd.DataFrame, list[
                                     "the file has a header but no unit rows")]
     index = {c: i for i, c in enumerate(header)}
     valid: list[dict[str, str]] = []
+    warnings: list[Problem] = []
     first_line: dict[str, int] = {}
     for line, fields in records:
         if len(fields) != len(header):
@@ -312,7 +314,36 @@ def validate_text(text: str, name: str = "<units>") -> tuple[pd.DataFrame, list[
         else:
             first_line[uid] = line
             valid.append({c: row[c].strip() for c in REQUIRED_COLUMNS})
-    return _typed(valid), problems
+            warnings.extend(Problem(name, line, c, m) for c, m in row_warnings(row))
+    df = _typed(valid)
+    df.attrs["warnings"] = warnings
+    return df, problems
+
+
+def row_warnings(row: dict[str, str]) -> list[tuple[str, str]]:
+    """Warnings (not errors) about one valid row, as ``(column, message)`` pairs.
+
+    A text cell a spreadsheet would run as a formula (``=HYPERLINK(...)``,
+    ``+1+1``, ``@SUM(...)``) is kept, and every CSV export neutralises it
+    (:mod:`epu_mapper.csvsafe`); the warning asks the editor to check it.
+    ``phone`` is exempt (``+44 ...`` is a normal way to write a number).
+
+    Parameters
+    ----------
+    row : dict
+        Every :data:`REQUIRED_COLUMNS` key, values as strings.
+
+    Returns
+    -------
+    list of (column, message)
+    """
+    out = []
+    for col in TEXT_COLUMNS:
+        if col != "phone" and formula_prefix(row[col].strip()):
+            msg = (f"begins with {row[col].strip()[:1]!r}: a spreadsheet would run it as a "
+                   "formula (CSV exports add a leading apostrophe); check the text")
+            out.append((col, msg))
+    return out
 
 
 def validate_units(source: pd.DataFrame | str | Path, name: str | None = None
@@ -334,7 +365,8 @@ def validate_units(source: pd.DataFrame | str | Path, name: str | None = None
         (NaN = no site), ``min_weeks``/``max_weeks`` Int64, ``mappable`` bool,
         all other columns str (``""`` = unknown).
     problems : list of Problem
-        Every problem, in line order (``file:line: column: message``).
+        Every problem, in line order (``file:line: column: message``). Warnings about
+        kept rows (:func:`row_warnings`) are in ``valid.attrs["warnings"]``.
 
     Raises
     ------

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from epu_mapper.csvsafe import write_csv
 from epu_mapper.errors import EpuMapperError
 
 EMERGENCY = (
@@ -66,7 +67,7 @@ def _print_json(obj: Any) -> None:
 
 
 def _print_csv(df: pd.DataFrame) -> None:
-    df.to_csv(sys.stdout, index=False, lineterminator="\n", float_format="%.4g")
+    write_csv(df, sys.stdout, float_format="%.4g")
 
 
 def _fmt(v: Any, digits: int = 1) -> str:

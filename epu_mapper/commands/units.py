@@ -42,6 +42,8 @@ def _validate(args: argparse.Namespace) -> int:
     from epu_mapper.units import summary, validate_units
 
     df, problems = validate_units(args.path)
+    for w in df.attrs.get("warnings", []):
+        print(f"{w.file}:{w.line}: {w.column}: warning: {w.message}", file=sys.stderr)
     if problems:
         for p in problems:
             print(p, file=sys.stderr)

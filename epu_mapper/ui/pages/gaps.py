@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from epu_mapper import api
+from epu_mapper.csvsafe import csv_bytes
 from epu_mapper.settings import NATIONS
 from epu_mapper.ui import common, maps
 from epu_mapper.ui.format import (
@@ -179,7 +180,7 @@ def page() -> None:
                                     UPPER: st.column_config.NumberColumn(
                                         "if unknown open", format="%.1f")})
         d1, d2 = st.columns(2)
-        d1.download_button("CSV", table.to_csv(index=False).encode(),
+        d1.download_button("CSV", csv_bytes(table),
                            file_name=f"epu_gaps_{level}_{hour}{bank_holiday_file_part(bank_holiday)}.csv",
                            mime="text/csv", key="gaps_csv")
         d2.download_button("GeoJSON", maps.geojson_with_values(geometry, table),
@@ -255,7 +256,7 @@ def _small_area_section(level: str, table: pd.DataFrame, hour: int, bank_holiday
                             ("area_code", "area_name", "population", "weight", "minutes", "km",
                              "unit_name") if c in areas.columns}
     st.dataframe(pd.DataFrame(show), hide_index=True, height=300)
-    st.download_button("Small areas CSV", areas.to_csv(index=False).encode(),
+    st.download_button("Small areas CSV", csv_bytes(areas),
                        file_name=f"epu_small_areas_{code}_{hour}.csv", mime="text/csv",
                        key="gaps_small_csv")
 

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from epu_mapper import api
+from epu_mapper.csvsafe import csv_bytes
 from epu_mapper.ui import common, maps
 from epu_mapper.ui.format import (
     DAYS,
@@ -222,16 +223,16 @@ def page() -> None:
     st.subheader("Export")
     e1, e2 = st.columns(2)
     if units is not None and len(units):
-        e1.download_button("Units (CSV)", units.to_csv(index=False).encode(),
+        e1.download_button("Units (CSV)", csv_bytes(units),
                            file_name=f"epu_units_{code}.csv", mime="text/csv", key="local_csv")
         if week is not None:
             e1.download_button("Weekly timetable (CSV)",
-                               timetable_long(units, week).to_csv(index=False).encode(),
+                               csv_bytes(timetable_long(units, week)),
                                file_name=f"epu_timetable_{code}.csv", mime="text/csv",
                                key="local_timetable_csv")
     if hospitals is not None and len(hospitals):
         e2.download_button("Sites with no EPU information (CSV)",
-                           hospitals.to_csv(index=False).encode(),
+                           csv_bytes(hospitals),
                            file_name=f"epu_sites_without_unit_{code}.csv", mime="text/csv",
                            key="local_hosp_csv")
 
