@@ -92,7 +92,7 @@ class Context:
 def _code_version() -> str:
     here = Path(__file__).resolve().parent
     h = hashlib.sha256(str(BUILD_VERSION).encode())
-    for name in ("build.py", "geography.py", "sources.py", "postcodes.py"):
+    for name in ("build.py", "geography.py", "sources.py", "postcodes.py", "sites.py"):
         p = here / name
         if p.exists():
             h.update(p.read_bytes())
@@ -345,6 +345,38 @@ def step_units(ctx: Context) -> dict[str, Any]:
                        "postcode_max_km": UNIT_POSTCODE_MAX_KM}}
 
 
+def step_sites(ctx: Context) -> dict[str, Any]:
+    """Acute general hospitals matched to the directory; the unmatched ones are likely EPU sites
+    (rule and columns: :mod:`epu_mapper.sites`)."""
+    from epu_mapper import sites
+    from epu_mapper.units import load_units
+
+    units = load_units(settings=ctx.settings)
+    raw = sources.read_hospital_inputs(ctx.settings)
+    raw["hosp_nhsuk"] = sources.read_csv("hosp_nhsuk", ctx.settings, dtype=str,
+                                         usecols=["OrganisationCode", "Phone"])
+    codes = set(units["site_code"].fillna("").astype(str).str.upper()) - {""}
+    acute = sites.acute_sites(raw, codes)
+    no_xy = acute["lat"].isna() | acute["lon"].isna()
+    if no_xy.any():
+        ctx.warnings.append(f"{int(no_xy.sum())} acute sites without coordinates dropped: "
+                            + ", ".join(acute.loc[no_xy, "name"].astype(str)))
+        acute = acute[~no_xy]
+    matched = sites.match_directory(acute, units)
+    demand = pd.read_parquet(ctx.out("demand.parquet"), columns=["area_code", "nation", "lat", "lon"])
+    regions = pd.read_parquet(ctx.out("regions.parquet"))
+    matched = sites.assign_areas(matched, demand, regions)
+    likely = sites.likely_sites(matched)
+    store.write_parquet(ctx.out("acute_sites.parquet"), matched)
+    store.write_parquet(ctx.out("likely_sites.parquet"), likely)
+    per = likely.groupby("nation").size()
+    return {"rows": {"acute_sites.parquet": len(matched), "likely_sites.parquet": len(likely)},
+            "checks": {"likely_per_nation": {str(k): int(v) for k, v in per.items()},
+                       "matched_by": {str(k): int(v) for k, v in
+                                      matched["match"].replace("", "none").value_counts().items()},
+                       "rules": sites.SITE_RULES}}
+
+
 STEPS: list[Step] = [
     Step("demand", ("lsoa_demand", "dz_demand", "sdz_demand", "lsoa_ruc", "area_regions"),
          ("demand.parquet", "regions.parquet"), step_demand),
@@ -360,6 +392,8 @@ STEPS: list[Step] = [
          ("hospitals.parquet",), step_hospitals),
     Step("units", ("lad_bnd",), ("units_geo.parquet",), step_units,
          depends=("demand", "postcodes")),
+    Step("sites", ("hosp_rcpch", "hosp_wales", "hosp_scotland", "hosp_ni", "hosp_nhsuk"),
+         ("acute_sites.parquet", "likely_sites.parquet"), step_sites, depends=("demand",)),
 ]
 
 
@@ -491,7 +525,7 @@ def _public(manifest: dict[str, Any]) -> dict[str, Any]:
 
 def _extra_inputs(step: Step, settings: Settings) -> dict[str, Path]:
     """Non-raw inputs of a step (e.g. the units directory), when they exist."""
-    if step.name == "units" and settings.units_csv.is_file():
+    if step.name in ("units", "sites") and settings.units_csv.is_file():
         return {"units_csv": settings.units_csv}
     return {}
 

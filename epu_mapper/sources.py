@@ -49,6 +49,7 @@ RAW_FILES: dict[str, str] = {
     "hosp_wales": "hospitals/wales_nhs_sites_2022.csv",
     "hosp_scotland": "hospitals/scotland_nhs_hospitals_2024.csv",
     "hosp_ni": "hospitals/ni_acute_hospitals.csv",
+    "hosp_nhsuk": "hospitals/nhs_uk_hospitals_england_2020.csv",
 }
 
 

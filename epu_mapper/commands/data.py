@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--force", action="store_true", help="rebuild every step")
     b.add_argument("--only", action="append", metavar="STEP",
                    help="build only this step (repeatable): demand, boundaries, postcodes, "
-                        "hospitals, units")
+                        "hospitals, units, sites")
     b.add_argument("--quiet", action="store_true", help="no progress bars")
     b.add_argument("--skip-known-totals", action="store_true",
                    help="do not require the known UK totals (for another data vintage or a "
