@@ -75,6 +75,7 @@ def test_calibrated_parameters_are_sane_and_labelled():
     assert 0 < c.intercept_min < 10 and 0.5 < c.min_per_km < 3 and 1.0 < c.detour < 2.0
     assert 0 < c.mae_min < c.p90_min
     assert c.n_pairs > 10_000
-    assert "Rutland" in c.source
+    assert "England & Wales" in c.source and "held-out" in c.checked_on
+    assert "Rutland" not in c.caption()  # the national check replaced the Rutland claim
     text = c.caption()
     assert "approximate" in text and f"{c.mae_min:.0f} minutes" in text

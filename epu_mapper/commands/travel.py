@@ -71,10 +71,18 @@ def _print_summary(prov: dict) -> None:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    if not (args.pbf or args.network):
+        from epu_mapper.travel.national import calibrate_national, report_national
+
+        ncal = calibrate_national(settings.data_dir)
+        print(report_national(ncal))
+        if args.json:
+            Path(args.json).write_text(json.dumps(ncal.to_dict(), indent=2) + "\n", encoding="utf-8")
+        return 0
     from epu_mapper.travel import osrm as osrm_mod
     from epu_mapper.travel.calibrate import calibrate, read_postcodes, report
 
-    settings = get_settings()
     if args.pbf:
         net = osrm_mod.ensure_network(Path(args.pbf), settings.build_dir, name=args.network)
     else:
@@ -156,9 +164,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--no-progress", action="store_true")
     b.set_defaults(func=_build)
 
-    c = tsub.add_parser("calibrate", help="fit the straight-line estimate against OSRM")
-    c.add_argument("--pbf", help="OpenStreetMap extract (built into a network if needed)")
-    c.add_argument("--network", help="network name (default: from --pbf, or the newest)")
+    c = tsub.add_parser("calibrate", help="fit the straight-line estimate: by default on the national "
+                        "reference times (travel_reference/), with --pbf/--network against OSRM")
+    c.add_argument("--pbf", help="OpenStreetMap extract (built into a network if needed): calibrate "
+                   "against OSRM instead of the national reference")
+    c.add_argument("--network", help="calibrate against this built network (OSRM) instead")
     c.add_argument("--district", help="keep postcodes of this local authority code (e.g. E06000017)")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--origins", type=int, default=DEFAULT_ORIGINS)

@@ -18,7 +18,7 @@ import pandas as pd
 from epu_mapper.errors import DataDirectoryError, EpuMapperError
 from epu_mapper.travel import osrm as osrm_mod
 from epu_mapper.travel.candidates import haversine_km
-from epu_mapper.travel.estimate import CALIBRATED, EstimateParams, estimate_errors, fit_estimate
+from epu_mapper.travel.estimate import RUTLAND_OSRM, EstimateParams, estimate_errors, fit_estimate
 
 POSTCODES_FILE = Path("postcodes") / "codepoint_open_gb_postcodes.csv.gz"
 DEFAULT_ORIGINS = 400
@@ -42,7 +42,7 @@ class Calibration:
     bands : pandas.DataFrame
         Error by straight-line distance band: ``band, n, mae_min, p90_min, bias_min``.
     current : dict
-        Error of the parameters stored in code (:data:`CALIBRATED`) on these pairs.
+        Error of the stored Rutland fit (:data:`~epu_mapper.travel.estimate.RUTLAND_OSRM`) on these pairs.
     naive : dict
         Error of the rule of thumb ``km × 1.3 / 50 km/h`` on these pairs.
     dropped_far : int
@@ -161,7 +161,7 @@ def calibrate(
         params=params,
         pairs=pairs,
         bands=pd.DataFrame(rows),
-        current=estimate_errors(CALIBRATED, pairs["straight_km"], pairs["minutes"]),
+        current=estimate_errors(RUTLAND_OSRM, pairs["straight_km"], pairs["minutes"]),
         naive=estimate_errors(NAIVE, pairs["straight_km"], pairs["minutes"]),
         dropped_far=int(o_far.sum() + d_far.sum()),
         holdout=_holdout(pairs, o["postcode"].to_numpy()),
@@ -187,7 +187,7 @@ def report(cal: Calibration) -> str:
         f"error vs OSRM: MAE {p.mae_min:.1f} min, p90 {p.p90_min:.1f} min (n = {p.n_pairs})",
         (f"held out (fit on half the origins, tested on the other half): "
          f"MAE {cal.holdout['mae_min']:.1f} min, p90 {cal.holdout['p90_min']:.1f} min"),
-        (f"stored in code (estimate.CALIBRATED): MAE {cal.current['mae_min']:.1f} min, "
+        (f"stored in code (estimate.RUTLAND_OSRM): MAE {cal.current['mae_min']:.1f} min, "
          f"p90 {cal.current['p90_min']:.1f} min"),
         (f"naive km x 1.3 / 50 km/h:           MAE {cal.naive['mae_min']:.1f} min, "
          f"p90 {cal.naive['p90_min']:.1f} min"),

@@ -1,27 +1,24 @@
-"""The offline travel-time estimate: straight line × detour, at a calibrated pace.
+"""The offline travel-time estimate: straight line × detour, at a distance-dependent pace.
 
 Pure: arrays in, arrays out; no files.
 
 Model (car, free-flow)::
 
-    minutes = intercept_min + min_per_km × straight_km
+    minutes = intercept_min + min_per_km × straight_km + sqrt_min × √straight_km
     km      = detour × straight_km
 
-``straight_km`` is the great-circle distance. The two time coefficients and the
-detour are least-squares fits against the OSRM engine (``car.lua``) on the real
-Rutland OpenStreetMap extract, produced by::
+``straight_km`` is the great-circle distance. The √km term lets the pace rise with
+distance (town streets for short trips, trunk roads for long ones). The stored
+parameters (:data:`CALIBRATED`) are fitted on independent road times for England and
+Wales and checked on a held-out part (:mod:`epu_mapper.travel.national`)::
 
-    epu-mapper travel calibrate --pbf $EPU_MAPPER_DATA/osm/rutland-latest.osm.pbf \\
-        --district E06000017 --seed 0
+    epu-mapper travel calibrate
 
-which samples real Code-Point Open postcodes inside Rutland. The measured error
-is stored with the parameters and shown wherever an estimate is shown.
-
-Honest limits: Rutland is rural with small towns, and its circuity is inflated
-by Rutland Water; the same parameters are used for every area (the speed does
-**not** vary by rural-urban class, because there is no urban road network here
-to calibrate an urban pace against). In cities the estimate is likely to be
-optimistic (too fast); the figures are free-flow, not peak-hour.
+prints the fit and the held-out error by distance band and urban/rural class; the
+error shown to users is that held-out error. Scotland and Northern Ireland have no
+reference times here: the same national curve is used there (stated wherever the
+figures are). The earlier Rutland-only fit against OSRM is kept as
+:data:`RUTLAND_OSRM` (``epu-mapper travel calibrate --pbf …``).
 """
 
 from __future__ import annotations
@@ -46,12 +43,19 @@ class EstimateParams:
     detour : float
         Road km per straight-line km.
     mae_min, p90_min : float
-        Mean and 90th-percentile absolute error (minutes) against OSRM on the
-        calibration pairs.
+        Mean and 90th-percentile absolute error (minutes) against the reference
+        (held out for :data:`CALIBRATED`).
     n_pairs : int
-        Number of calibration pairs.
+        Number of calibration pairs the parameters were fitted on.
     source : str
-        What the parameters were fitted on (network, sample, command).
+        What the parameters were fitted on (reference, sample, command).
+    sqrt_min : float
+        Minutes per √(straight-line km) (0 = a straight line in km).
+    median_bias_min : float
+        Median of estimate − reference on the held-out pairs (NaN when not measured;
+        negative = the estimate is too fast).
+    checked_on : str
+        Where the error was measured, as said to users.
     """
 
     intercept_min: float
@@ -61,10 +65,13 @@ class EstimateParams:
     p90_min: float
     n_pairs: int
     source: str
+    sqrt_min: float = 0.0
+    median_bias_min: float = float("nan")
+    checked_on: str = "road routes in rural Rutland (OSRM); likely optimistic in cities"
 
     @property
     def implied_speed_kmh(self) -> float:
-        """Average road speed implied by the slope and detour (km/h)."""
+        """Average road speed implied by the linear slope and detour (km/h)."""
         return 60.0 * self.detour / self.min_per_km
 
     def to_dict(self) -> dict:
@@ -74,17 +81,16 @@ class EstimateParams:
     def caption(self) -> str:
         """One line for users: what the figure is and how wrong it typically is."""
         return (
-            f"approximate travel time (straight-line estimate), typically within "
+            f"approximate travel time by car (straight-line estimate, free-flow), typically within "
             f"{self.mae_min:.0f} minutes (9 in 10 within {self.p90_min:.0f} minutes) "
-            f"of a road route (calibrated in rural Rutland; likely optimistic in cities)"
+            f"of {self.checked_on}"
         )
 
 
-# Produced by:
-#   epu-mapper travel calibrate --pbf $EPU_MAPPER_DATA/osm/rutland-latest.osm.pbf \
-#       --district E06000017 --seed 0
-# (tests/test_osrm_calibrate.py re-runs it and checks these figures.)
-CALIBRATED = EstimateParams(
+#: The earlier fit against OSRM on rural Rutland only (kept for the OSRM calibration check).
+#: Produced by ``epu-mapper travel calibrate --pbf $EPU_MAPPER_DATA/osm/rutland-latest.osm.pbf
+#: --district E06000017 --seed 0`` (tests/test_osrm_rutland.py re-runs it).
+RUTLAND_OSRM = EstimateParams(
     intercept_min=3.079,
     min_per_km=1.22,
     detour=1.333,
@@ -94,6 +100,29 @@ CALIBRATED = EstimateParams(
     source=(
         "OSRM car.lua (osrm-bindings 26.10.0) on the Rutland OSM extract of 2022-07-20, "
         "400 x 200 Code-Point Open postcodes in Rutland (E06000017), seed 0"
+    ),
+)
+
+# Produced by `epu-mapper travel calibrate` (epu_mapper.travel.national; the test
+# tests/test_travel_national.py re-runs it and checks these figures). The errors are the
+# held-out ones (local authorities never fitted on).
+CALIBRATED = EstimateParams(
+    intercept_min=0.546,
+    min_per_km=0.632,
+    sqrt_min=2.436,
+    detour=1.268,
+    mae_min=3.05,
+    p90_min=6.04,
+    median_bias_min=0.31,
+    n_pairs=28246,
+    source=(
+        "England & Wales LSOA -> nearest stroke unit road times (Peninsula Stroke team, "
+        "ambulance-style calibrated, fixed part 5.5 min taken off), 28246 training pairs; "
+        "detour from 4459 Maptitude 2016 neonatal-unit pairs; epu-mapper travel calibrate"
+    ),
+    checked_on=(
+        "modelled road times across England and Wales (held-out check; a car router is slower "
+        "on long trips; Scotland and Northern Ireland use the same curve, unchecked)"
     ),
 )
 
@@ -117,6 +146,8 @@ def estimate_from_km(
     """
     d = np.asarray(straight_km, dtype=np.float64)
     minutes = params.intercept_min + params.min_per_km * d
+    if params.sqrt_min:
+        minutes = minutes + params.sqrt_min * np.sqrt(np.maximum(d, 0.0))
     km = params.detour * d
     return minutes.astype(np.float32), km.astype(np.float32)
 
@@ -214,7 +245,7 @@ def estimate_errors(
     x = np.asarray(straight_km, dtype=np.float64)
     y = np.asarray(minutes, dtype=np.float64)
     ok = np.isfinite(x) & np.isfinite(y)
-    diff = params.intercept_min + params.min_per_km * x[ok] - y[ok]
+    diff = estimate_from_km(x[ok], params)[0].astype(np.float64) - y[ok]
     return {
         "mae_min": float(np.abs(diff).mean()),
         "p90_min": float(np.quantile(np.abs(diff), 0.9)),

@@ -36,6 +36,7 @@ from epu_mapper.sources import file_sha256
 from epu_mapper.travel import candidates as cand
 from epu_mapper.travel import osrm as osrm_mod
 from epu_mapper.travel.estimate import CALIBRATED, EstimateParams, estimate_matrix
+from epu_mapper.travel.national import stored_calibration
 
 ENGINES = ("osrm", "estimate")
 SCHEMA_VERSION = 2  # 2: NI <-> GB pairs are "no road link" in the estimate
@@ -735,6 +736,8 @@ def build_matrix(
             covers_all=bool(counts["unreachable"]["no coordinates"] == 0),
             typical_error_min=CALIBRATED.mae_min,
             p90_error_min=CALIBRATED.p90_min,
+            median_bias_min=CALIBRATED.median_bias_min,
+            calibration=stored_calibration(),
             caption=CALIBRATED.caption(),
         )
     provenance["seconds"] = round(time.perf_counter() - t0, 2)

@@ -113,7 +113,8 @@ def page() -> None:
                     "roads), free-flow, no traffic.")
     elif engine:
         st.markdown("Car travel times are **estimates** from straight-line distance with a "
-                    "detour factor and speed, not road routes; the app labels them "
+                    "detour factor and a pace that rises with distance (fitted on England & Wales "
+                    "road times), not road routes; the app labels them "
                     "“about … (estimate)”.")
     else:
         st.markdown("Travel times come from OSRM when a road network has been built, otherwise "
