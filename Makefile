@@ -12,7 +12,7 @@ export EPU_MAPPER_DATA ?= $(abspath ../shared/data/raw)
 export EPU_MAPPER_BUILD ?= $(abspath build)
 PORT ?= 8501
 
-.PHONY: run test install browser build bench lint clean assets screenshots
+.PHONY: run test install browser postgres build bench lint clean assets screenshots
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12+ is needed (see .python-version)"'
@@ -30,6 +30,13 @@ browser:
 	  echo "Installing Debian chromium + chromium-driver"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
+# PostgreSQL for the corrections storage tests (Debian package; the tests start their own server
+# on 127.0.0.1 with initdb/pg_ctl in a temporary folder and stop it by PID).
+postgres:
+	@command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
+	  echo "Installing Debian postgresql"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+
 # Leaflet for offline maps: fetched from the npm registry into git-ignored static/vendor/ (app)
 LEAFLET := static/vendor/leaflet-1.9.4/leaflet.js
 $(LEAFLET): $(STAMP)
@@ -44,7 +51,7 @@ build: $(STAMP)
 run: build assets
 	$(PY) -m epu_mapper.ui.serve --server.address 127.0.0.1 --server.port $(PORT) --server.headless true
 
-test: $(STAMP) browser build assets
+test: $(STAMP) browser postgres build assets
 	$(PY) -m pytest
 
 bench: build

@@ -17,6 +17,9 @@ EPU_MAPPER_ONLINE
     ``1`` enables the optional postcodes.io fallback (off by default).
 EPU_MAPPER_POSTCODES_IO
     Base URL of the postcodes.io service (tests point it at a local stub).
+EPU_MAPPER_DB_URL
+    SQLAlchemy URL of the corrections database (default: an SQLite file in the
+    git-ignored ``data/local/``); e.g. ``postgresql+psycopg://user@host/db``.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class Settings:
     units_csv: Path
     online: bool = False
     postcodes_io_url: str = "https://api.postcodes.io"
+    #: Corrections database (SQLAlchemy URL); see :mod:`epu_mapper.db`.
+    db_url: str = f"sqlite:///{REPO_ROOT / 'data' / 'local' / 'corrections.sqlite'}"
     http_timeout_s: float = 5.0
     timezone: str = TIMEZONE
     #: Travel-time bands (minutes) reported by the coverage statistics.
@@ -69,4 +74,6 @@ def get_settings() -> Settings:
         units_csv=_env_path("EPU_MAPPER_UNITS") or REPO_ROOT / "data" / "units.csv",
         online=os.environ.get("EPU_MAPPER_ONLINE", "0").strip().lower() in {"1", "true", "yes"},
         postcodes_io_url=os.environ.get("EPU_MAPPER_POSTCODES_IO", "https://api.postcodes.io"),
+        db_url=os.environ.get("EPU_MAPPER_DB_URL", "").strip()
+        or f"sqlite:///{REPO_ROOT / 'data' / 'local' / 'corrections.sqlite'}",
     )

@@ -36,3 +36,29 @@ def tiny_raw(tmp_path_factory) -> Path:
     from _tiny_raw import write_tiny_raw
 
     return write_tiny_raw(tmp_path_factory.mktemp("tiny") / "raw")
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A real PostgreSQL server on 127.0.0.1 (tests/_postgres.py), stopped by PID at the end."""
+    import _postgres
+
+    server = _postgres.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A fresh, empty corrections database: an SQLite file, or a new database on the test server."""
+    import uuid
+
+    from epu_mapper import db
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'corrections.sqlite'}"
+    else:
+        server = request.getfixturevalue("postgres_server")
+        url = server.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    yield url
+    db.dispose(url)
