@@ -23,8 +23,6 @@ Decisions
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 import re
 from pathlib import Path
@@ -32,6 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from epu_mapper.convert import UNIT_COLUMNS
+from epu_mapper.csvrows import decode, read_records
 from epu_mapper.csvsafe import formula_prefix
 from epu_mapper.errors import DirectoryValidationError, EpuMapperError, Problem
 from epu_mapper.hours import UNKNOWN, check_hours, week_states_for
@@ -63,52 +62,21 @@ FILE_COLUMN = "(file)"
 # --------------------------------------------------------------------------- reading
 
 
-def _decode(raw: bytes, name: str) -> tuple[str | None, list[Problem]]:
-    """UTF-8 text of a file, or problems saying why it is not readable text."""
-    if not raw.strip():
-        return None, [Problem(name, 1, FILE_COLUMN, "the file is empty (expected a CSV header row)")]
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return None, [Problem(name, 1, FILE_COLUMN,
-                              "the file is UTF-16 encoded; save it as UTF-8 CSV")]
-    if raw.startswith(b"PK\x03\x04"):
-        return None, [Problem(name, 1, FILE_COLUMN,
-                              "this is a ZIP / Excel workbook, not a CSV; export it as CSV UTF-8")]
-    if b"\x00" in raw:
-        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
-        return None, [Problem(name, line, FILE_COLUMN,
-                              "contains NUL bytes: this is a binary file, not a UTF-8 CSV")]
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return None, [Problem(
-            name, line, FILE_COLUMN,
-            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8 CSV",
-        )]
-    return text, []
-
-
 def _records(text: str, name: str) -> tuple[list[str] | None, list[tuple[int, list[str]]], list[Problem]]:
-    """Header, ``(start_line, fields)`` records and parse problems."""
+    """Header, ``(start_line, cells)`` of the well-formed records, and a problem per malformed one."""
+    header, records = read_records(text)
     problems: list[Problem] = []
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[tuple[int, list[str]]] = []
-    header: list[str] | None = None
-    last = 0
-    try:
-        for fields in reader:
-            start = last + 1
-            last = reader.line_num
-            if header is None:
-                header = [f.strip() for f in fields]
-                continue
-            if not any(f.strip() for f in fields):
-                continue  # blank line
-            records.append((start, fields))
-    except csv.Error as exc:
-        problems.append(Problem(name, reader.line_num or last + 1, FILE_COLUMN,
-                                f"malformed CSV ({exc}); check quotes"))
-    return header, records, problems
+    good: list[tuple[int, list[str]]] = []
+    cols = header or []
+    for rec in records:
+        if rec.error is None:
+            good.append((rec.line, rec.cells))
+            continue
+        col = cols[rec.cell] if rec.cell is not None and rec.cell < len(cols) else FILE_COLUMN
+        problems.append(Problem(name, rec.line, col, f"malformed CSV: {rec.error}"))
+    if header is not None:
+        header = [f.strip() for f in header]
+    return header, good, problems
 
 
 def _header_problems(header: list[str], name: str) -> list[Problem]:
@@ -298,11 +266,6 @@ def validate_text(text: str, name: str = "<units>") -> tuple[pd.DataFrame, list[
     warnings: list[Problem] = []
     first_line: dict[str, int] = {}
     for line, fields in records:
-        if len(fields) != len(header):
-            problems.append(Problem(name, line, FILE_COLUMN,
-                                    f"expected {len(header)} fields, found {len(fields)} "
-                                    "(check commas and quotes)"))
-            continue
         row = {c: fields[index[c]] for c in REQUIRED_COLUMNS}
         row_problems = check_row(row)
         uid = row["unit_id"].strip()
@@ -317,7 +280,7 @@ def validate_text(text: str, name: str = "<units>") -> tuple[pd.DataFrame, list[
             warnings.extend(Problem(name, line, c, m) for c, m in row_warnings(row))
     df = _typed(valid)
     df.attrs["warnings"] = warnings
-    return df, problems
+    return df, sorted(problems, key=lambda p: p.line)
 
 
 def row_warnings(row: dict[str, str]) -> list[tuple[str, str]]:
@@ -389,9 +352,9 @@ def validate_units(source: pd.DataFrame | str | Path, name: str | None = None
         raw = path.read_bytes()
     except OSError as exc:
         raise EpuMapperError(f"{label}: cannot read ({exc.strerror})") from None
-    text, problems = _decode(raw, label)
+    text, line, message = decode(raw)
     if text is None:
-        return _typed([]), problems
+        return _typed([]), [Problem(label, line, FILE_COLUMN, message)]
     return validate_text(text, label)
 
 
