@@ -73,6 +73,7 @@ def test_stale():
     assert fmt.stale("", today) is True
     assert fmt.stale(None, today) is True
     assert fmt.stale("2025-11-30", today) is False
+    assert fmt.stale("2025-10", today) is True  # needs re-checking after 12 months
 
 
 def test_metric_values():

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from epu_mapper.errors import EpuMapperError
 from epu_mapper.settings import NATIONS, get_settings
@@ -20,6 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     v = usub.add_parser("validate", help="check a directory CSV; every problem as file:line: column: message")
     v.add_argument("path", type=Path, help="the directory CSV (e.g. data/units.csv)")
+    v.add_argument("--stale", action="store_true",
+                   help="list each unit whose source_seen is missing or older than 12 months")
     v.set_defaults(func=_validate)
 
     ls = usub.add_parser("list", help="print the units (and which are open at a time)")
@@ -56,7 +59,22 @@ def _validate(args: argparse.Namespace) -> int:
     print("  by nation:       " + ", ".join(f"{k} {v}" for k, v in s["nation"].items()))
     print("  by hours_status: " + ", ".join(f"{k} {v}" for k, v in s["hours_status"].items()))
     print(f"  mappable:        {s['mappable']['true']} (not mappable: {s['mappable']['false']})")
+    _stale(df, args.stale)
     return 0
+
+
+def _stale(df: Any, listed: bool) -> None:
+    """Warn about units whose source needs re-checking (epu_mapper.staleness)."""
+    from epu_mapper.staleness import needs_rechecking, stale_warning
+
+    today = datetime.now(UTC).date()
+    line = stale_warning(df, today)
+    if line:
+        print(line + ("" if listed else "; list them with --stale"), file=sys.stderr)
+    if listed:
+        for r in df[needs_rechecking(df["source_seen"], today)].itertuples(index=False):
+            print(f"  needs re-checking: {r.unit_id:<14} {r.nation:<16} source_seen "
+                  f"{r.source_seen or '(missing)'}  {r.source_url}", file=sys.stderr)
 
 
 def _parse_time(text: str) -> datetime:

@@ -288,22 +288,12 @@ def fmt_metric(value: Any, metric: Metric) -> str:
     return metric.fmt.format(float(value)) + metric.unit
 
 
-def stale(seen: Any, today: date, years: float = 2.0) -> bool:
-    """True when ``source_seen`` (a date or year) is older than ``years`` or unknown."""
-    if is_missing(seen):
-        return True
-    s = str(seen).strip()
-    m = re.match(r"^(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", s)
-    if not m:
-        return True
-    y = int(m.group(1))
-    mo = int(m.group(2) or 12)
-    d = int(m.group(3) or 28)
-    try:
-        when = date(y, mo, d)
-    except ValueError:
-        when = date(y, 12, 28)
-    return (today - when).days > years * 365.25
+def stale(seen: Any, today: date) -> bool:
+    """True when ``source_seen`` needs re-checking: missing or older than 12 months
+    (:func:`epu_mapper.staleness.is_stale`, the one rule)."""
+    from epu_mapper.staleness import is_stale
+
+    return is_stale(None if is_missing(seen) else seen, today)
 
 
 _GENERIC = re.compile(r"^(early pregnancy|epau|epu|emergency gyn)", re.IGNORECASE)

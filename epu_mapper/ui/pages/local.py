@@ -133,7 +133,7 @@ def page() -> None:
                        "unknown-hours control.")
         if old:
             st.info(f"{len(old)} of {len(units)} units rest on a source that is undated or over "
-                    "two years old (column “stale or undated”).")
+                    "12 months old: it needs re-checking (column “stale or undated”).")
         if unknown or partial or old:
             with st.expander("Units with missing or stale information"):
                 for label, names_ in (("Hours not published", unknown),
