@@ -142,6 +142,7 @@ def _title(names: pd.Series) -> pd.Series:
     out = out.where(~out.str.isupper(), out.str.lower().map(lambda x: one(x)))
     out = out.str.replace(r"\bNhs\b", "NHS", regex=True).str.replace(r"'S\b", "'s", regex=True)
     out = out.str.replace(r"(?<=\w )(Of|And|The|Upon|On)\b", lambda m: m.group(1).lower(), regex=True)
+    out = out.str.replace(r"\((\w)", lambda m: "(" + m.group(1).upper(), regex=True)
     return out.str.replace(r"\s+\(Acute\)$", "", regex=True)
 
 

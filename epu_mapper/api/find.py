@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
@@ -38,12 +38,25 @@ class NearestResult:
         (:meth:`~epu_mapper.travel.estimate.EstimateParams.caption`: "approximate travel
         time …, typically within N minutes …"); else the road-routing caption; ``""`` when
         no unit is returned.
+    likely_sites : pandas.DataFrame
+        The nearest acute hospitals with no directory record (an EPU there is likely, not
+        known): ``site_id, name, organisation, nation, postcode, phone, evidence, minutes, km,
+        engine, approximate, lat, lon`` (:mod:`epu_mapper.api.hospitals`).
+    urgent : dict
+        ``nation``, ``helpline`` (name, phone, when, source for her nation),
+        ``emergency_number`` and ``a_and_e`` (the nearest acute hospital by travel time).
+    nearer : dict or None
+        A hospital nearer than the unit the answer sends her to (the nearest open unit, else
+        the nearest listed), to be shown first; None when the listed unit is nearest.
     """
 
     origin: dict
     units: pd.DataFrame
     excluded: dict
     caption: str = ""
+    likely_sites: pd.DataFrame = field(default_factory=pd.DataFrame)
+    urgent: dict = field(default_factory=dict)
+    nearer: dict | None = None
 
 
 _NEAREST_COLS = [
@@ -142,8 +155,12 @@ def nearest(
         "weeks": int((keep_sr & ~keep_wk).sum()),
         "unreachable": int((keep & ~reachable).sum()),
     }
-    return NearestResult(origin, df[_NEAREST_COLS].reset_index(drop=True), excluded,
-                         caption=_travel_caption(df, tp))
+    from epu_mapper.api.hospitals import patient_extras
+
+    shown = df[_NEAREST_COLS].reset_index(drop=True)
+    likely, urgent, nearer = patient_extras(ctx, origin, shown)
+    return NearestResult(origin, shown, excluded, caption=_travel_caption(df, tp),
+                         likely_sites=likely, urgent=urgent, nearer=nearer)
 
 
 def _travel_caption(shown: pd.DataFrame, tp: pd.DataFrame) -> str:

@@ -190,15 +190,23 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
                 "excluded": res.excluded,
                 "travel_caption": res.caption,
                 "emergency": EMERGENCY,
+                "nearer_hospital": _clean(res.nearer),
+                "urgent": _clean(res.urgent),
                 "units": records(res.units),
+                "likely_sites": records(res.likely_sites),
             }
         )
         return 0
+    from epu_mapper.ui import patient
+
     o = res.origin
     print(f"{o.get('postcode')} ({o.get('precision')}) at {o.get('when')} UK time")
     if o.get("note"):
         print(o["note"])
-    print(EMERGENCY)
+    if res.nearer:
+        print(patient.nearer_hospital_text(res.nearer))
+    for line in patient.urgent_lines(res.urgent) if res.urgent else [EMERGENCY]:
+        print(line)
     if res.units.empty:
         print("No unit matches these filters.")
     for r in res.units.itertuples(index=False):
@@ -217,6 +225,10 @@ def _cmd_nearest(args: argparse.Namespace) -> int:
         print(f"Travel times: {res.caption}.")
     if res.excluded.get("no_site"):
         print(f"{res.excluded['no_site']} directory units have no known site and are not listed.")
+    if not res.likely_sites.empty:
+        print("Hospitals near you with no early pregnancy unit information (they may have one):")
+        for _, r in res.likely_sites.iterrows():
+            print(f"- {patient.likely_site_line(r)}")
     return 0
 
 
