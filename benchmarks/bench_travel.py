@@ -15,10 +15,13 @@ import pandas as pd
 import pytest
 
 from epu_mapper.settings import REPO_ROOT, Settings, get_settings
+from epu_mapper.travel.build import build_matrix, load_mappable_units
 from epu_mapper.travel.calibrate import read_postcodes
 from epu_mapper.travel.candidates import candidate_mask
-from epu_mapper.travel.matrix import build_matrix, compute_estimate, from_point, load_mappable_units
-from epu_mapper.travel.osrm import OsrmRouter, prepare_network
+from epu_mapper.travel.network import prepare_network
+from epu_mapper.travel.osrm import OsrmRouter
+from epu_mapper.travel.pairs import compute_estimate
+from epu_mapper.travel.point import from_point
 
 RUTLAND = "E06000017"
 
@@ -134,7 +137,7 @@ def test_osrm_matrix_uk_shape_on_rutland(benchmark, router, rutland_postcodes):
     2,000) on the Rutland graph, origins drawn from real Rutland postcodes. A national
     graph is larger, so per-query cost there is higher; this measures the chunking and
     conversion overhead of the matrix code itself."""
-    from epu_mapper.travel.matrix import compute_osrm
+    from epu_mapper.travel.pairs import compute_osrm
 
     pc = rutland_postcodes
     rng = np.random.default_rng(1)

@@ -16,10 +16,12 @@ import pytest
 
 from epu_mapper.cli import main
 from epu_mapper.settings import Settings
+from epu_mapper.travel.build import build_matrix
 from epu_mapper.travel.calibrate import calibrate, read_postcodes
 from epu_mapper.travel.estimate import RUTLAND_OSRM as CALIBRATED
-from epu_mapper.travel.matrix import build_matrix, from_point
-from epu_mapper.travel.osrm import SNAP_FAR_M, OsrmRouter, prepare_network, read_network_meta
+from epu_mapper.travel.network import prepare_network
+from epu_mapper.travel.osrm import SNAP_FAR_M, OsrmRouter, read_network_meta
+from epu_mapper.travel.point import from_point
 
 pytestmark = [pytest.mark.osrm, pytest.mark.integration]
 

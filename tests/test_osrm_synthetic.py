@@ -27,8 +27,11 @@ import pandas as pd
 import pytest
 
 from epu_mapper.settings import Settings
-from epu_mapper.travel.matrix import build_matrix, from_point, load_matrix
-from epu_mapper.travel.osrm import OsrmRouter, prepare_network
+from epu_mapper.travel.build import build_matrix
+from epu_mapper.travel.load import load_matrix
+from epu_mapper.travel.network import prepare_network
+from epu_mapper.travel.osrm import OsrmRouter
+from epu_mapper.travel.point import from_point
 
 pytestmark = pytest.mark.osrm
 
@@ -152,7 +155,8 @@ def test_completion_pass_routes_a_unit_that_is_farther_but_faster(square, tmp_pa
 
 
 def test_network_extent_comes_from_the_routable_nodes(square):
-    from epu_mapper.travel.osrm import osrm_node_coordinates, read_network_meta
+    from epu_mapper.travel.network import osrm_node_coordinates
+    from epu_mapper.travel.osrm import read_network_meta
 
     lat, lon = osrm_node_coordinates(square / "graph.osrm")
     got = sorted(zip(np.round(lat, 6).tolist(), np.round(lon, 6).tolist(), strict=True))
@@ -167,7 +171,7 @@ def test_network_extent_comes_from_the_routable_nodes(square):
 
 
 def test_boundary_poly_limits_the_network_extent(tmp_path):
-    from epu_mapper.travel.osrm import read_poly
+    from epu_mapper.travel.network import read_poly
 
     poly = tmp_path / "west.poly"
     # the western half of the square (lon < -0.985), with a small hole around (52.01, -0.995)

@@ -11,9 +11,10 @@ import pytest
 
 from epu_mapper import hours
 from epu_mapper.settings import Settings
+from epu_mapper.travel.build import build_matrix, load_mappable_units
 from epu_mapper.travel.candidates import candidate_mask, open_state_groups, straight_km_matrix
 from epu_mapper.travel.estimate import CALIBRATED, estimate_matrix
-from epu_mapper.travel.matrix import build_matrix, load_mappable_units, load_matrix
+from epu_mapper.travel.load import load_matrix
 
 pytestmark = pytest.mark.integration
 

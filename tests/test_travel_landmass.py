@@ -10,7 +10,8 @@ import pandas as pd
 
 from epu_mapper.settings import Settings
 from epu_mapper.travel import from_point
-from epu_mapper.travel.matrix import NO_ROAD_LINK, REASONS, build_matrix, landmass
+from epu_mapper.travel.build import build_matrix
+from epu_mapper.travel.pairs import NO_ROAD_LINK, REASONS, landmass
 
 # Belfast and Stranraer are 55 km apart in a straight line; Stranraer and Glasgow 105 km by road.
 DEMAND = pd.DataFrame({

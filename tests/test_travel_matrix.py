@@ -14,17 +14,17 @@ from epu_mapper.cli import main
 from epu_mapper.errors import BuildMissingError
 from epu_mapper.settings import Settings
 from epu_mapper.travel import REASONS, from_point, load_matrix
+from epu_mapper.travel.build import build_matrix
 from epu_mapper.travel.estimate import CALIBRATED
-from epu_mapper.travel.matrix import (
+from epu_mapper.travel.osrm import TableResult
+from epu_mapper.travel.pairs import (
     AREA_OUTSIDE,
     NO_ROUTE,
     UNIT_OUTSIDE,
-    build_matrix,
     compute_osrm,
     dense_from_long,
     to_long,
 )
-from epu_mapper.travel.osrm import TableResult
 
 # 5 areas x 3 units, hand-placed around (52, -1); area A5 has no coordinates.
 DEMAND = pd.DataFrame({
@@ -105,7 +105,7 @@ def test_cli_osrm_without_network_exits_2(tmp_path, monkeypatch, capsys):
 
 
 def test_long_dense_round_trip_keeps_inf_and_nan():
-    from epu_mapper.travel.matrix import PairResult
+    from epu_mapper.travel.pairs import PairResult
 
     minutes = np.array([[1.0, np.inf], [np.nan, 4.0]], dtype=np.float32)
     km = minutes.copy()
@@ -174,7 +174,7 @@ def test_from_point_mixes_engines_per_unit():
 
 
 def test_load_matrix_refuses_a_stale_matrix(settings):
-    from epu_mapper.travel.matrix import MatrixOutOfDateError
+    from epu_mapper.travel.load import MatrixOutOfDateError
 
     build_matrix("estimate", settings, demand=DEMAND, units=UNITS, progress=False, log=lambda s: None)
     moved = UNITS.assign(lon=[-1.00, -1.01, -1.00])
@@ -219,20 +219,22 @@ def _assert_same_matrix(a, b) -> None:
 
 
 def test_dense_cache_written_and_used_when_fresh(settings, monkeypatch):
-    from epu_mapper.travel.matrix import cache_paths
+    from epu_mapper.travel.store import cache_path
 
     _, prov, _ = build_matrix("estimate", settings, demand=DEMAND, units=UNITS, progress=False,
                               log=lambda s: None)
-    arrays, key_path = cache_paths(settings.build_dir, "estimate")
-    assert all(p.is_file() for p in arrays.values())
-    key = json.loads(key_path.read_text())
-    assert key["inputs_key"] == prov["inputs_key"] and key["shape"] == [5, 3]
-    assert np.load(arrays["minutes"]).dtype == np.float32
+    path = cache_path(settings.build_dir, "estimate")
+    assert path.is_file()
+    assert sorted(p.name for p in path.parent.iterdir() if "cache" in p.name) == [path.name]
+    with np.load(path) as npz:
+        key = json.loads(str(npz["key"]))
+        assert npz["minutes"].dtype == np.float32 and npz["minutes"].shape == (5, 3)
+    assert key["inputs_key"] == prov["inputs_key"] and key["created_at"] == prov["created_at"]
     calls = _spy_parquet(monkeypatch)
     for demand, units in ((DEMAND, UNITS), (None, None)):
         cached = load_matrix(settings, demand=demand, units=units)
         assert calls == [], "a fresh cache is read instead of the Parquet"
-        key_path.unlink()  # no key: the Parquet path
+        path.unlink()  # no cache: the Parquet path
         from_parquet = load_matrix(settings, demand=demand, units=units)
         assert len(calls) == 1
         calls.clear()
@@ -240,29 +242,32 @@ def test_dense_cache_written_and_used_when_fresh(settings, monkeypatch):
         assert set(cached.unreachable["reason"]) == {"no coordinates"} and len(cached.unreachable) == 3
         build_matrix("estimate", settings, demand=DEMAND, units=UNITS, progress=False,
                      log=lambda s: None)  # up to date: rewrites only the missing cache
-        assert key_path.is_file()
+        assert path.is_file()
         calls.clear()  # (that reads the Parquet once)
 
 
 def test_dense_cache_follows_a_reordered_request(settings):
-    from epu_mapper.travel.matrix import cache_paths
+    from epu_mapper.travel.store import cache_path
 
     build_matrix("estimate", settings, demand=DEMAND, units=UNITS, progress=False, log=lambda s: None)
     # unmappable rows are dropped and the column order follows the (mappable) units given
     extra = pd.concat([UNITS, pd.DataFrame({"unit_id": ["U9"], "lat": [np.nan], "lon": [np.nan],
                                             "mappable": [False]})])
     cached = load_matrix(settings, demand=DEMAND, units=extra)
-    cache_paths(settings.build_dir, "estimate")[1].unlink()
+    cache_path(settings.build_dir, "estimate").unlink()
     _assert_same_matrix(cached, load_matrix(settings, demand=DEMAND, units=extra))
 
 
 def test_stale_or_damaged_cache_is_ignored(settings, monkeypatch):
-    from epu_mapper.travel.matrix import cache_paths
+    from epu_mapper.travel.store import cache_path
 
     quiet = {"progress": False, "log": lambda s: None}
     build_matrix("estimate", settings, demand=DEMAND, units=UNITS, **quiet)
-    arrays, key_path = cache_paths(settings.build_dir, "estimate")
-    good_key = key_path.read_text()
+    path = cache_path(settings.build_dir, "estimate")
+    good = path.read_bytes()
+    with np.load(path) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    good_key = json.loads(str(arrays["key"]))
     reference = load_matrix(settings, demand=DEMAND, units=UNITS)
     calls = _spy_parquet(monkeypatch)
 
@@ -272,24 +277,30 @@ def test_stale_or_damaged_cache_is_ignored(settings, monkeypatch):
         calls.clear()
         _assert_same_matrix(m, reference)
 
-    # a key from other inputs
-    key = json.loads(good_key)
-    key["inputs_key"] = "0" * 64
-    key_path.write_text(json.dumps(key))
+    def write(key: dict | None = None, **replace) -> None:
+        out = {**arrays, **replace}
+        if key is not None:
+            out["key"] = np.array(json.dumps(key))
+        out = {k: v for k, v in out.items() if v is not None}
+        with open(path, "wb") as fh:
+            np.savez(fh, **out)
+
+    write({**good_key, "inputs_key": "0" * 64})  # a cache made for other inputs
     check_parquet_used()
     # same inputs but another build of the matrix (e.g. rebuilt by a version without the cache)
-    key = json.loads(good_key)
-    key["created_at"] = "2000-01-01T00:00:00+00:00"
-    key_path.write_text(json.dumps(key))
+    write({**good_key, "created_at": "2000-01-01T00:00:00+00:00"})
     check_parquet_used()
-    # a damaged array (other size) and a missing array
-    key_path.write_text(good_key)
-    np.save(arrays["minutes"], np.zeros((2, 2), dtype=np.float32))
+    write(minutes=np.zeros((2, 2), dtype=np.float32))  # an array of the wrong shape
     check_parquet_used()
-    arrays["minutes"].unlink()
+    write(minutes=None)  # a missing array
     check_parquet_used()
-    key_path.write_text("not json")
+    path.write_bytes(good[: len(good) // 2])  # a truncated file
     check_parquet_used()
+    path.write_bytes(b"not a zip")
+    check_parquet_used()
+    path.write_bytes(good)  # and the good one is used again
+    load_matrix(settings, demand=DEMAND, units=UNITS)
+    assert calls == []
 
 
 def test_rebuild_replaces_the_cache(settings):
@@ -300,7 +311,7 @@ def test_rebuild_replaces_the_cache(settings):
     build_matrix("estimate", settings, demand=DEMAND, units=moved, **quiet)
     new = load_matrix(settings, demand=DEMAND, units=moved)
     assert new.minutes[1, 1] != old.minutes[1, 1]  # the new matrix, not the old cache
-    from epu_mapper.travel.matrix import cache_paths
+    from epu_mapper.travel.store import cache_path
 
-    cache_paths(settings.build_dir, "estimate")[1].unlink()
+    cache_path(settings.build_dir, "estimate").unlink()
     _assert_same_matrix(new, load_matrix(settings, demand=DEMAND, units=moved))

@@ -13,10 +13,11 @@ from epu_mapper.travel.osrm import DEFAULT_CHUNK
 
 
 def _network(args: argparse.Namespace) -> int:
+    from epu_mapper.travel import network
     from epu_mapper.travel import osrm as osrm_mod
 
     settings = get_settings()
-    build = osrm_mod.prepare_network if args.force else osrm_mod.ensure_network
+    build = network.prepare_network if args.force else network.ensure_network
     path = build(Path(args.pbf), settings.build_dir, name=args.name, threads=args.threads,
                  keep_filtered=args.keep_filtered,
                  boundary=Path(args.boundary) if args.boundary else None,
@@ -37,7 +38,7 @@ def _network(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from epu_mapper.travel import osrm as osrm_mod
-    from epu_mapper.travel.matrix import build_matrix
+    from epu_mapper.travel.build import build_matrix
 
     engines = [args.engine]
     if args.engine is None:
@@ -82,9 +83,10 @@ def _calibrate(args: argparse.Namespace) -> int:
         return 0
     from epu_mapper.travel import osrm as osrm_mod
     from epu_mapper.travel.calibrate import calibrate, read_postcodes, report
+    from epu_mapper.travel.network import ensure_network
 
     if args.pbf:
-        net = osrm_mod.ensure_network(Path(args.pbf), settings.build_dir, name=args.network)
+        net = ensure_network(Path(args.pbf), settings.build_dir, name=args.network)
     else:
         net = osrm_mod.find_network(settings.build_dir, args.network)
         if net is None:
@@ -102,7 +104,8 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _point(args: argparse.Namespace) -> int:
-    from epu_mapper.travel.matrix import from_point, load_mappable_units
+    from epu_mapper.travel.build import load_mappable_units
+    from epu_mapper.travel.point import from_point
 
     units = load_mappable_units(get_settings())
     df = from_point(args.lat, args.lon, units).sort_values("minutes").head(args.limit)
@@ -115,7 +118,8 @@ def _point(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from epu_mapper.travel import osrm as osrm_mod
-    from epu_mapper.travel.matrix import ENGINES, matrix_paths
+    from epu_mapper.travel.pairs import ENGINES
+    from epu_mapper.travel.store import matrix_paths
 
     settings = get_settings()
     nets = osrm_mod.list_networks(settings.build_dir)

@@ -124,25 +124,17 @@ def offer_build(exc: BuildMissingError) -> None:
 
 def _build_steps(settings: Settings) -> list[tuple[str, Callable[[], Any]]]:
     """The build as named steps (data steps, then the travel matrix)."""
-    steps: list[tuple[str, Callable[[], Any]]] = []
-    try:
-        from epu_mapper import build as data_build
-    except ImportError:
-        data_build = None
-    if data_build is not None:
-        for step in getattr(data_build, "STEPS", []):
-            name = step.name
-            steps.append((f"data: {name}", functools.partial(
-                data_build.build, settings, only=[name], quiet=True)))
-    try:
-        from epu_mapper.travel import matrix as travel_matrix
-    except ImportError:
-        travel_matrix = None
-    fn = getattr(travel_matrix, "build_matrix", None)
-    if fn is not None:
-        # the estimate is always built (the fallback); OSRM networks are built from the CLI
-        steps.append(("travel matrix (estimate)", functools.partial(
-            fn, engine="estimate", settings=settings, progress=False, log=lambda _msg: None)))
+    from epu_mapper import build as data_build
+    from epu_mapper.travel import build_matrix
+
+    steps: list[tuple[str, Callable[[], Any]]] = [
+        (f"data: {step.name}",
+         functools.partial(data_build.build, settings, only=[step.name], quiet=True))
+        for step in data_build.STEPS
+    ]
+    # the estimate is always built (the fallback); OSRM networks are built from the CLI
+    steps.append(("travel matrix (estimate)", functools.partial(
+        build_matrix, engine="estimate", settings=settings, progress=False, log=lambda _msg: None)))
     return steps
 
 
@@ -150,9 +142,6 @@ def run_build() -> None:
     """Run every build step in-process with ``st.status`` and ``st.progress``."""
     settings = get_settings()
     steps = _build_steps(settings)
-    if not steps:
-        st.error("The build pipeline is not available in this installation.")
-        return
     bar = st.progress(0.0, text="Starting the build…")
     with st.status("Building derived tables…", expanded=True) as status:
         t0 = time.perf_counter()
