@@ -59,6 +59,13 @@ SIMPLIFY_M = {"nation": 200.0, "nhs_region": 100.0, "icb": 100.0, "lhb": 100.0,
 UNIT_POSTCODE_MAX_KM = 3.0
 
 MANIFEST = "manifest.json"
+#: The command that rebuilds the data tables (a damaged one: with --force).
+REBUILD = "epu-mapper data build"
+
+
+def _read(ctx: Context, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """A table built by an earlier step, read through the guarded reader."""
+    return store.read_parquet_file(ctx.out(name), f"The built table {name}", REBUILD, columns=columns)
 
 
 class BuildCheckError(EpuMapperError):
@@ -179,7 +186,7 @@ def _geojson_within_budget(layer, tolerance_m: float, budget: int) -> tuple[str,
 
 
 def step_boundaries(ctx: Context) -> dict[str, Any]:
-    regions = pd.read_parquet(ctx.out("regions.parquet"))
+    regions = _read(ctx, "regions.parquet")
     keys = {"nhser": "nhser_bnd", "icb": "icb_bnd", "lhb": "lhb_bnd", "scot_hb": "scot_hb_bnd",
             "hsct": "hsct_bnd", "lad": "lad_bnd"}
     raw = {k: sources.read_boundary(v, ctx.settings) for k, v in keys.items()}
@@ -198,7 +205,7 @@ def step_boundaries(ctx: Context) -> dict[str, Any]:
     sdz_layer = gpd.GeoDataFrame(
         {"area_code": sdz["SDZ21CD"].astype(str), "area_name": sdz["SDZ21NM"].astype(str),
          "nation": "Northern Ireland"}, geometry=sdz.geometry.to_numpy(), crs=sdz.crs)
-    demand_codes = set(pd.read_parquet(ctx.out("demand.parquet"), columns=["area_code"])["area_code"])
+    demand_codes = set(_read(ctx, "demand.parquet", columns=["area_code"])["area_code"])
     missing = sorted(set(sdz_layer["area_code"]) ^ {c for c in demand_codes if c.startswith("N21")})
     if missing:
         ctx.warnings.append(f"NI SDZ boundaries and demand points differ on {len(missing)} codes")
@@ -210,8 +217,7 @@ def step_boundaries(ctx: Context) -> dict[str, Any]:
 
 
 def step_postcodes(ctx: Context) -> dict[str, Any]:
-    demand = pd.read_parquet(ctx.out("demand.parquet"),
-                             columns=["area_code", "lat", "lon", "lad_code", "nation"])
+    demand = _read(ctx, "demand.parquet", columns=["area_code", "lat", "lon", "lad_code", "nation"])
     lad_codes = set(demand["lad_code"])
     pc = sources.read_gb_postcodes(ctx.settings)
     pc = pc.rename(columns={"admin_district_code": "lad_code"})
@@ -332,8 +338,8 @@ def step_units(ctx: Context) -> dict[str, Any]:
     lat = units["lat"].fillna(0.0).to_numpy()
     lon = units["lon"].fillna(0.0).to_numpy()
     ul = geography.lad_nearest_with_distance(lat, lon, lad_bnd)
-    demand = pd.read_parquet(ctx.out("demand.parquet"))
-    regions = pd.read_parquet(ctx.out("regions.parquet"))
+    demand = _read(ctx, "demand.parquet")
+    regions = _read(ctx, "regions.parquet")
     table, warnings = geography.join_units(units, pp, ul, demand, regions,
                                            max_postcode_km=UNIT_POSTCODE_MAX_KM)
     ctx.warnings.extend(warnings)
@@ -363,8 +369,8 @@ def step_sites(ctx: Context) -> dict[str, Any]:
                             + ", ".join(acute.loc[no_xy, "name"].astype(str)))
         acute = acute[~no_xy]
     matched = sites.match_directory(acute, units)
-    demand = pd.read_parquet(ctx.out("demand.parquet"), columns=["area_code", "nation", "lat", "lon"])
-    regions = pd.read_parquet(ctx.out("regions.parquet"))
+    demand = _read(ctx, "demand.parquet", columns=["area_code", "nation", "lat", "lon"])
+    regions = _read(ctx, "regions.parquet")
     matched = sites.assign_areas(matched, demand, regions)
     likely = sites.likely_sites(matched)
     store.write_parquet(ctx.out("acute_sites.parquet"), matched)
@@ -487,7 +493,7 @@ def build(
         fp = _fingerprint(code, inputs, upstream)
         fingerprints[step.name] = fp
         prev = manifest["steps"].get(step.name, {})
-        outputs_exist = all((build_dir / o).exists() for o in step.outputs)
+        outputs_exist = all(store.looks_intact(build_dir / o) for o in step.outputs)
         if not force and prev.get("fingerprint") == fp and outputs_exist:
             continue
         t0 = time.perf_counter()

@@ -45,5 +45,20 @@ class BuildMissingError(EpuMapperError):
         super().__init__(f"{what} has not been built yet (looked for {path}). Run: {command}")
 
 
+class BuildDamagedError(BuildMissingError):
+    """A built file exists but cannot be read (truncated, garbage, wrong columns, unreadable).
+
+    The message names the file, what went wrong and the command that rebuilds it; the app
+    shows a "Rebuild" action for it (a :class:`BuildMissingError`, so every page guard that
+    offers a build offers this one too).
+    """
+
+    def __init__(self, what: str, path: Path, command: str, reason: str):
+        self.reason = reason
+        super().__init__(what, path, command)
+        EpuMapperError.__init__(
+            self, f"{what} is damaged or unreadable ({path}: {reason}). Rebuild it: {command}")
+
+
 class PostcodeError(EpuMapperError):
     """A postcode is malformed or cannot be placed."""

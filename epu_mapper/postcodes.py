@@ -21,7 +21,6 @@ import re
 import threading
 import unicodedata
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,7 +29,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from epu_mapper.errors import BuildMissingError, PostcodeError
+from epu_mapper import store
+from epu_mapper.errors import BuildDamagedError, BuildMissingError, PostcodeError
 from epu_mapper.settings import Settings, get_settings
 
 #: Outward code + inward code, spaces removed. The letters allowed in each position follow
@@ -307,22 +307,27 @@ class PostcodeIndex:
         settings = settings or get_settings()
         b = settings.build_dir
 
-        def need(name: str) -> Path:
-            p = b / name
-            if not p.exists():
-                raise BuildMissingError("the postcode table", p, "epu-mapper data build")
-            return p
+        def read(name: str, columns: list[str] | None = None) -> pd.DataFrame:
+            return store.read_parquet_file(b / name, f"The postcode table {name}",
+                                           "epu-mapper data build", columns=columns)
 
-        units = pq.read_table(need("postcodes.parquet"),
-                              columns=["postcode", "lat", "lon", "area_code", "area_method"])
+        try:
+            units = pq.read_table(b / "postcodes.parquet",
+                                  columns=["postcode", "lat", "lon", "area_code", "area_method"])
+        except FileNotFoundError:
+            raise BuildMissingError("the postcode table", b / "postcodes.parquet",
+                                    "epu-mapper data build") from None
+        except (OSError, ValueError, KeyError) as exc:
+            raise BuildDamagedError("The postcode table postcodes.parquet", b / "postcodes.parquet",
+                                    "epu-mapper data build --force",
+                                    " ".join(str(exc).split())[:160]) from None
         return cls._from_arrow(
             units,
-            sectors=pd.read_parquet(need("postcode_sectors.parquet")),
-            districts=pd.read_parquet(need("postcode_districts.parquet")),
-            ni=pd.read_parquet(need("postcodes_ni.parquet")),
-            regions=pd.read_parquet(need("regions.parquet")),
-            areas=pd.read_parquet(need("demand.parquet"),
-                                  columns=["area_code", "area_name", "area_type"]),
+            sectors=read("postcode_sectors.parquet"),
+            districts=read("postcode_districts.parquet"),
+            ni=read("postcodes_ni.parquet"),
+            regions=read("regions.parquet"),
+            areas=read("demand.parquet", columns=["area_code", "area_name", "area_type"]),
             settings=settings,
         )
 
@@ -432,7 +437,9 @@ class PostcodeIndex:
     def _demand_points(self) -> pd.DataFrame:
         if not hasattr(self, "_demand_cache"):
             path = self.settings.build_dir / "demand.parquet"
-            self._demand_cache = pd.read_parquet(path, columns=["area_code", "lat", "lon", "lad_code"])
+            self._demand_cache = store.read_parquet_file(
+                path, "The demand table", "epu-mapper data build",
+                columns=["area_code", "lat", "lon", "lad_code"])
         return self._demand_cache
 
 

@@ -1,8 +1,16 @@
-"""Where built outputs live, and the one way they are written: atomically.
+"""Where built outputs live, the one way they are written (atomically) and read (guarded).
 
 Every writer goes through :func:`atomic_write`, which writes to a temporary file
 in the destination folder and renames it into place, so an interrupted build
-never leaves a half-written table behind.
+never leaves a half-written table behind; a folder that cannot be written (read-only,
+full disk) raises :class:`~epu_mapper.errors.EpuMapperError` naming the file, and
+the old file is left as it was.
+
+Every built table and JSON file is read through :func:`read_parquet_file` /
+:func:`read_built` / :func:`read_json_file`: a missing file raises
+:class:`~epu_mapper.errors.BuildMissingError`, a damaged or unreadable one
+:class:`~epu_mapper.errors.BuildDamagedError`; both name the file and the command
+that (re)builds it, so neither the CLI nor the app ever shows a traceback.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from epu_mapper.errors import BuildMissingError
+from epu_mapper.errors import BuildDamagedError, BuildMissingError, EpuMapperError
 from epu_mapper.settings import Settings, get_settings
 
 
@@ -25,18 +33,34 @@ from epu_mapper.settings import Settings, get_settings
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it over ``path`` on success."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        if tmp_path.exists():  # mkstemp makes 0600 files; built tables are ordinary readable files
-            os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, path)
+        try:
+            yield tmp_path
+            if tmp_path.exists():  # mkstemp makes 0600 files; built tables are ordinary readable files
+                os.chmod(tmp_path, 0o644)
+            os.replace(tmp_path, path)
+        except OSError as exc:
+            raise _write_error(path, exc) from None
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        with contextlib.suppress(OSError):
+            if tmp_path.exists():
+                tmp_path.unlink()
+
+
+def _write_error(path: Path, exc: OSError) -> EpuMapperError:
+    """A clear message for a write that failed (read-only folder, full disk, permissions)."""
+    why = exc.strerror or type(exc).__name__
+    hint = {30: "the folder is read-only", 28: "the disk is full", 13: "permission denied",
+            122: "the disk quota is exceeded"}.get(exc.errno or 0, why)
+    return EpuMapperError(f"cannot write {path}: {hint} ({why}); nothing was changed. "
+                          "Free space or choose a writable build folder (EPU_MAPPER_BUILD).")
 
 
 def atomic_write(path: Path, writer: Callable[[Path], Any]) -> Path:
@@ -68,15 +92,137 @@ def read_built(
     command: str = "epu-mapper data build",
     columns: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Read the built table ``build_dir/name``.
+    """Read the built table ``build_dir/name``. See :func:`read_parquet_file`."""
+    path = (settings or get_settings()).build_dir / name
+    return read_parquet_file(path, what or name, command, columns=columns)
+
+
+def rebuild_command(command: str) -> str:
+    """The command that rebuilds a damaged file: ``command`` with ``--force``."""
+    return command if "--force" in command else f"{command} --force"
+
+
+def _reason(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+#: What reading a damaged file can raise (pyarrow's errors derive from these; a file whose
+#: columns are wrong raises KeyError/TypeError in the readers).
+_READ_ERRORS = (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError, EOFError,
+                UnicodeDecodeError, MemoryError)
+
+
+def read_parquet_file(path: Path, what: str, command: str = "epu-mapper data build",
+                      columns: list[str] | None = None) -> pd.DataFrame:
+    """Read a built Parquet table, guarded.
+
+    Parameters
+    ----------
+    path : Path
+        The table.
+    what : str
+        What it is, for messages (``"The demand table"``).
+    command : str
+        The command that builds it (``--force`` is added for a damaged file).
+    columns : list of str, optional
+        Only these columns (a missing one makes the file "damaged").
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table (a GeoDataFrame is read back as a plain frame).
 
     Raises
     ------
     BuildMissingError
-        When it has not been built; the message says what it is (``what``, default the file
-        name) and the command that builds it.
+        When the file does not exist.
+    BuildDamagedError
+        When it exists but cannot be read (truncated, not Parquet, columns missing).
     """
-    path = (settings or get_settings()).build_dir / name
+    path = Path(path)
     if not path.exists():
-        raise BuildMissingError(what or name, path, command)
-    return pd.read_parquet(path, columns=columns)
+        raise BuildMissingError(what, path, command)
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except _READ_ERRORS as exc:
+        raise BuildDamagedError(what, path, rebuild_command(command), _reason(exc)) from None
+
+
+def read_json_file(path: Path, what: str, command: str = "epu-mapper data build",
+                   missing_ok: bool = False) -> Any:
+    """Read a built JSON file (manifest, provenance, boundaries), guarded.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    what : str
+        What it is, for messages.
+    command : str
+        The command that builds it (``--force`` is added for a damaged file).
+    missing_ok : bool, default False
+        Return None instead of raising when the file does not exist.
+
+    Returns
+    -------
+    object
+        The parsed JSON (None when missing and ``missing_ok``).
+
+    Raises
+    ------
+    BuildMissingError
+        When the file does not exist (and not ``missing_ok``).
+    BuildDamagedError
+        When it is not readable UTF-8 JSON.
+    """
+    path = Path(path)
+    if not path.exists():
+        if missing_ok:
+            return None
+        raise BuildMissingError(what, path, command)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except _READ_ERRORS as exc:  # JSONDecodeError is a ValueError
+        raise BuildDamagedError(what, path, rebuild_command(command), _reason(exc)) from None
+
+
+def looks_intact(path: Path) -> bool:
+    """Whether a built file exists and its structure reads (Parquet footer, JSON text).
+
+    Cheap enough for every build step's freshness check, so that ``data build`` rebuilds a
+    truncated or garbage table instead of calling it up to date.
+
+    Parameters
+    ----------
+    path : Path
+        A built file (``.parquet``, ``.json``, ``.geojson``; other files: exists).
+
+    Returns
+    -------
+    bool
+    """
+    path = Path(path)
+    if not path.is_file():
+        return path.is_dir()
+    try:
+        if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            pq.read_metadata(path)
+        elif path.suffix in (".json", ".geojson"):
+            json.loads(path.read_text(encoding="utf-8"))
+    except _READ_ERRORS:
+        return False
+    return True
+
+
+def read_json_dict(path: Path, what: str, command: str = "epu-mapper data build") -> dict:
+    """A JSON object from :func:`read_json_file` (``{}`` when missing; damaged when not an object)."""
+    obj = read_json_file(path, what, command, missing_ok=True)
+    if obj is None:
+        return {}
+    if not isinstance(obj, dict):
+        raise BuildDamagedError(what, Path(path), rebuild_command(command),
+                                f"expected a JSON object, found {type(obj).__name__}")
+    return obj

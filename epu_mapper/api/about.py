@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time as _time
 
+from epu_mapper import store
 from epu_mapper.api.args import check_level
 from epu_mapper.api.context import Context
-from epu_mapper.errors import BuildMissingError
 from epu_mapper.settings import Settings, get_settings
 
 
@@ -15,9 +14,7 @@ def boundaries(level: str, settings: Settings | None = None) -> dict:
     """The simplified GeoJSON of a level (``build/boundaries/<level>.geojson``)."""
     settings = settings or get_settings()
     path = settings.build_dir / "boundaries" / f"{check_level(level)}.geojson"
-    if not path.exists():
-        raise BuildMissingError(f"The {level} boundaries", path, "epu-mapper data build")
-    return json.loads(path.read_text(encoding="utf-8"))
+    return store.read_json_file(path, f"The {level} boundaries", "epu-mapper data build")
 
 
 def provenance(ctx: Context) -> dict:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -224,8 +223,7 @@ def _load_context_cached(settings: Settings, stamp: tuple) -> Context:
     units = load_units(settings=settings)
     mapped = units[units["mappable"].astype(bool)]
     matrix = load_matrix(settings, demand=demand, units=mapped)
-    manifest_path = build / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    manifest = store.read_json_dict(build / "manifest.json", "The build manifest")
     return build_context(settings, units, demand, regions, matrix, manifest)
 
 

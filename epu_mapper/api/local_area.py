@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from epu_mapper import coverage as cov
+from epu_mapper import store
 from epu_mapper.api.args import check_policy
 from epu_mapper.api.context import Context, _nearest_area_index
 from epu_mapper.api.regional import _region_rows
@@ -88,7 +89,7 @@ def _hospitals_without_unit(ctx: Context, rows: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     key = ("hospitals",)
     if key not in ctx._cache:
-        h = pd.read_parquet(path)
+        h = store.read_parquet_file(path, "The hospitals table", "epu-mapper data build")
         h = h.reset_index(drop=True)
         h["area_index"] = _nearest_area_index(
             pd.to_numeric(h["lat"], errors="coerce").to_numpy(float),

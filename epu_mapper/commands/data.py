@@ -62,13 +62,14 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from epu_mapper.build import read_manifest
+    from epu_mapper import store
+    from epu_mapper.build import MANIFEST
+    from epu_mapper.errors import EpuMapperError
 
     settings = get_settings()
-    manifest = read_manifest(settings.build_dir)
+    manifest = store.read_json_dict(settings.build_dir / MANIFEST, "The build manifest")
     if not manifest:
-        print(f"nothing built yet in {settings.build_dir}; run: epu-mapper data build")
-        return 1
+        raise EpuMapperError(f"nothing built yet in {settings.build_dir}; run: epu-mapper data build")
     if args.json:
         print(json.dumps(manifest, indent=2, sort_keys=True))
         return 0

@@ -21,7 +21,12 @@ import folium
 import streamlit as st
 
 from epu_mapper import api, store
-from epu_mapper.errors import BuildMissingError, DataDirectoryError, EpuMapperError
+from epu_mapper.errors import (
+    BuildDamagedError,
+    BuildMissingError,
+    DataDirectoryError,
+    EpuMapperError,
+)
 from epu_mapper.settings import TIMEZONE, Settings, get_settings
 from epu_mapper.ui import assets, maps, serve
 from epu_mapper.ui.format import SAFETY_MESSAGE
@@ -115,33 +120,54 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
 
 
 def offer_build(exc: BuildMissingError) -> None:
-    """Explain what is missing and offer to build it with a progress indicator."""
-    st.warning(f"Some derived tables are missing: {exc.what} (looked for `{exc.path}`).")
+    """Explain what is missing or damaged and offer to (re)build it with a progress indicator."""
+    if isinstance(exc, BuildDamagedError):
+        st.error(f"A built file is damaged or unreadable: {exc.what}.")
+        st.text(f"{exc.path}: {exc.reason}")  # plain text: file names and reasons are not Markdown
+        st.caption(f"From a terminal: `{exc.command}`.")
+        if st.button("Rebuild", key="rebuild_now", type="primary"):
+            run_build(damaged=Path(exc.path))
+        return
+    st.warning(f"Some derived tables are missing: {exc.what}.")
+    st.text(f"Looked for {exc.path}")
     st.caption(f"From a terminal: `{exc.command}` (or `make build`).")
     if st.button("Build the missing tables now", key="build_now", type="primary"):
         run_build()
 
 
-def _build_steps(settings: Settings) -> list[tuple[str, Callable[[], Any]]]:
-    """The build as named steps (data steps, then the travel matrix)."""
+def _forced(step_outputs: tuple[str, ...], damaged: Path | None, settings: Settings) -> bool:
+    """Whether a build step must be forced because it wrote the damaged file."""
+    if damaged is None:
+        return False
+    return any(Path(settings.build_dir / o) == damaged for o in step_outputs) or (
+        damaged.name == "manifest.json")
+
+
+def _build_steps(settings: Settings, damaged: Path | None = None) -> list[tuple[str, Callable[[], Any]]]:
+    """The build as named steps (data steps, then the travel matrix); the step that wrote a
+    ``damaged`` file (or every step, for a damaged manifest) is forced."""
     from epu_mapper import build as data_build
     from epu_mapper.travel import build_matrix
 
     steps: list[tuple[str, Callable[[], Any]]] = [
         (f"data: {step.name}",
-         functools.partial(data_build.build, settings, only=[step.name], quiet=True))
+         functools.partial(data_build.build, settings, only=[step.name], quiet=True,
+                           force=_forced(tuple(step.outputs), damaged, settings)))
         for step in data_build.STEPS
     ]
     # the estimate is always built (the fallback); OSRM networks are built from the CLI
+    force = damaged is not None and "travel" in damaged.parts
     steps.append(("travel matrix (estimate)", functools.partial(
-        build_matrix, engine="estimate", settings=settings, progress=False, log=lambda _msg: None)))
+        build_matrix, engine="estimate", settings=settings, progress=False, log=lambda _msg: None,
+        force=force)))
     return steps
 
 
-def run_build() -> None:
-    """Run every build step in-process with ``st.status`` and ``st.progress``."""
+def run_build(damaged: Path | None = None) -> None:
+    """Run every build step in-process with ``st.status`` and ``st.progress`` (forcing the
+    step that wrote a ``damaged`` file)."""
     settings = get_settings()
-    steps = _build_steps(settings)
+    steps = _build_steps(settings, damaged)
     bar = st.progress(0.0, text="Starting the build…")
     with st.status("Building derived tables…", expanded=True) as status:
         t0 = time.perf_counter()
