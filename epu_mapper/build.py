@@ -9,7 +9,7 @@ row counts, checks, warnings and the build date.
 
 Outputs (see ``docs/architecture.md``)::
 
-    demand.parquet  regions.parquet  boundaries/<level>.geojson  boundaries/ni_sdz2021.geojson
+    demand.parquet  regions.parquet  area_equity.parquet  boundaries/<level>.geojson  boundaries/ni_sdz2021.geojson
     postcodes.parquet  postcode_sectors.parquet  postcode_districts.parquet  postcodes_ni.parquet
     hospitals.parquet  units_geo.parquet  manifest.json
 """
@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from epu_mapper import geography, sources, store
+from epu_mapper import deprivation, geography, population, sources, store
 from epu_mapper.errors import EpuMapperError
 from epu_mapper.settings import Settings, get_settings
 
@@ -48,6 +48,10 @@ EXPECTED = {
     "scotland_population": 5_439_618,
     "scotland_female_15_44": 1_023_934,
     "ni_population": 1_895_509.4,
+    # women 15-44 (epu_mapper.population): the E&W estimate lies within 5 % of the old
+    # 0.5 split; NI's estimate must be a plausible share of its 967,000 women (Census 2021)
+    "ew_women_15_44_vs_halfsplit": (0.95, 1.05),
+    "ni_women_15_44_range": (330_000, 410_000),
 }
 
 #: Web budget for each boundary level's GeoJSON (bytes).
@@ -99,7 +103,8 @@ class Context:
 def _code_version() -> str:
     here = Path(__file__).resolve().parent
     h = hashlib.sha256(str(BUILD_VERSION).encode())
-    for name in ("build.py", "geography.py", "sources.py", "postcodes.py", "sites.py"):
+    for name in ("build.py", "geography.py", "sources.py", "postcodes.py", "sites.py",
+                 "population.py", "deprivation.py"):
         p = here / name
         if p.exists():
             h.update(p.read_bytes())
@@ -158,8 +163,45 @@ def _check_totals(totals: pd.DataFrame, expected: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _women_15_44(raw: dict[str, pd.DataFrame], w: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """Replace the E&W proxy points and put women 15-44 on the LSOA and SDZ inputs (in place);
+    return the method's numbers for the manifest."""
+    shares = population.ew_female_share(w["syoa"], w["bands"], w["lookup11"])
+    lsoa = population.official_centroids(raw["lsoa"], w["pwc"])
+    lsoa["women_15_44"], lsoa["weight_note"] = population.ew_women_15_44(lsoa, shares)
+    raw["lsoa"] = lsoa
+    profile = population.scotland_female_profile(w["scot_age_sex"])
+    lgd = population.ni_lgd_share(w["ni_lgd"], profile)
+    raw["sdz"] = raw["sdz"].assign(women_15_44=population.ni_women_15_44(raw["sdz"], lgd))
+    return {
+        "ew_women_15_44": round(float(lsoa["women_15_44"].sum()), 1),
+        "ew_women_15_44_halfsplit": round(float(lsoa["est_female_15_44_halfsplit"].sum()), 1),
+        "ew_areas_share_fallback_0_5": int(lsoa["weight_note"].eq(population.EW_FALLBACK_NOTE).sum()),
+        "ew_official_centroids": int(lsoa["centroid_method"].eq("ons_population_weighted_centroid").sum()),
+        "ew_proxy_centroids_kept": int(lsoa["centroid_method"].str.endswith(";no_official_centroid").sum()),
+        "ni_women_15_44": round(float(raw["sdz"]["women_15_44"].sum()), 1),
+        "ni_profile_scotland": {"a_15_19_of_0_19": round(profile["a"], 4),
+                                "b_20_44_of_20_64": round(profile["b"], 4)},
+    }
+
+
+def _check_women(women: dict[str, Any], expected: dict[str, Any] | None) -> list[str]:
+    if expected is None:
+        return []
+    problems = []
+    lo, hi = expected["ew_women_15_44_vs_halfsplit"]
+    ratio = women["ew_women_15_44"] / women["ew_women_15_44_halfsplit"]
+    if not lo <= ratio <= hi:
+        problems.append(f"E&W women 15-44 is {ratio:.3f} x the 0.5-split figure, outside {lo}-{hi}")
+    lo, hi = expected["ni_women_15_44_range"]
+    if not lo <= women["ni_women_15_44"] <= hi:
+        problems.append(f"NI women 15-44 {women['ni_women_15_44']:,.0f} outside {lo:,}-{hi:,}")
+    return problems
+
+
 def step_demand(ctx: Context) -> dict[str, Any]:
     raw = sources.read_demand_inputs(ctx.settings)
+    women = _women_15_44(raw, sources.read_weight_inputs(ctx.settings))
     lookup = sources.read_area_regions(ctx.settings)
     demand = geography.demand_table(raw["lsoa"], raw["dz"], raw["sdz"], raw["ruc"])
     regions = geography.regions_table(lookup)
@@ -167,11 +209,33 @@ def step_demand(ctx: Context) -> dict[str, Any]:
     if ctx.expected is not None and len(lookup) != ctx.expected["areas_total"]:
         raise BuildCheckError(f"the region lookup has {len(lookup)} rows, "
                               f"expected {ctx.expected['areas_total']:,}")
+    problems = _check_women(women, ctx.expected)
+    if problems:
+        raise BuildCheckError("build checks failed:\n  " + "\n  ".join(problems))
     checks = _check_demand(demand, regions, raw_counts, ctx.expected)
+    checks["women_15_44"] = women
     store.write_parquet(ctx.out("demand.parquet"), demand)
     store.write_parquet(ctx.out("regions.parquet"), regions)
     return {"rows": {"demand.parquet": len(demand), "regions.parquet": len(regions)},
             "checks": checks}
+
+
+def step_equity(ctx: Context) -> dict[str, Any]:
+    """Deprivation deciles and car access per demand area (``area_equity.parquet``)."""
+    areas = pd.read_parquet(ctx.out("demand.parquet"), columns=["area_code", "nation"])
+    table = deprivation.area_equity_table(areas, sources.read_equity_inputs(ctx.settings))
+    problems = deprivation.check_area_equity(table)
+    if problems:
+        raise BuildCheckError("build checks failed:\n  " + "\n  ".join(problems))
+    store.write_parquet(ctx.out("area_equity.parquet"), table)
+    by_nation = table.groupby("nation").agg(
+        areas=("area_code", "size"), approximate=("dep_approximate", "sum"),
+        core20=("core20", "sum"), uk_decile=("uk_decile", lambda d: int((d > 0).sum())),
+        car=("pct_no_car", "count"))
+    return {"rows": {"area_equity.parquet": len(table)},
+            "checks": {"per_nation": {n: {k: int(v) for k, v in r.items()}
+                                      for n, r in by_nation.iterrows()},
+                       "every_area_has_a_decile": True}}
 
 
 def _geojson_within_budget(layer, tolerance_m: float, budget: int) -> tuple[str, float]:
@@ -384,8 +448,13 @@ def step_sites(ctx: Context) -> dict[str, Any]:
 
 
 STEPS: list[Step] = [
-    Step("demand", ("lsoa_demand", "dz_demand", "sdz_demand", "lsoa_ruc", "area_regions"),
+    Step("demand", ("lsoa_demand", "dz_demand", "sdz_demand", "lsoa_ruc", "area_regions",
+                    "lsoa_pwc", "lsoa11_syoa", "sex_age_bands", "lsoa11_lsoa21", "scot_age_sex",
+                    "ni_lgd_age_sex"),
          ("demand.parquet", "regions.parquet"), step_demand),
+    Step("equity", ("imd_england", "wimd_wales", "simd_scotland", "nimdm_ni", "ni_sdz_soa",
+                    "uk_imd", "car_van", "lsoa11_lsoa21"),
+         ("area_equity.parquet",), step_equity, depends=("demand",)),
     Step("boundaries", ("nhser_bnd", "icb_bnd", "lhb_bnd", "scot_hb_bnd", "hsct_bnd", "lad_bnd",
                         "ni_sdz_bnd"),
          tuple(f"boundaries/{lvl}.geojson" for lvl in geography.LEVELS)

@@ -18,6 +18,8 @@ import pandas as pd
 import shapely
 from shapely.geometry import mapping
 
+from epu_mapper import population
+
 #: Region levels, in display order; ``L_code``/``L_name`` columns in ``regions.parquet``.
 LEVELS: tuple[str, ...] = ("nation", "nhs_region", "icb", "lhb", "scot_hb", "hsct", "lad")
 
@@ -48,25 +50,13 @@ REGION_COLUMNS = [
     "lad_code", "lad_name",
 ]
 
-_EW_NOTE = (
-    "Estimated women aged 15-44: 0.5 x (Census 2021 usual residents x mid-2020 share aged "
-    "15-44). The 0.5 sex split is an assumption (no sex split available offline)."
-)
-_NI_NOTE = (
-    "No female 15-44 count is available for NI small areas: the weight is the estimated "
-    "total population (NISRA mid-2020 HSC Trust population shared over super data zones by "
-    "Census 2021 households). Not comparable with the female 15-44 weights of GB."
-)
-
-#: How each nation's weight is defined (``weight_kind`` -> ``weight_note``).
+#: How each nation's weight is defined (``weight_kind`` -> default ``weight_note``); every
+#: kind is women aged 15-44 (methods in :mod:`epu_mapper.population`).
 WEIGHT_KINDS: dict[str, tuple[str, str]] = {
-    "England": ("female_15_44_estimate", _EW_NOTE),
-    "Wales": ("female_15_44_estimate", _EW_NOTE),
-    "Scotland": (
-        "female_15_44_census",
-        "Women aged 15-44, Scotland's Census 2022 (exact count by data zone).",
-    ),
-    "Northern Ireland": ("all_ages_population_estimate", _NI_NOTE),
+    "England": ("female_15_44_estimate", population.EW_NOTE),
+    "Wales": ("female_15_44_estimate", population.EW_NOTE),
+    "Scotland": ("female_15_44_census", population.SCOTLAND_NOTE),
+    "Northern Ireland": ("female_15_44_estimate", population.NI_NOTE),
 }
 
 
@@ -84,13 +74,14 @@ def demand_table(
     ----------
     lsoa
         E&W LSOA21 points: ``lsoa21_code, lsoa21_name, country, ltla24_code, lat, lon,
-        centroid_method, census2021_usual_residents, est_female_15_44_halfsplit``.
+        centroid_method, census2021_usual_residents, women_15_44`` (+ optional ``weight_note``,
+        see :func:`population.ew_women_15_44`).
     dz
         Scotland DZ2011 points: ``dz11_code, dz11_name, ltla19_code, lat, lon, centroid_method,
         census2022_usual_residents, female_15_44``.
     sdz
         NI SDZ2021 points: ``sdz21_code, sdz21_name, lgd14_code, lat, lon, centroid_method,
-        est_population_mid2020_by_households``.
+        est_population_mid2020_by_households, women_15_44`` (:func:`population.ni_women_15_44`).
     ruc
         LSOA21 rural-urban classification: ``lsoa21_code, ruc21_code, classification, ruc``.
 
@@ -110,7 +101,7 @@ def demand_table(
         "lat": lsoa["lat"],
         "lon": lsoa["lon"],
         "population": lsoa["census2021_usual_residents"],
-        "weight": lsoa["est_female_15_44_halfsplit"],
+        "weight": lsoa["women_15_44"],
         "lad_code": lsoa["ltla24_code"],
         "centroid_method": lsoa["centroid_method"],
     })
@@ -138,7 +129,7 @@ def demand_table(
         "lat": sdz["lat"],
         "lon": sdz["lon"],
         "population": sdz["est_population_mid2020_by_households"],
-        "weight": sdz["est_population_mid2020_by_households"],
+        "weight": sdz["women_15_44"],
         "lad_code": sdz["lgd14_code"],
         "centroid_method": sdz["centroid_method"],
     })
@@ -147,6 +138,9 @@ def demand_table(
     notes = out["nation"].map({k: v[1] for k, v in WEIGHT_KINDS.items()})
     out["weight_kind"] = kinds
     out["weight_note"] = notes
+    if "weight_note" in lsoa.columns:  # per-area notes (e.g. the 0.5 fallback)
+        n_ew = len(ew)
+        out.loc[: n_ew - 1, "weight_note"] = lsoa["weight_note"].to_numpy()
     for col in ("lat", "lon", "population", "weight"):
         out[col] = out[col].astype("float64")
     for col in ("ruc_class", "ruc21_code", "ruc21_name"):

@@ -30,6 +30,21 @@ RAW_FILES: dict[str, str] = {
     "dz_demand": "demand/dz11_scotland_demand_points.csv",
     "sdz_demand": "demand/sdz21_ni_demand_points.csv",
     "lsoa_ruc": "demand/lsoa21_ew_rural_urban_classification_2021.csv",
+    "lsoa_pwc": "demand/lsoa21_ew_population_weighted_centroids_ons.csv",
+    # women 15-44 (epu_mapper.population)
+    "lsoa11_syoa": "demand/lsoa11_ew_mid2020_persons_single_year_age.csv.gz",
+    "sex_age_bands": "population/mid2020_adults_sex_age_bands_lsoa11_dz11_sipher.csv",
+    "lsoa11_lsoa21": "boundaries/lookup_lsoa11_lsoa21_lad22_ew.csv",
+    "scot_age_sex": "demand/scotland_census2022_dz11_age_sex.csv.gz",
+    "ni_lgd_age_sex": "population/ni_census2021_age_sex_bands_lgd14.csv",
+    # deprivation and car access (epu_mapper.deprivation)
+    "imd_england": "deprivation/imd2025_england_lsoa21.csv",
+    "wimd_wales": "deprivation/wimd2019_wales_lsoa11.csv",
+    "simd_scotland": "deprivation/simd2020v2_scotland_dz11.csv",
+    "nimdm_ni": "deprivation/nimdm2017_ni_soa01.csv",
+    "ni_sdz_soa": "deprivation/crosswalk_ni_sdz21_soa01_area_overlap.csv",
+    "uk_imd": "deprivation/uk_composite_imd2020_mysociety_E.csv",
+    "car_van": "population/census2021_car_van_availability_lsoa21_ew.csv",
     # region lookups and boundaries
     "area_regions": "boundaries/lookup_small_area_to_health_regions_uk.csv",
     "nhser_bnd": "boundaries/nhser22_en_from_sicbl22.geojson",
@@ -158,7 +173,7 @@ def read_demand_inputs(settings: Settings | None = None) -> dict[str, pd.DataFra
     -------
     dict
         ``lsoa`` (``lsoa21_code, lsoa21_name, country, ltla24_code, lat, lon, centroid_method,
-        census2021_usual_residents, est_female_15_44_halfsplit``), ``dz`` (``dz11_code,
+        census2021_usual_residents, est_persons_15_44, est_female_15_44_halfsplit``), ``dz`` (``dz11_code,
         dz11_name, ltla19_code, lat, lon, centroid_method, census2022_usual_residents,
         female_15_44``), ``sdz`` (``sdz21_code, sdz21_name, lgd14_code, lat, lon,
         centroid_method, census2021_households, est_population_mid2020_by_households``) and
@@ -170,7 +185,8 @@ def read_demand_inputs(settings: Settings | None = None) -> dict[str, pd.DataFra
             settings,
             usecols=[
                 "lsoa21_code", "lsoa21_name", "country", "ltla24_code", "lat", "lon",
-                "centroid_method", "census2021_usual_residents", "est_female_15_44_halfsplit",
+                "centroid_method", "census2021_usual_residents", "est_persons_15_44",
+                "est_female_15_44_halfsplit",
             ],
             dtype={"lsoa21_code": str, "lsoa21_name": str, "country": str, "ltla24_code": str},
         ),
@@ -248,4 +264,66 @@ def read_hospital_inputs(settings: Settings | None = None) -> dict[str, pd.DataF
     return {
         key: read_csv(key, settings, dtype=str, keep_default_na=False, na_values=[""])
         for key in ("hosp_rcpch", "hosp_wales", "hosp_scotland", "hosp_ni")
+    }
+
+
+def read_weight_inputs(settings: Settings | None = None) -> dict[str, pd.DataFrame]:
+    """The files behind the women 15-44 weights and the official E&W centroids.
+
+    Returns
+    -------
+    dict
+        ``pwc`` (``lsoa21_code, lat, lon``), ``syoa`` (``lsoa11_code`` + ages ``"15"``…``"44"``),
+        ``bands`` (``areacode, f_16_24 … m_75p``), ``lookup11`` (``lsoa11_code, lsoa21_code,
+        change_code``), ``scot_age_sex`` (``age_group, female``) and ``ni_lgd`` (``lgd14_code,
+        total_population, female_0_19, female_20_64``).
+    """
+    ages = [str(a) for a in range(15, 45)]
+    return {
+        "pwc": read_csv("lsoa_pwc", settings, usecols=["lsoa21_code", "lat", "lon"],
+                        dtype={"lsoa21_code": str}),
+        "syoa": read_csv("lsoa11_syoa", settings, usecols=["lsoa11_code", *ages],
+                         dtype={"lsoa11_code": str}),
+        "bands": read_csv("sex_age_bands", settings, dtype={"areacode": str}),
+        "lookup11": read_csv("lsoa11_lsoa21", settings,
+                             usecols=["lsoa11_code", "lsoa21_code", "change_code"], dtype=str),
+        "scot_age_sex": read_csv("scot_age_sex", settings, usecols=["age_group", "female"],
+                                 dtype={"age_group": str}),
+        "ni_lgd": read_csv("ni_lgd_age_sex", settings,
+                           usecols=["lgd14_code", "total_population", "female_0_19",
+                                    "female_20_64"], dtype={"lgd14_code": str}),
+    }
+
+
+def read_equity_inputs(settings: Settings | None = None) -> dict[str, pd.DataFrame]:
+    """Deprivation indices, the NI SOA->SDZ crosswalk, the UK composite and car availability.
+
+    Returns
+    -------
+    dict
+        ``imd`` (``lsoa21_code, IMD_rank, IMD_decile``), ``wimd`` (``lsoa11_code, IMD_rank``),
+        ``simd`` (``dz11_code, IMD_rank``), ``nimdm`` (``soa01_code, IMD_rank``), ``crosswalk``
+        (``sdz21_code, soa01_code, share_of_sdz21_area``), ``uk`` (``nation, area_code,
+        UK_IMD_E_pop_decile``), ``car`` (``lsoa21_code, hh_total, hh_no_car``) and ``lookup11``
+        (``lsoa11_code, lsoa21_code, change_code``).
+    """
+    rank = ["IMD_rank"]
+    return {
+        "imd": read_csv("imd_england", settings, usecols=["lsoa21_code", "IMD_rank", "IMD_decile"],
+                        dtype={"lsoa21_code": str}),
+        "wimd": read_csv("wimd_wales", settings, usecols=["lsoa11_code", *rank],
+                         dtype={"lsoa11_code": str}),
+        "simd": read_csv("simd_scotland", settings, usecols=["dz11_code", *rank],
+                         dtype={"dz11_code": str}),
+        "nimdm": read_csv("nimdm_ni", settings, usecols=["soa01_code", *rank],
+                          dtype={"soa01_code": str}),
+        "crosswalk": read_csv("ni_sdz_soa", settings,
+                              usecols=["sdz21_code", "soa01_code", "share_of_sdz21_area"],
+                              dtype={"sdz21_code": str, "soa01_code": str}),
+        "uk": read_csv("uk_imd", settings, usecols=["nation", "area_code", "UK_IMD_E_pop_decile"],
+                       dtype={"nation": str, "area_code": str}),
+        "car": read_csv("car_van", settings, usecols=["lsoa21_code", "hh_total", "hh_no_car"],
+                        dtype={"lsoa21_code": str}),
+        "lookup11": read_csv("lsoa11_lsoa21", settings,
+                             usecols=["lsoa11_code", "lsoa21_code", "change_code"], dtype=str),
     }

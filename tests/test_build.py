@@ -17,7 +17,7 @@ from epu_mapper.errors import BuildMissingError
 from epu_mapper.geography import LEVELS
 from epu_mapper.settings import get_settings
 
-STEPS = ["demand", "boundaries", "postcodes", "hospitals"]
+STEPS = ["demand", "equity", "boundaries", "postcodes", "hospitals"]
 
 
 @pytest.fixture
@@ -65,8 +65,8 @@ def test_rerun_is_a_noop_and_changed_input_rebuilds_only_its_steps(tiny):
     assert m["rows"]["hospitals.parquet"] == 5
     # The demand file changes: demand and everything that depends on it rebuild.
     lsoa = tiny.data_dir / "demand/lsoa21_ew_demand_points.csv"
-    lsoa.write_text(lsoa.read_text().replace("1000,200.0", "1001,200.0"))
-    assert _build(tiny)["ran"] == ["demand", "boundaries", "postcodes"]
+    lsoa.write_text(lsoa.read_text().replace("1000,400.0,200.0", "1001,400.0,200.0"))
+    assert _build(tiny)["ran"] == ["demand", "equity", "boundaries", "postcodes"]
     assert pd.read_parquet(demand_path)["population"].sum() == 9301.0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -48,7 +49,14 @@ def test_totals_match_the_sources(demand):
 def test_totals_match_a_fresh_read_of_the_raw_files(real_build, demand):
     raw = sources.read_demand_inputs(real_build[0])
     ew = demand[demand["area_type"] == "LSOA21"]
-    assert ew["weight"].sum() == pytest.approx(raw["lsoa"]["est_female_15_44_halfsplit"].sum())
+    # women 15-44 from the mid-2020 female share (not 0.5): each area's share of its estimated
+    # persons 15-44 is a plausible female share, and the E&W total moves by under 1 %
+    persons = ew.set_index("area_code")["weight"] / raw["lsoa"].set_index("lsoa21_code")["est_persons_15_44"]
+    assert persons.between(0.25, 0.75).all()
+    assert not np.allclose(persons, 0.5)
+    half = raw["lsoa"]["est_female_15_44_halfsplit"].sum()
+    assert ew["weight"].sum() == pytest.approx(half, rel=0.01)
+    assert ew["weight"].sum() != pytest.approx(half, rel=1e-4)
     assert set(ew["area_code"]) == set(raw["lsoa"]["lsoa21_code"])
     assert set(demand.loc[demand["area_type"] == "DZ2011", "area_code"]) == set(raw["dz"]["dz11_code"])
     assert set(demand.loc[demand["area_type"] == "SDZ2021", "area_code"]) == set(raw["sdz"]["sdz21_code"])
@@ -58,7 +66,7 @@ def test_weights_labelled(demand):
     kinds = demand.groupby("nation")["weight_kind"].unique().map(list).to_dict()
     assert kinds == {"England": ["female_15_44_estimate"], "Wales": ["female_15_44_estimate"],
                      "Scotland": ["female_15_44_census"],
-                     "Northern Ireland": ["all_ages_population_estimate"]}
+                     "Northern Ireland": ["female_15_44_estimate"]}
     assert demand[["lat", "lon", "weight", "population"]].notna().all().all()
     assert demand["lat"].between(49.8, 60.9).all() and demand["lon"].between(-8.7, 1.8).all()
     ew = demand["area_type"] == "LSOA21"

@@ -24,7 +24,7 @@ def _raw_demand():
         "lat": [51.48, 51.52, 51.50], "lon": [-3.18, -0.05, -0.10],
         "centroid_method": ["postcode_median_snapped"] * 3,
         "census2021_usual_residents": [2000.0, 3000.0, 1000.0],
-        "est_female_15_44_halfsplit": [300.0, 500.0, 200.0],
+        "women_15_44": [300.0, 500.0, 200.0],
     })
     dz = pd.DataFrame({
         "dz11_code": ["S01000001"], "dz11_name": ["S a"], "ltla19_code": ["S12000001"],
@@ -34,7 +34,7 @@ def _raw_demand():
     sdz = pd.DataFrame({
         "sdz21_code": ["N21000001"], "sdz21_name": ["N a"], "lgd14_code": ["N09000001"],
         "lat": [54.6], "lon": [-5.93], "centroid_method": ["polygon_representative_point"],
-        "est_population_mid2020_by_households": [2500.4],
+        "est_population_mid2020_by_households": [2500.4], "women_15_44": [550.1],
     })
     ruc = pd.DataFrame({
         "lsoa21_code": ["E01000001", "E01000002"], "ruc21_code": ["UN1", "RSF1"],
@@ -89,11 +89,12 @@ def test_demand_weights_per_nation(demand):
     assert d.loc["W01000001", "weight_kind"] == E_NOTE_KIND
     assert d.loc["S01000001", "weight"] == 150.0
     assert d.loc["S01000001", "weight_kind"] == "female_15_44_census"
-    # NI: no female 15-44 in the data -> the estimated total population, said so.
-    assert d.loc["N21000001", "weight"] == pytest.approx(2500.4)
+    # NI: women 15-44 estimated from council-level shares (epu_mapper.population), said so.
+    assert d.loc["N21000001", "weight"] == pytest.approx(550.1)
     assert d.loc["N21000001", "population"] == pytest.approx(2500.4)
-    assert d.loc["N21000001", "weight_kind"] == "all_ages_population_estimate"
-    assert "No female 15-44" in d.loc["N21000001", "weight_note"]
+    assert d.loc["N21000001", "weight_kind"] == E_NOTE_KIND
+    assert "council" in d.loc["N21000001", "weight_note"]
+    assert set(d["weight_kind"]) == {"female_15_44_estimate", "female_15_44_census"}
     assert d["weight_note"].str.len().gt(20).all()
 
 
