@@ -13,10 +13,10 @@ import sys
 from collections.abc import Sequence
 
 from epu_mapper import __version__
-from epu_mapper.commands import corrections, coverage, data, postcode, sites, travel, units
+from epu_mapper.commands import corrections, coverage, data, equity, postcode, sites, travel, units
 from epu_mapper.errors import EpuMapperError
 
-COMMAND_GROUPS = (units, data, postcode, travel, coverage, sites, corrections)
+COMMAND_GROUPS = (units, data, postcode, travel, coverage, sites, corrections, equity)
 
 
 class _Parser(argparse.ArgumentParser):

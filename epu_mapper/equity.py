@@ -93,13 +93,49 @@ def _lower_median(a: np.ndarray) -> np.ndarray:
 def slot_area_summary(
     minutes: np.ndarray, reach: float = 60.0, thresholds: Sequence[int] = THRESHOLDS
 ) -> dict[str, np.ndarray]:
-    """The one-slot equivalent of :func:`band_area_summaries` (``selected`` band)."""
+    """The one-slot equivalent of :func:`band_area_summaries` (``selected`` band; ``hours`` is
+    NaN: hours covered describe a band of hours, not one moment)."""
     v = np.asarray(minutes, dtype=np.float64).reshape(-1)
     d: dict = {f"within_{t}": (v <= t).astype(np.float64) for t in thresholds}
     d["median"] = v
-    d["hours"] = (v <= reach).astype(np.float64)
+    d["hours"] = np.full(v.shape, np.nan)
     d["n_hours"] = 1
     return d
+
+
+def _sums(values: np.ndarray, cell: np.ndarray, n_cells: int) -> np.ndarray:
+    """Sum of ``values`` per cell (cells < 0 ignored) with ``np.bincount``."""
+    keep = cell >= 0
+    return np.bincount(cell[keep], weights=np.asarray(values, dtype=np.float64)[keep],
+                       minlength=n_cells)[:n_cells]
+
+
+def group_statistics_many(
+    summaries: Sequence[dict[str, np.ndarray]],
+    weights: np.ndarray,
+    cell: np.ndarray,
+    n_cells: int,
+    thresholds: Sequence[int] = THRESHOLDS,
+) -> list[pd.DataFrame]:
+    """:func:`group_statistics` for several bands at once (one sort for every median)."""
+    w = np.asarray(weights, dtype=np.float64)
+    cell = np.asarray(cell, dtype=np.int64)
+    tot = _sums(w, cell, n_cells)
+    pos = tot > 0
+    meds = cov.weighted_quantiles(np.column_stack([s["median"] for s in summaries]), w, cell,
+                                  n_cells, [0.5])[0]
+    out = []
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for i, summary in enumerate(summaries):
+            cols: dict[str, np.ndarray] = {"weight": tot}
+            for t in thresholds:
+                s = _sums(summary[f"within_{t}"] * w, cell, n_cells)
+                cols[f"pct_within_{t}"] = np.where(pos, np.minimum(100.0 * s / tot, 100.0), np.nan)
+            cols["median_minutes"] = np.where(pos, meds[:, i], np.nan)
+            cols["hours_covered"] = np.where(pos, _sums(summary["hours"] * w, cell, n_cells) / tot,
+                                             np.nan)
+            out.append(pd.DataFrame(cols, index=pd.RangeIndex(n_cells, name="cell")))
+    return out
 
 
 def group_statistics(
@@ -127,19 +163,7 @@ def group_statistics(
         Indexed by cell: ``weight``, ``pct_within_<t>`` (0–100), ``median_minutes``,
         ``hours_covered`` (NaN for an empty cell).
     """
-    w = np.asarray(weights, dtype=np.float64)
-    tot = cov._group_sums(w, cell, n_cells)[:, 0]
-    cols: dict[str, np.ndarray] = {"weight": tot}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pos = tot > 0
-        for t in thresholds:
-            s = cov._group_sums(summary[f"within_{t}"] * w, cell, n_cells)[:, 0]
-            cols[f"pct_within_{t}"] = np.where(pos, np.minimum(100.0 * s / tot, 100.0), np.nan)
-        med = cov.weighted_quantiles(summary["median"], w, cell, n_cells, [0.5])[0, :, 0]
-        cols["median_minutes"] = np.where(pos, med, np.nan)
-        h = cov._group_sums(summary["hours"] * w, cell, n_cells)[:, 0]
-        cols["hours_covered"] = np.where(pos, h / tot, np.nan)
-    return pd.DataFrame(cols, index=pd.RangeIndex(n_cells, name="cell"))
+    return group_statistics_many([summary], weights, cell, n_cells, thresholds)[0]
 
 
 def concentration_index(
@@ -174,8 +198,8 @@ def concentration_index(
     g, k, ww, yy = region[keep], key[keep], w[keep], y[keep]
     n_keys = int(k.max()) + 1
     # weight per (region, key) and the weight of lower keys in the same region
-    cellw = np.zeros((n_regions, n_keys))
-    np.add.at(cellw, (g, k), ww)
+    cellw = np.bincount(g * n_keys + k, weights=ww, minlength=n_regions * n_keys)
+    cellw = cellw.reshape(n_regions, n_keys)
     before = np.cumsum(cellw, axis=1) - cellw
     W = cellw.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -189,7 +213,7 @@ def concentration_index(
 
 
 def equity_tables(
-    selected: np.ndarray,
+    selected: np.ndarray | None,
     bands: dict[str, dict[str, np.ndarray]],
     weights: np.ndarray,
     region: np.ndarray,
@@ -202,8 +226,8 @@ def equity_tables(
 
     Parameters
     ----------
-    selected : numpy.ndarray
-        ``(n_areas,)`` minutes at the chosen time.
+    selected : numpy.ndarray or None
+        ``(n_areas,)`` minutes at the chosen time (band ``selected``); None = bands only.
     bands : dict
         :func:`band_area_summaries` output.
     weights, region, n_regions
@@ -224,11 +248,13 @@ def equity_tables(
     w = np.asarray(weights, dtype=np.float64)
     in_group = (region >= 0) & (group >= 1) & (group <= n_groups)
     cell = np.where(in_group, region * n_groups + group - 1, -1)
-    region_w = cov._group_sums(w, region, n_regions)[:, 0]
-    grouped_w = cov._group_sums(w * in_group, region, n_regions)[:, 0]
+    region_w = _sums(w, region, n_regions)
+    grouped_w = _sums(w * in_group, region, n_regions)
     parts, summaries = [], []
-    for band, summary in (("selected", slot_area_summary(selected)), *bands.items()):
-        st = group_statistics(summary, w, cell, n_regions * n_groups, thresholds)
+    named = [("selected", slot_area_summary(selected)), *bands.items()] if selected is not None \
+        else list(bands.items())
+    stats = group_statistics_many([s for _, s in named], w, cell, n_regions * n_groups, thresholds)
+    for (band, summary), st in zip(named, stats, strict=True):
         st.insert(0, "band", band)
         st.insert(0, "group", np.tile(np.arange(1, n_groups + 1), n_regions))
         st.insert(0, "region", np.repeat(np.arange(n_regions), n_groups))

@@ -59,6 +59,21 @@ NI_NOTE = (
 SCOTLAND_NOTE = "Women aged 15-44, Scotland's Census 2022 (exact count by data zone)."
 
 
+def weight_kind_label(kinds) -> str:
+    """One label for the weight kinds of a group of areas.
+
+    A single kind is returned as is; census and estimated women 15-44 together are
+    ``female_15_44 (census + estimate)`` (still women 15-44 everywhere); anything else is
+    ``mixed: <kinds>`` (never produced by today's build).
+    """
+    ks = sorted({str(k) for k in kinds})
+    if len(ks) == 1:
+        return ks[0]
+    if all(k.startswith("female_15_44_") for k in ks):
+        return "female_15_44 (" + " + ".join(k.removeprefix("female_15_44_") for k in ks) + ")"
+    return "mixed: " + ", ".join(ks)
+
+
 def ew_female_share(
     persons_syoa: pd.DataFrame, sex_bands: pd.DataFrame, lookup: pd.DataFrame
 ) -> pd.DataFrame:

@@ -13,6 +13,8 @@ PUBLIC = (
     "WhatIfResult", "boundaries", "build_context", "build_stamp", "check_level", "check_policy",
     "coverage_by_hour", "gaps", "gaps_by_hour", "load_context", "local", "nearest", "parse_when",
     "provenance", "rank", "regions", "small_areas", "travel_caption", "whatif",
+    # added after the split (#11)
+    "EquityResult", "double_disadvantage", "equity",
 )
 
 

@@ -8,9 +8,9 @@ DataFrames/dataclasses with documented columns; user mistakes raise
 Weights
 -------
 Every population statistic is weighted by ``demand.weight``: women aged 15–44 where known
-(Scotland: Census 2022 exact; England & Wales: 0.5 × persons 15–44, an estimate), and the
-all-ages population estimate for Northern Ireland (no female 15–44 count is available there).
-``weight_kind`` says which weight a row used (``"mixed: …"`` when a region mixes them).
+in every nation (Scotland: Census 2022 exact; England & Wales and Northern Ireland: estimates,
+methods in :mod:`epu_mapper.population`). ``weight_kind`` says which weight a row used
+(``female_15_44 (census + estimate)`` for a region spanning Scotland and another nation).
 
 Times
 -----
@@ -20,7 +20,7 @@ to Europe/London.
 Modules
 -------
 ``args`` (levels, policies, times, filters), ``context`` (loading the build), ``regional`` (region
-helpers), ``gap_stats`` (gaps, small areas), ``local_area`` (one region's provision), ``find``
+helpers), ``equity_view`` (access by deprivation and car access), ``gap_stats`` (gaps, small areas), ``local_area`` (one region's provision), ``find``
 (nearest units from a postcode), ``scenario`` (what-if, rank), ``about`` (provenance, boundaries).
 The public names are re-exported here, so callers use ``from epu_mapper import api``.
 """
@@ -36,6 +36,7 @@ from epu_mapper.api.args import (
     parse_when,
 )
 from epu_mapper.api.context import Context, build_context, build_stamp, load_context
+from epu_mapper.api.equity_view import EquityResult, double_disadvantage, equity
 from epu_mapper.api.find import NearestResult, nearest
 from epu_mapper.api.gap_stats import (
     GAPS_STAT_COLUMNS,
@@ -55,6 +56,7 @@ __all__ = [
     "LEVELS",
     "Context",
     "CoverageArgumentError",
+    "EquityResult",
     "LocalResult",
     "NationHoliday",
     "NearestResult",
@@ -65,6 +67,8 @@ __all__ = [
     "check_level",
     "check_policy",
     "coverage_by_hour",
+    "double_disadvantage",
+    "equity",
     "gaps",
     "gaps_by_hour",
     "load_context",

@@ -109,8 +109,8 @@ class Context:
         return self._cache[key]
 
     def weight_vector(self, weight: str = "women") -> np.ndarray:
-        """Area weights: ``women`` = ``demand.weight`` (women 15–44 where available, NI all
-        ages); ``population`` = all-ages population everywhere (comparable across nations)."""
+        """Area weights: ``women`` = ``demand.weight`` (women 15–44 in every nation);
+        ``population`` = all-ages population everywhere."""
         if weight == "women":
             return self.weights
         if weight == "population":

@@ -11,6 +11,7 @@ from epu_mapper import coverage as cov
 from epu_mapper import hours as hrs
 from epu_mapper.api.args import CoverageArgumentError, NationHoliday, check_level
 from epu_mapper.api.context import Context
+from epu_mapper.population import weight_kind_label
 
 
 def _slot_column(
@@ -50,8 +51,7 @@ def _weight_kinds(ctx: Context, g: np.ndarray, n: int) -> np.ndarray:
     df = pd.DataFrame({"g": g, "k": kinds})
     df = df[df.g >= 0]
     for gi, ks in df.groupby("g")["k"].unique().items():
-        ks = sorted(ks)
-        out[gi] = ks[0] if len(ks) == 1 else "mixed: " + ", ".join(ks)
+        out[gi] = weight_kind_label(ks)
     return out
 
 

@@ -98,8 +98,8 @@ def whatif(
         (:func:`hours.combine_hours`, e.g. ``"Sa,Su 09:00-17:00"``); ``replace`` uses them as the
         unit's new hours.
     weight : {"women", "population"}
-        ``women``: ``demand.weight`` (women 15–44; Northern Ireland all ages, the only figure
-        available there); ``population``: all-ages population everywhere.
+        ``women``: ``demand.weight`` (women 15–44 in every nation); ``population``: all-ages
+        population everywhere.
     """
     check_policy(policy)
     ctx.weight_vector(weight)
@@ -199,7 +199,19 @@ def _whatif_result(
         "areas_affected": int(core.rows.size),
     }
     totals["weight"] = weight
+    totals["equity"] = _equity_effect(ctx, core, w)
     return WhatIfResult(changes, by_hour, reg, by_region_hour, totals, level, policy)
+
+
+def _equity_effect(ctx: Context, core: sc.WhatIfCore, w: np.ndarray) -> dict | None:
+    """Women newly within reach by deprivation quintile (None without ``area_equity.parquet``)."""
+    from epu_mapper.api.equity_view import equity_effect
+    from epu_mapper.errors import BuildMissingError
+
+    try:
+        return equity_effect(ctx, core.rows, core.gained, w)
+    except BuildMissingError:
+        return None
 
 
 # --------------------------------------------------------------------------- ranking
@@ -218,8 +230,7 @@ def rank(
     The objective is population-hours of the typical week (168 h) with an open unit within
     reach; each step picks the unit with the largest marginal gain given the units already
     picked. Units without site coordinates cannot be ranked. ``weight`` as in :func:`whatif`:
-    with the default ``women``, Northern Ireland areas count all ages (no female 15–44 figure
-    exists there), which favours NI units; ``population`` compares all nations on all ages.
+    with the default ``women`` every nation counts women 15–44; ``population`` counts all ages.
 
     Returns
     -------

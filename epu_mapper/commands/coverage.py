@@ -168,9 +168,9 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
 
 def _weight_note(ctx) -> str:
     kinds = sorted(set(ctx.demand["weight_kind"].astype(str)))
-    return ("Weights: women aged 15-44 where available (Scotland: census count; England & Wales: "
-            "estimate 0.5 x persons 15-44); Northern Ireland: all-ages population estimate. "
-            f"Kinds present: {', '.join(kinds)}.")
+    return ("Weights: women aged 15-44 in every nation (Scotland: census count; England & Wales: "
+            "estimate from the mid-2020 female share by age; Northern Ireland: estimate from "
+            f"council-level Census 2021 shares). Kinds present: {', '.join(kinds)}.")
 
 
 # --------------------------------------------------------------------------- nearest
@@ -270,6 +270,11 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
               f"{t['person_hours_week_gained']:,.0f} (lost {t['person_hours_week_lost']:,.0f}); "
               f"women newly within reach at some hour: {t['population_newly_within_any_hour']:,.0f}; "
               f"areas affected: {t['areas_affected']}")
+        eq = t.get("equity") or {}
+        if eq:
+            q = eq["newly_within_any_hour_by_quintile"]
+            print(f"women newly within reach in the most deprived fifth (own nation's index): "
+                  f"{q['1']:,.0f} (least deprived fifth: {q['5']:,.0f})")
         reg = res.by_region[(res.by_region.newly_covered > 0) | (res.by_region.no_longer_covered > 0)]
         if not reg.empty:
             _print_table(reg, ["region_code", "region_name", "before_pct", "after_pct",
@@ -303,7 +308,7 @@ def _cmd_rank(args: argparse.Namespace) -> int:
 def _weight_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--weight", choices=("women", "population"), default="women",
-        help="women: women 15-44 where available (Northern Ireland: all ages, the only figure); "
+        help="women: women 15-44 in every nation (estimated outside Scotland); "
              "population: all ages everywhere, comparable across nations",
     )
 

@@ -18,6 +18,7 @@ PAGE_SPECS = (
     ("gaps.py", "Regional gaps", ":material/map:", "gaps"),
     ("local.py", "Local provision", ":material/local_hospital:", "local"),
     ("scenarios.py", "Scenarios", ":material/tune:", "scenarios"),
+    ("equity.py", "Who is far from care", ":material/diversity_3:", "equity"),
     ("about.py", "About the data", ":material/info:", "about"),
 )
 

@@ -135,9 +135,9 @@ def page() -> None:
     if weights:
         st.table(_weights_table(weights).set_index("weight"))
     else:
-        st.markdown("England and Wales: estimated women aged 15–44 (0.5 × persons 15–44); "
-                    "Scotland: women aged 15–44 (Census 2022); Northern Ireland: estimated "
-                    "total population (no female 15–44 count is available).")
+        st.markdown("Women aged 15–44 in every nation. England and Wales: estimated from the "
+                    "mid-2020 female share by age; Scotland: Census 2022 count; Northern "
+                    "Ireland: estimated from council-level Census 2021 shares.")
 
     st.subheader("Unknown opening hours")
     for key, text in POLICIES.items():

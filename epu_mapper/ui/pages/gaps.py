@@ -161,8 +161,8 @@ def page() -> None:
         common.show_map(m, key=f"gaps_map_{level}")
         kinds = set(table.get("weight_kind", pd.Series(dtype=str)).dropna().astype(str))
         if len(kinds) > 1:
-            st.caption("Percentages are of women aged 15–44 in Great Britain and of the total "
-                       "population in Northern Ireland (no female 15–44 count there).")
+            st.caption("Percentages are of women aged 15–44 in every nation: Scotland's census "
+                       "count, estimates elsewhere (see About).")
         if policy == "range":
             st.caption("Map: unknown hours counted as closed (the cautious bound); the table "
                        "and hover labels give both bounds. Darkest = worst.")

@@ -10,6 +10,7 @@ import streamlit as st
 
 from epu_mapper import api
 from epu_mapper.ui import common, maps
+from epu_mapper.ui.equity_text import effect_lines
 from epu_mapper.ui.format import LEVELS, POLICIES, how_label, md_escape, unit_labels
 
 RANK_HOURS = {
@@ -120,9 +121,10 @@ def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, l
     t2.metric("Person-hours gained per week", f"{totals.get('person_hours_week_gained', 0):,.0f}")
     t3.metric("Person-hours lost per week", f"{totals.get('person_hours_week_lost', 0):,.0f}")
 
-    st.caption("People are weighted as elsewhere in the app: women aged 15–44 in Great "
-               "Britain, the total population in Northern Ireland (no female 15–44 count is "
-               "available there); see About the data.")
+    for line in effect_lines(totals.get("equity")):
+        st.markdown(f"- {line}")
+    st.caption("People are weighted as elsewhere in the app: women aged 15–44 in every nation "
+               "(estimated outside Scotland); see About the data.")
     by_hour = _get(result, "by_hour")
     if by_hour is not None and len(by_hour):
         bh = by_hour[by_hour["hour_of_week"] < 168].copy()
