@@ -139,6 +139,12 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pairs(args: argparse.Namespace) -> int:
+    from epu_mapper.commands.travel_engines import pairs_command
+
+    return pairs_command(args)
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the parser."""
     p = sub.add_parser("travel", help="travel times: road network (OSRM), matrix, calibration")
@@ -179,6 +185,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--destinations", type=int, default=DEFAULT_DESTINATIONS)
     c.add_argument("--json", help="also write the fitted parameters to this JSON file")
     c.set_defaults(func=_calibrate)
+
+    pr = tsub.add_parser("pairs", help="travel time for each origin -> destination row of a CSV file")
+    from epu_mapper.commands.travel_engines import add_pairs_arguments
+
+    add_pairs_arguments(pr)
+    pr.set_defaults(func=_pairs)
 
     st = tsub.add_parser("status", help="list built road networks and travel matrices")
     st.set_defaults(func=_status)
