@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from epu_mapper import store
+from epu_mapper.errors import BuildDamagedError
 from epu_mapper.settings import get_settings
 from epu_mapper.travel.calibrate import DEFAULT_DESTINATIONS, DEFAULT_ORIGINS
 from epu_mapper.travel.candidates import DEFAULT_K
@@ -133,8 +135,13 @@ def _status(args: argparse.Namespace) -> int:
         if not (out.is_file() and meta_path.is_file()):
             print(f"matrix {engine}: not built")
             continue
-        prov = json.loads(meta_path.read_text(encoding="utf-8"))
-        print(f"matrix {engine}: {out} (built {prov['created_at']})")
+        prov = store.read_json_dict(meta_path, f"The travel matrix provenance ({engine})",
+                                    f"epu-mapper travel build --engine {engine}")
+        if not store.looks_intact(out):
+            raise BuildDamagedError(f"The travel matrix ({engine})", out,
+                                    f"epu-mapper travel build --engine {engine} --force",
+                                    "not a readable Parquet file")
+        print(f"matrix {engine}: {out} (built {prov.get('created_at', '?')})")
         _print_summary(prov)
     return 0
 

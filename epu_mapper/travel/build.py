@@ -169,8 +169,8 @@ def build_matrix(
     }
     inputs_key = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
     out, meta_path = matrix_paths(settings.build_dir, engine)
-    if not force and out.is_file() and meta_path.is_file():
-        old = json.loads(meta_path.read_text(encoding="utf-8"))
+    if not force and store.looks_intact(out) and store.looks_intact(meta_path):
+        old = store.read_json_dict(meta_path, f"The travel matrix provenance ({engine})")
         if old.get("inputs_key") == inputs_key:
             log(f"travel matrix ({engine}) is up to date: {out}")
             if read_dense_cache(settings.build_dir, engine, old) is None:
