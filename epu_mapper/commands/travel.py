@@ -42,6 +42,10 @@ def _build(args: argparse.Namespace) -> int:
     from epu_mapper.travel import osrm as osrm_mod
     from epu_mapper.travel.build import build_matrix
 
+    if args.engine == "osrm-http" or args.osrm_url:
+        from epu_mapper.commands.travel_engines import build_with_server
+
+        return build_with_server(args, _print_summary)
     engines = [args.engine]
     if args.engine is None:
         # The estimate is always built (the fallback wherever a road network does not
@@ -171,14 +175,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.set_defaults(func=_network)
 
     b = tsub.add_parser("build", help="compute the area x unit travel matrix")
-    b.add_argument("--engine", choices=["osrm", "estimate"],
-                   help="default: the estimate, plus osrm when a road network is built")
+    b.add_argument("--engine", choices=["osrm", "estimate", "osrm-http"],
+                   help="default: the estimate, plus osrm when a road network is built; osrm-http: "
+                   "the osrm matrix from a running OSRM server (--osrm-url)")
     b.add_argument("--network", help="network name under build/osrm (default: the newest)")
     b.add_argument("--force", action="store_true", help="rebuild even when inputs are unchanged")
     b.add_argument("--k", type=int, default=DEFAULT_K,
                    help=f"units kept per area by straight line (default {DEFAULT_K})")
     b.add_argument("--chunk", type=int, default=DEFAULT_CHUNK, help="areas per OSRM request")
     b.add_argument("--no-progress", action="store_true")
+    from epu_mapper.commands.travel_engines import add_osrm_http_arguments
+
+    add_osrm_http_arguments(b)
     b.set_defaults(func=_build)
 
     c = tsub.add_parser("calibrate", help="fit the straight-line estimate: by default on the national "
