@@ -384,7 +384,8 @@ def test_scenarios_edit_hours_and_rank(fixture_app):
     _no_failures(at)
     at.selectbox(key="sc_unit").set_value("U0")
     at.run()
-    at.text_input(key="sc_hours_U0").input("24/7")
+    at.checkbox(key="sc_hours_U0_always").check()  # the hours editor: open 24 hours
+    at.run()
     at.button(key="sc_apply").click()
     at.run()
     _no_failures(at)
@@ -404,11 +405,13 @@ def test_scenarios_bad_hours_is_a_message(fixture_app):
     at = _app("scenarios")
     at.selectbox(key="sc_unit").set_value("U0")
     at.run()
-    at.text_input(key="sc_hours_U0").input("whenever we like")
-    at.button(key="sc_apply").click()
+    at.toggle(key="sc_hours_U0_adv").set_value(True)
+    at.run()
+    at.text_input(key="sc_hours_U0_raw").input("whenever we like")
     at.run()
     _no_failures(at)
-    assert at.error, "an invalid opening_hours string is reported"
+    assert "We could not read these hours" in at.error[0].value
+    assert at.button(key="sc_apply").disabled, "unusable hours cannot be applied"
 
 
 def test_about_page(fixture_app):
