@@ -11,7 +11,7 @@ import streamlit as st
 from epu_mapper import api
 from epu_mapper.ui import common, maps
 from epu_mapper.ui.equity_text import effect_lines
-from epu_mapper.ui.format import LEVELS, POLICIES, how_label, md_escape, unit_labels
+from epu_mapper.ui.format import LEVELS, POLICIES, how_label, unit_labels
 from epu_mapper.ui.hours_editor import hours_editor
 
 RANK_HOURS = {
