@@ -205,3 +205,39 @@ def reject(cid: int, reviewer: str, reason: str, url: str | None = None) -> dict
     if not reason or len(reason) > 1000:
         raise EpuMapperError("--reason: say why (1 to 1000 characters)")
     return db.reject(db.get_engine(url), cid, _reviewer(reviewer), reason)
+
+
+# --------------------------------------------------------------------------- reviewer password
+
+#: Environment variable holding the reviewer password's hash (never the password; never in the repo).
+REVIEWER_HASH_ENV = "EPU_MAPPER_REVIEWER_HASH"
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    """``scrypt$N$r$p$<salt hex>$<hash hex>`` for :data:`REVIEWER_HASH_ENV`."""
+    if len(password) < 12:
+        raise EpuMapperError("the reviewer password must be at least 12 characters long")
+    salt = salt if salt is not None else os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return f"scrypt${_SCRYPT['n']}${_SCRYPT['r']}${_SCRYPT['p']}${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether ``password`` matches ``stored`` (constant-time comparison; False if malformed)."""
+    try:
+        scheme, n, r, p, salt_hex, digest_hex = stored.strip().split("$")
+        if scheme != "scrypt":
+            return False
+        expected = bytes.fromhex(digest_hex)
+        digest = hashlib.scrypt(password.encode()[:1024], salt=bytes.fromhex(salt_hex), dklen=len(expected),
+                                n=int(n), r=int(r), p=int(p), maxmem=2**26)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(digest, expected)
+
+
+def reviewer_hash() -> str | None:
+    """The configured reviewer password hash, or None (then the review page is not shown)."""
+    value = os.environ.get(REVIEWER_HASH_ENV, "").strip()
+    return value or None

@@ -62,6 +62,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     sb.add_argument("--json", action="store_true", help="print the stored record as JSON")
     sb.set_defaults(func=_submit)
 
+    hp = csub.add_parser("hash-password",
+                         help="print the hash to put in EPU_MAPPER_REVIEWER_HASH (reads the password)")
+    hp.set_defaults(func=_hash_password)
+
 
 def _jsonable(rec: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in rec.items()}
@@ -145,4 +149,17 @@ def _submit(args: argparse.Namespace) -> int:
         _print_json(_jsonable(db.get_correction(db.get_engine(args.db), cid)))
     else:
         print(f"stored correction #{cid} (pending review)")
+    return 0
+
+
+def _hash_password(_args: argparse.Namespace) -> int:
+    import getpass
+
+    from epu_mapper import upkeep
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Reviewer password (12+ characters): ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    print(upkeep.hash_password(password))
     return 0

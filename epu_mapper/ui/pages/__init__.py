@@ -20,6 +20,7 @@ PAGE_SPECS = (
     ("scenarios.py", "Scenarios", ":material/tune:", "scenarios"),
     ("equity.py", "Who is far from care", ":material/diversity_3:", "equity"),
     ("about.py", "About the data", ":material/info:", "about"),
+    ("review.py", "Review corrections", ":material/rate_review:", "review"),
 )
 
 
@@ -27,5 +28,17 @@ def pages() -> list[st.Page]:
     """The ``st.Page`` list (file-based so ``AppTest.switch_page`` can drive each page)."""
     return [
         st.Page(HERE / name, title=title, icon=icon, url_path=url, default=(i == 0))
-        for i, (name, title, icon, url) in enumerate(PAGE_SPECS)
+        for i, (name, title, icon, url) in enumerate(page_specs())
     ]
+
+
+def page_specs() -> list[tuple[str, str, str, str]]:
+    """:data:`PAGE_SPECS` that are shown: the review page only when reviewing is configured."""
+    return [spec for spec in PAGE_SPECS if spec[0] != "review.py" or _reviewing()]
+
+
+def _reviewing() -> bool:
+    """The review page is listed only when a reviewer password hash is configured."""
+    from epu_mapper.upkeep import reviewer_hash
+
+    return reviewer_hash() is not None

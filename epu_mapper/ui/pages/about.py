@@ -8,7 +8,7 @@ import streamlit as st
 
 from epu_mapper import api
 from epu_mapper.errors import EpuMapperError
-from epu_mapper.ui import common
+from epu_mapper.ui import common, suggest
 from epu_mapper.ui.format import POLICIES, md_escape
 
 ATTRIBUTION = (
@@ -104,6 +104,8 @@ def page() -> None:
             + ", ".join(f"{v} {md_escape(k)}" for k, v in status.items())
             + " (of the mapped units). The UK has “over 200” units: **most are missing**."
         )
+
+    suggest.directory_quality(common.uk_now().date())
 
     st.subheader("Travel times")
     engine = facts.get("engine")

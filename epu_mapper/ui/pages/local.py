@@ -11,7 +11,7 @@ import streamlit as st
 
 from epu_mapper import api
 from epu_mapper.csvsafe import csv_bytes
-from epu_mapper.ui import common, maps
+from epu_mapper.ui import common, maps, suggest
 from epu_mapper.ui.format import (
     DAYS,
     LEVELS,
@@ -159,19 +159,9 @@ def page() -> None:
             .astype(str).replace("", "not recorded"),
             "stale or undated": is_stale.map({True: "yes", False: ""}),
         })
-        inside = units.get("in_region", pd.Series(True, index=units.index)).astype(bool)
-        config = {"source": st.column_config.LinkColumn("source")}
-        if inside.any():
-            st.dataframe(table[inside.to_numpy()].drop(columns=["where"]), hide_index=True,
-                         column_config=config)
-        else:
-            st.warning("Our directory holds no unit inside this region. That does not mean "
-                       "there is none: the directory is incomplete.")
-        if (~inside).any():
-            st.subheader(f"Nearby units serving {names[code]}")
-            st.caption("Outside the region, but the nearest unit for some of its small areas.")
-            st.dataframe(table[(~inside).to_numpy()].drop(columns=["where"]), hide_index=True,
-                         column_config=config)
+        st.dataframe(table, hide_index=True,
+                     column_config={"source": st.column_config.LinkColumn("source")})
+        suggest.suggest_for_units(units, labels, "local")
         if week is not None and len(units):
             st.subheader("Weekly timetable")
             long = timetable_long(units, week)
@@ -246,6 +236,9 @@ def page() -> None:
                            csv_bytes(hospitals),
                            file_name=f"epu_sites_without_unit_{code}.csv", mime="text/csv",
                            key="local_hosp_csv")
+    st.subheader("Keeping the directory up to date")
+    suggest.recheck_by_region(level, LEVELS[level], today)
+    suggest.suggest_new_unit("local")
 
 
 def _bounds(units: pd.DataFrame | None, hospitals: pd.DataFrame | None) -> Any:
