@@ -378,3 +378,45 @@ def assign_areas(sites: pd.DataFrame, demand: pd.DataFrame, regions: pd.DataFram
     reg = regions.drop(columns=[c for c in ("nation",) if c in regions.columns])
     reg = reg.drop_duplicates("area_code").set_index("area_code")
     return out.join(reg, on="area_code")
+
+
+def as_units(likely: pd.DataFrame) -> pd.DataFrame:
+    """Likely sites as directory-shaped rows with unknown hours (for ``--directory with-likely``).
+
+    Parameters
+    ----------
+    likely : pandas.DataFrame
+        ``site_id, name, site_code, organisation, nation, postcode, lat, lon, phone``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit_id`` (= ``site_id``), ``unit_name`` ("… (likely EPU site, no record)"),
+        ``hospital, organisation, nation, postcode, lat, lon, phone, site_code``,
+        ``mappable`` True, ``opening_hours`` ``""`` and ``hours_status`` ``unknown`` (so the
+        unknown-hours policy applies: never known hours), ``hours_kind, out_of_hours,
+        access_notes, source_url, source_seen`` ``""``, ``self_referral`` ``unknown``,
+        ``min_weeks``/``max_weeks`` missing (Int64), ``likely`` True.
+    """
+    n = len(likely)
+    text = {c: [""] * n for c in ("opening_hours", "hours_kind", "out_of_hours", "access_notes",
+                                  "source_url", "source_seen", "town", "address", "geocode_method")}
+    return pd.DataFrame({
+        "unit_id": likely["site_id"].astype(str).to_numpy(),
+        "unit_name": (likely["name"].astype(str) + " (likely EPU site, no record)").to_numpy(),
+        "hospital": likely["name"].astype(str).to_numpy(),
+        "organisation": likely["organisation"].fillna("").astype(str).to_numpy(),
+        "nation": likely["nation"].astype(str).to_numpy(),
+        "postcode": likely["postcode"].fillna("").astype(str).to_numpy(),
+        "lat": pd.to_numeric(likely["lat"], errors="coerce").to_numpy(float),
+        "lon": pd.to_numeric(likely["lon"], errors="coerce").to_numpy(float),
+        "phone": likely["phone"].fillna("").astype(str).to_numpy(),
+        "site_code": likely["site_code"].fillna("").astype(str).to_numpy(),
+        "mappable": np.ones(n, dtype=bool),
+        "hours_status": ["unknown"] * n,
+        "self_referral": ["unknown"] * n,
+        "min_weeks": pd.array([pd.NA] * n, dtype="Int64"),
+        "max_weeks": pd.array([pd.NA] * n, dtype="Int64"),
+        "likely": np.ones(n, dtype=bool),
+        **text,
+    })

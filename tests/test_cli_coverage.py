@@ -110,7 +110,7 @@ def test_whatif_json(run):
                        "--level", "icb")
     assert code == 0
     doc = json.loads(out)
-    assert set(doc) == {"policy", "level", "mode", "reach_minutes", "changes", "totals", "by_hour",
+    assert set(doc) == {"policy", "level", "mode", "directory", "reach_minutes", "changes", "totals", "by_hour",
                         "by_region", "by_region_hour"}
     assert doc["totals"]["person_hours_week_gained"] == 96
     assert len(doc["by_hour"]) == 192

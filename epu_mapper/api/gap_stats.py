@@ -52,6 +52,7 @@ def gaps(
     policy: str = "exclude",
     self_referral: bool = False,
     weeks: float | None = None,
+    directory: str | None = None,
 ) -> pd.DataFrame:
     """Regional access statistics at one time, plus whole-week summaries.
 
@@ -75,6 +76,11 @@ def gaps(
         ``range`` computes ``exclude`` and ``always`` and returns every statistic twice, with
         suffixes ``_exclude`` (only known-open units: coverage lower bound) and ``_always``
         (unknown hours counted open: upper bound).
+    directory : {None, "known", "with-likely"}
+        Which units count (:mod:`epu_mapper.api.directory`): ``known`` = the directory's placed
+        units; ``with-likely`` = also every likely EPU site, with unknown hours. None (default):
+        ``known``, except that ``policy="range"`` spans ``known``/``exclude`` to
+        ``with-likely``/``always`` when the likely sites are built.
     self_referral, weeks
         Count only units accepting self-referral (``yes``) / serving that gestation week
         (units with an unknown limit are kept), as in :func:`nearest`.
@@ -83,7 +89,9 @@ def gaps(
     -------
     pandas.DataFrame
         One row per region: ``level, region_code, region_name, nation, n_areas, population,
-        weight, weight_kind, units_in_region`` and the statistics (all weighted by ``weight``):
+        weight, weight_kind, units_in_region``, the directory's completeness (``placed_units,
+        units_known_hours, likely_sites, completeness, no_placed_unit, incomplete``) and the
+        statistics (all weighted by ``weight``):
 
         * at the chosen time: ``median_minutes``, ``p90_minutes`` (weighted lower quantiles of
           minutes to the nearest open unit; ``inf`` = none routed), ``pct_within_30/60/90``,
@@ -100,7 +108,8 @@ def gaps(
         slot), ``slot`` (0…191 or None for a real moment), ``policy, filters, reach_minutes,
         engine, approximate, travel_caption`` (:func:`travel_caption`), ``inequality``
         (``median_ratio_worst_best``, ``pct60_ratio_best_worst``, ``gini_minutes_uk``
-        per policy).
+        per policy), ``directory`` (``{policy: "known" | "with-likely"}``) and
+        ``incomplete_below``.
     """
     check_level(level)
     check_policy(policy, GAPS_POLICIES)
@@ -110,12 +119,16 @@ def gaps(
     g, uniq = ctx.groups(level)
     anyq = cov.weighted_quantiles(ctx.nearest_any(flt).minutes[:, 0], ctx.weights, g, len(uniq), [0.5])
     base["median_minutes_any_unit"] = anyq[0, :, 0]
-    policies = ("exclude", "always") if policy == "range" else (policy,)
+    from epu_mapper.api import directory as dirs
+
+    comp = dirs.completeness(ctx, level)
+    base = pd.concat([base, comp.drop(columns="region_code")], axis=1)
+    plan = dirs.bounds(ctx, policy, directory)
     inequality = {}
     parts = [base]
-    for p in policies:
-        stats = _gaps_one(ctx, level, slot, when, p, flt)
-        values = _nearest_at(ctx, slot, when, p, flt)
+    for p, (pctx, _d) in plan.items():
+        stats = _gaps_one(pctx, level, slot, when, p, flt)
+        values = _nearest_at(pctx, slot, when, p, flt)
         finite = stats["median_minutes"].to_numpy(float)
         inequality[p] = {
             "median_ratio_worst_best": _json_float(cov.worst_best_ratio(finite)),
@@ -138,6 +151,8 @@ def gaps(
         approximate=bool(getattr(ctx.matrix, "approximate", False)),
         travel_caption=travel_caption(ctx),
         inequality=inequality if policy == "range" else inequality[policy],
+        directory={p: d for p, (_c, d) in plan.items()},
+        incomplete_below=dirs.INCOMPLETE_BELOW,
     )
     return out
 

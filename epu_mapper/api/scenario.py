@@ -82,6 +82,7 @@ def whatif(
     level: str = "nation",
     mode: str = "add",
     weight: str = "women",
+    directory: str | None = None,
 ) -> WhatIfResult:
     """Population newly within reach when some units' hours change.
 
@@ -100,7 +101,13 @@ def whatif(
     weight : {"women", "population"}
         ``women``: ``demand.weight`` (women 15–44 in every nation); ``population``: all-ages
         population everywhere.
+    directory : {None, "known", "with-likely"}
+        ``with-likely`` adds every likely EPU site as a unit with unknown hours
+        (:mod:`epu_mapper.api.directory`); default ``known``.
     """
+    from epu_mapper.api.directory import context_for
+
+    ctx = context_for(ctx, directory)
     check_policy(policy)
     ctx.weight_vector(weight)
     check_level(level)
@@ -223,6 +230,7 @@ def rank(
     hours: str = DEFAULT_EXTENSION,
     policy: str = "exclude",
     weight: str = "women",
+    directory: str | None = None,
 ) -> pd.DataFrame:
     """Greedy ranking of the ``k`` units whose extension brings the most women within reach.
 
@@ -236,9 +244,14 @@ def rank(
     -------
     pandas.DataFrame
         ``step, unit_id, unit_name, hospital, nation, hours_before, hours_after,
-        gain_person_hours, gain_population, cumulative_person_hours, hours_added``.
+        gain_person_hours, gain_population, cumulative_person_hours, hours_added`` and
+        ``likely`` (True for a likely EPU site with ``directory="with-likely"``: its
+        ``hours_before`` is ``""``, unknown, and ``hours_after`` only adds ``hours`` to it).
         Fewer than ``k`` rows when no further unit adds anything.
     """
+    from epu_mapper.api.directory import context_for
+
+    ctx = context_for(ctx, directory)
     check_policy(policy)
     w = ctx.weight_vector(weight)
     try:
@@ -276,5 +289,8 @@ def rank(
     )
     for c in ("gain_person_hours", "gain_population", "cumulative_person_hours", "hours_added"):
         out[c] = ranked[c].to_numpy()
-    out.attrs.update(hours=extra, policy=policy, reach_minutes=ctx.reach_minutes, weight=weight)
+    out["likely"] = (m["likely"].fillna(False).astype(bool).to_numpy()[u] if "likely" in m.columns
+                     else np.zeros(len(u), dtype=bool))
+    out.attrs.update(hours=extra, policy=policy, reach_minutes=ctx.reach_minutes, weight=weight,
+                     directory=directory or "known")
     return out

@@ -144,7 +144,7 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
     df = api.gaps(
         ctx, args.level, at=args.at, hour_of_week=args.hour_of_week,
         bank_holiday=args.bank_holiday, policy=args.policy,
-        self_referral=args.self_referral, weeks=args.weeks,
+        self_referral=args.self_referral, weeks=args.weeks, directory=args.directory,
     )
     if args.json:
         meta = dict(df.attrs)
@@ -154,13 +154,18 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
     else:
         a = df.attrs
         print(f"{a['level']} at {a['when']} (policy {a['policy']}; travel engine {a['engine']}"
-              f"{', approximate' if a['approximate'] else ''}; within {a['reach_minutes']:g} min)")
+              f"{', approximate' if a['approximate'] else ''}; within {a['reach_minutes']:g} min; "
+              f"directory {', '.join(f'{p}: {d}' for p, d in a['directory'].items())})")
         suffix = "_exclude" if args.policy == "range" else ""
         cols = ["region_code", "region_name", f"median_minutes{suffix}", f"pct_within_60{suffix}",
                 f"hours_covered{suffix}", f"nice_7day{suffix}"]
         if args.policy == "range":
             cols += ["median_minutes_always", "pct_within_60_always", "hours_covered_always"]
-        _print_table(df, cols)
+        _print_table(df, [*cols, "placed_units", "likely_sites", "completeness"])
+        from epu_mapper.api.directory import no_unit_note
+
+        for r in df[df["no_placed_unit"]].itertuples():
+            print(no_unit_note(r.region_name, r.nation))
         print(f"inequality: {json.dumps(_clean(a['inequality']))}")
         print(_weight_note(ctx))
     return 0
@@ -249,11 +254,12 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
     api, ctx = _context()
     res = api.whatif(ctx, dict(zip(units, hours, strict=True)), policy=args.policy,
                      level=args.level, mode="replace" if args.replace else "add",
-                     weight=args.weight)
+                     weight=args.weight, directory=args.directory)
     if args.json:
         _print_json(
             {
                 "policy": res.policy, "level": res.level, "mode": "replace" if args.replace else "add",
+                "directory": args.directory or "known",
                 "reach_minutes": ctx.reach_minutes,
                 "changes": records(res.changes), "totals": res.totals,
                 "by_hour": records(res.by_hour), "by_region": records(res.by_region),
@@ -287,9 +293,11 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
 
 def _cmd_rank(args: argparse.Namespace) -> int:
     api, ctx = _context()
-    df = api.rank(ctx, k=args.k, hours=args.hours, policy=args.policy, weight=args.weight)
+    df = api.rank(ctx, k=args.k, hours=args.hours, policy=args.policy, weight=args.weight,
+                  directory=args.directory)
     if args.json:
         _print_json({"hours": args.hours, "policy": args.policy, "k": args.k, "weight": args.weight,
+                     "directory": args.directory or "known",
                      "reach_minutes": ctx.reach_minutes, "weight_note": _weight_note(ctx),
                      "steps": records(df)})
     elif args.csv:
@@ -303,6 +311,14 @@ def _cmd_rank(args: argparse.Namespace) -> int:
 
 
 # --------------------------------------------------------------------------- registration
+
+
+def _directory_flag(p: argparse.ArgumentParser, gaps: bool = False) -> None:
+    default = (" (default: known; with --policy range the range spans known units with known "
+               "hours to every likely site always open)") if gaps else " (default: known)"
+    p.add_argument("--directory", choices=("known", "with-likely"), default=None,
+                   help="which units count: known (the directory's placed units) or with-likely "
+                        "(also every likely EPU site, hours unknown)" + default)
 
 
 def _weight_flag(p: argparse.ArgumentParser) -> None:
@@ -336,6 +352,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--self-referral", action="store_true",
                    help="count only units accepting self-referral")
     p.add_argument("--weeks", type=_weeks, help="count only units serving this gestation week")
+    _directory_flag(p, gaps=True)
     _output_flags(p)
     p.set_defaults(func=_cmd_gaps)
 
@@ -356,6 +373,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--policy", choices=("exclude", "weekday", "always"), default="exclude")
     p.add_argument("--level", choices=LEVELS, default="nation", help="level of by_region")
     _weight_flag(p)
+    _directory_flag(p)
     _output_flags(p)
     p.set_defaults(func=_cmd_whatif)
 
@@ -365,5 +383,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"hours added to each unit (default '{DEFAULT_EXTENSION}')")
     p.add_argument("--policy", choices=("exclude", "weekday", "always"), default="exclude")
     _weight_flag(p)
+    _directory_flag(p)
     _output_flags(p)
     p.set_defaults(func=_cmd_rank)

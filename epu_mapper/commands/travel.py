@@ -53,6 +53,12 @@ def _build(args: argparse.Namespace) -> int:
             chunk=args.chunk, progress=not args.no_progress,
         )
         _print_summary(prov)
+    if (get_settings().build_dir / "likely_sites.parquet").exists():
+        from epu_mapper.travel import with_likely
+
+        print("with the likely EPU sites as extra columns (--directory with-likely):")
+        _, prov, _ = with_likely.build(force=args.force)
+        _print_summary(prov)
     return 0
 
 

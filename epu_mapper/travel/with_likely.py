@@ -1,0 +1,75 @@
+"""The travel matrix with the likely EPU sites as extra columns (``--directory with-likely``).
+
+``epu-mapper travel build`` builds it beside the directory's matrix, under
+``build/with_likely/travel/matrix_estimate.*``: every mappable directory unit plus every likely
+site (:mod:`epu_mapper.sites`), with the same candidate-pair rule, so the directory's own
+columns give the same nearest open unit as the main matrix. It uses the straight-line estimate
+(the road network of the main build is not looked up here); its provenance says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from epu_mapper import store
+from epu_mapper.settings import Settings, get_settings
+
+SUBDIR = "with_likely"
+ENGINE = "estimate"
+
+
+def likely_settings(settings: Settings) -> Settings:
+    """Settings whose build folder is ``<build>/with_likely`` (where this matrix lives)."""
+    return dataclasses.replace(settings, build_dir=Path(settings.build_dir) / SUBDIR)
+
+
+def directory_units(settings: Settings, units: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Mappable directory units followed by the likely sites as units (unknown hours).
+
+    Parameters
+    ----------
+    settings : Settings
+    units : pandas.DataFrame, optional
+        The directory (default: :func:`epu_mapper.units.load_units`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Directory columns plus ``likely`` (bool); raises ``BuildMissingError`` naming
+        ``epu-mapper data build`` when ``likely_sites.parquet`` is missing.
+    """
+    from epu_mapper.sites import as_units
+    from epu_mapper.travel.pairs import mappable
+
+    if units is None:
+        from epu_mapper.units import load_units
+
+        units = load_units(settings=settings)
+    likely = store.read_built("likely_sites.parquet", settings, "The likely EPU sites table")
+    known = mappable(units).assign(likely=False)
+    extra = as_units(likely)
+    extra = extra[~extra["unit_id"].isin(set(known["unit_id"].astype(str)))]
+    return pd.concat([known, extra], ignore_index=True)
+
+
+def build(settings: Settings | None = None, force: bool = False,
+          log: Callable[[str], None] = print) -> tuple[Path, dict, bool]:
+    """Build (or reuse) the with-likely matrix; same return as :func:`~epu_mapper.travel.matrix.build_matrix`."""
+    from epu_mapper.travel.build import build_matrix, load_demand_points
+
+    settings = settings or get_settings()
+    return build_matrix(engine=ENGINE, settings=likely_settings(settings), force=force, log=log,
+                        progress=False, demand=load_demand_points(settings),
+                        units=directory_units(settings))
+
+
+def load(settings: Settings, demand: pd.DataFrame, units: pd.DataFrame):
+    """The with-likely :class:`~epu_mapper.travel.matrix.TravelMatrix` in the given row/column
+    order (raises ``BuildMissingError`` naming ``epu-mapper travel build`` when missing or stale)."""
+    from epu_mapper.travel.load import load_matrix
+
+    return load_matrix(likely_settings(settings), engine=ENGINE, demand=demand, units=units)
