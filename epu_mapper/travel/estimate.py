@@ -266,8 +266,10 @@ def estimate_pairs(
     d_lat: np.ndarray,
     d_lon: np.ndarray,
     params: EstimateParams = CALIBRATED,
+    water: object = True,
 ):
-    """The estimate for element-wise origin → destination pairs (one row per pair).
+    """The estimate for element-wise origin → destination pairs (one row per pair), with no
+    straight line across the sea (:mod:`epu_mapper.travel.water`).
 
     Parameters
     ----------
@@ -276,13 +278,18 @@ def estimate_pairs(
         origin ``i`` → destination ``i``).
     params : EstimateParams
         Model parameters (default: the calibrated ones).
+    water : WaterModel, True or None
+        The land grid and crossings (:class:`~epu_mapper.travel.water.WaterModel`); ``True``
+        (default) = the current build's (when its boundaries are built); ``None`` = straight
+        lines only (``route`` then says the water was not checked).
 
     Returns
     -------
     pandas.DataFrame
         ``n`` rows in input order: ``minutes`` and ``km`` (float32; NaN when the pair
         has no time), ``route`` (how the time was made, e.g. ``road (straight-line
-        estimate)``; null when NaN) and ``reason`` (why the time is NaN, else null).
+        estimate)``, ``via Severn Bridge (M48)``, ``ferry Ullapool-Stornoway (CalMac) 2 h 40``;
+        null when NaN) and ``reason`` (why the time is NaN, else null).
     """
     import pandas as pd
 
@@ -298,4 +305,19 @@ def estimate_pairs(
     route[ok] = ROUTE_ROAD
     reason = np.full(n, None, dtype=object)
     reason[~ok] = "no coordinates"
-    return pd.DataFrame({"minutes": minutes, "km": km, "route": route, "reason": reason})
+    out = pd.DataFrame({"minutes": minutes, "km": km, "route": route, "reason": reason})
+    if water is True:
+        from epu_mapper.travel import water as water_mod
+
+        water = water_mod.load_model()
+    if water is None:
+        out.loc[ok, "route"] = ROUTE_ROAD + "; water not checked (boundaries not built)"
+        return out
+    from epu_mapper.travel.water import water_pairs
+
+    straight = haversine_km(o_lat, o_lon, d_lat, d_lon)
+    which, res = water_pairs(water, o_lat, o_lon, d_lat, d_lon, np.where(ok, straight, np.nan), params)
+    if len(which):
+        for col in ("minutes", "km", "route", "reason"):
+            out.loc[which, col] = res[col].to_numpy()
+    return out
