@@ -51,8 +51,9 @@ def test_from_point_with_origin_nation():
     belfast = from_point(54.597, -5.930, UNITS, router=None, origin_nation="Northern Ireland")
     assert belfast["minutes"].notna().tolist() == [True, False]
     assert belfast.loc[1, "reason"] == REASONS[NO_ROAD_LINK]
-    # without the origin's nation nothing is ruled out (the caller did not say where it is)
-    unknown = from_point(54.597, -5.930, UNITS, router=None)
+    # without the origin's nation and without the water rule's land grid nothing is ruled out
+    # (with the grid, tests/test_travel_water.py: the land itself tells Ireland from Britain)
+    unknown = from_point(54.597, -5.930, UNITS, router=None, water=None)
     assert unknown["minutes"].notna().all()
     stranraer = from_point(54.903, -5.024, UNITS, router=None, origin_nation="Scotland")
     assert np.isnan(stranraer.loc[0, "minutes"]) and stranraer.loc[1, "minutes"] > 60

@@ -156,7 +156,8 @@ def test_from_point_estimate_only():
     units = UNITS.assign(lat=[52.00, 52.10, np.nan])
     df = from_point(52.0, -1.0, units, router=None)
     assert list(df.columns) == ["unit_id", "minutes", "km", "engine", "approximate", "reason",
-                                "origin_snap_m"]
+                                "origin_snap_m", "route"]
+    assert df["route"].iloc[:2].str.startswith("road").all() and pd.isna(df.loc[2, "route"])
     assert (df["engine"] == "estimate").all() and df["approximate"].all()
     assert df.loc[0, "minutes"] == pytest.approx(CALIBRATED.intercept_min)
     assert np.isnan(df.loc[2, "minutes"]) and df.loc[2, "reason"] == "no coordinates"

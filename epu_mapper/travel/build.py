@@ -18,6 +18,7 @@ from epu_mapper.settings import Settings, get_settings
 from epu_mapper.sources import file_sha256
 from epu_mapper.travel import candidates as cand
 from epu_mapper.travel import osrm as osrm_mod
+from epu_mapper.travel import water as water_mod
 from epu_mapper.travel.estimate import CALIBRATED
 from epu_mapper.travel.national import stored_calibration
 from epu_mapper.travel.pairs import (
@@ -157,6 +158,8 @@ def build_matrix(
                       profile=net_meta.get("profile"), osrm_bindings=net_meta.get("osrm_bindings"))
     else:
         params["estimate"] = CALIBRATED.to_dict()
+        water = water_mod.load_model(settings.build_dir)
+        params["water"] = None if water is None else water_mod.provenance(water)
     inputs = {
         "schema": SCHEMA_VERSION,
         "engine": engine,
@@ -190,7 +193,10 @@ def build_matrix(
         log(f"estimating {int(mask.sum()):,} pairs (straight line × detour) ...")
         o_land = landmass(demand["nation"]) if "nation" in demand.columns else None
         d_land = landmass(units["nation"]) if "nation" in units.columns else None
-        result = compute_estimate(o_lat, o_lon, d_lat, d_lon, mask, o_land=o_land, d_land=d_land)
+        if water is None:
+            log("no build/boundaries/nation.geojson: straight lines are not checked for water")
+        result = compute_estimate(o_lat, o_lon, d_lat, d_lon, mask, o_land=o_land, d_land=d_land,
+                                  water=water)
     long = to_long(result, area_codes, unit_ids, mask, engine)
 
     counts = {
@@ -244,6 +250,7 @@ def build_matrix(
             p90_error_min=CALIBRATED.p90_min,
             median_bias_min=CALIBRATED.median_bias_min,
             calibration=stored_calibration(),
+            water=None if result.water is None else {**params["water"], "pairs": result.water},
             caption=CALIBRATED.caption(),
         )
     provenance["seconds"] = round(time.perf_counter() - t0, 2)

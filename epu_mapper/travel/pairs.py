@@ -25,10 +25,11 @@ import pandas as pd
 
 from epu_mapper.travel import candidates as cand
 from epu_mapper.travel import osrm as osrm_mod
+from epu_mapper.travel.candidates import straight_km_matrix
 from epu_mapper.travel.estimate import CALIBRATED, EstimateParams, estimate_matrix
 
 ENGINES = ("osrm", "estimate")
-SCHEMA_VERSION = 2  # 2: NI <-> GB pairs are "no road link" in the estimate
+SCHEMA_VERSION = 3  # 2: NI <-> GB pairs are "no road link" in the estimate; 3: the water rule
 
 OK = 0
 AREA_OUTSIDE = 1
@@ -36,6 +37,8 @@ UNIT_OUTSIDE = 2
 NO_ROUTE = 3
 NO_COORDS = 4
 NO_ROAD_LINK = 5
+NO_SEA_LINK = 6
+NO_SAME_DAY = 7
 #: Reason codes → text stored in the ``reason`` column for NaN rows.
 REASONS = {
     AREA_OUTSIDE: "area outside network",
@@ -43,10 +46,12 @@ REASONS = {
     NO_ROUTE: "no route",
     NO_COORDS: "no coordinates",
     NO_ROAD_LINK: "no road link between Northern Ireland and Great Britain",
+    NO_SEA_LINK: "no fixed link or sourced car ferry reaches this island",
+    NO_SAME_DAY: "no same-day link (only an overnight ferry)",
 }
 
 LONG_COLUMNS = ["area_code", "unit_id", "minutes", "km", "reason", "engine"]
-POINT_COLUMNS = ["unit_id", "minutes", "km", "engine", "approximate", "reason", "origin_snap_m"]
+POINT_COLUMNS = ["unit_id", "minutes", "km", "engine", "approximate", "reason", "origin_snap_m", "route"]
 
 
 @dataclass
@@ -71,6 +76,7 @@ class PairResult:
     reason: np.ndarray
     origin_snap_m: np.ndarray
     dest_snap_m: np.ndarray
+    water: dict | None = None
 
 
 def landmass(nations: object) -> np.ndarray:
@@ -113,8 +119,9 @@ def compute_estimate(
     params: EstimateParams = CALIBRATED,
     o_land: np.ndarray | None = None,
     d_land: np.ndarray | None = None,
+    water: object | None = None,
 ) -> PairResult:
-    """The straight-line estimate for every kept pair.
+    """The straight-line estimate for every kept pair, with no straight line across the sea.
 
     Parameters
     ----------
@@ -127,13 +134,20 @@ def compute_estimate(
     o_land, d_land : numpy.ndarray, optional
         :func:`landmass` of origins (n_o,) and destinations (n_d,); pairs on different
         islands are NaN with reason ``no road link …``.
+    water : WaterModel, optional
+        :func:`epu_mapper.travel.water.load_model`: pairs whose over-land path is much longer
+        than the straight line, or that need a ferry, follow :mod:`epu_mapper.travel.water`
+        (NaN with ``no fixed link …`` / ``no same-day link …`` where nothing reaches).
 
     Returns
     -------
     PairResult
-        NaN with reason ``no coordinates`` where a point has no coordinates.
+        NaN with reason ``no coordinates`` where a point has no coordinates; ``water``:
+        counts of the pairs the water rule changed.
     """
-    minutes, km = estimate_matrix(o_lat, o_lon, d_lat, d_lon, mask=mask, params=params)
+    straight = straight_km_matrix(o_lat, o_lon, d_lat, d_lon)
+    minutes, km = estimate_matrix(o_lat, o_lon, d_lat, d_lon, mask=mask, params=params,
+                                  straight_km=straight)
     bad = mask & ~(_coords_ok(o_lat, o_lon)[:, None] & _coords_ok(d_lat, d_lon)[None, :])
     reason = np.where(bad, NO_COORDS, OK).astype(np.int8)
     sea = _no_road_link(o_land, d_land)
@@ -141,10 +155,23 @@ def compute_estimate(
         sea &= mask & ~bad
         reason[sea] = NO_ROAD_LINK
         bad |= sea
+    counts = None
+    if water is not None:
+        from epu_mapper.travel import water as water_mod
+
+        wm, wk, code, counts = water_mod.water_matrix(water, o_lat, o_lon, d_lat, d_lon, mask & ~bad,
+                                                      straight, params)
+        fix = np.isfinite(wm)
+        minutes[fix], km[fix] = wm[fix], wk[fix]
+        for wcode, ours in ((water_mod.CODE_NI, NO_ROAD_LINK), (water_mod.CODE_NO_LINK, NO_SEA_LINK),
+                            (water_mod.CODE_OVERNIGHT, NO_SAME_DAY)):
+            hit = (code == wcode) & ~bad
+            reason[hit] = ours
+            bad |= hit
     minutes[bad] = np.nan
     km[bad] = np.nan
     n_o, n_d = mask.shape
-    return PairResult(minutes, km, reason, np.full(n_o, np.nan), np.full(n_d, np.nan))
+    return PairResult(minutes, km, reason, np.full(n_o, np.nan), np.full(n_d, np.nan), counts)
 
 
 def _spatial_order(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:

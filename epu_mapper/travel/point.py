@@ -10,7 +10,8 @@ import pandas as pd
 
 from epu_mapper.settings import Settings, get_settings
 from epu_mapper.travel import osrm as osrm_mod
-from epu_mapper.travel.estimate import CALIBRATED, estimate_matrix
+from epu_mapper.travel import water as water_mod
+from epu_mapper.travel.estimate import CALIBRATED, ROUTE_ROAD, estimate_matrix
 from epu_mapper.travel.pairs import (
     NO_COORDS,
     NO_ROAD_LINK,
@@ -43,6 +44,7 @@ def from_point(
     settings: Settings | None = None,
     router: osrm_mod.OsrmRouter | None | bool = True,
     origin_nation: str | None = None,
+    water: object = True,
 ) -> pd.DataFrame:
     """Travel from one point (a patient's postcode) to every unit.
 
@@ -61,6 +63,9 @@ def from_point(
     origin_nation : str, optional
         The origin's nation; with the units' ``nation`` column it rules out estimated
         "drives" across the Irish Sea (NaN, reason ``no road link …``).
+    water : WaterModel, True or None
+        The water rule (:mod:`epu_mapper.travel.water`) for estimated rows: ``True`` = the
+        build's (when its boundaries are built), ``None`` = straight lines only.
 
     Returns
     -------
@@ -69,7 +74,8 @@ def from_point(
         (float32; NaN = unreachable), ``engine`` (``osrm``/``estimate``),
         ``approximate`` (bool), ``reason`` (why NaN, else None) and
         ``origin_snap_m`` (metres from the point to the road it was snapped to, NaN
-        for the estimate). ``df.attrs["far_from_road"]`` is True when the origin was
+        for the estimate), ``route`` (``road (OSRM)``, ``road (straight-line estimate)``,
+        ``via …`` a fixed link, ``ferry …``; null when NaN). ``df.attrs["far_from_road"]`` is True when the origin was
         snapped more than :data:`~epu_mapper.travel.osrm.SNAP_FAR_M` metres away.
     """
     if router is True:
@@ -94,10 +100,16 @@ def from_point(
         engine[use_osrm] = "osrm"
         snap = float(res.origin_snap_m[0])
         reason[use_osrm & ~np.isfinite(minutes)] = REASONS[NO_ROUTE]
+    route = np.where(use_osrm, "road (OSRM)", None).astype(object)
     est = ~use_osrm & d_ok
     if est.any():
         m, k = estimate_matrix(o_lat, o_lon, d_lat[est], d_lon[est])
         minutes[est], km[est] = m[0], k[0]
+        route[est] = ROUTE_ROAD
+        model = water_mod.load_model((settings or get_settings()).build_dir) if water is True else water
+        if model is not None and np.isfinite(o_lat[0]) and np.isfinite(o_lon[0]):
+            minutes[est], km[est], route[est], reason[est] = water_mod.point(
+                model, o_lat[0], o_lon[0], d_lat[est], d_lon[est])
     if origin_nation is not None and "nation" in units.columns:
         sea = _no_road_link(landmass([origin_nation]), landmass(units["nation"]))[0] & est
         minutes[sea], km[sea] = np.nan, np.nan
@@ -107,6 +119,7 @@ def from_point(
         minutes[:] = np.nan
         km[:] = np.nan
     reason[~d_ok] = REASONS[NO_COORDS]
+    route[pd.notna(reason)] = None
     out = pd.DataFrame({
         "unit_id": units["unit_id"].to_numpy(),
         "minutes": minutes,
@@ -115,6 +128,7 @@ def from_point(
         "approximate": engine == "estimate",
         "reason": reason,
         "origin_snap_m": np.full(n, snap),
+        "route": route,
     })
     out.attrs["far_from_road"] = bool(np.isfinite(snap) and snap > osrm_mod.SNAP_FAR_M)
     out.attrs["caption"] = CALIBRATED.caption() if (~use_osrm).any() else "road travel time by car (OSRM)"

@@ -38,7 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from epu_mapper.travel.estimate import CALIBRATED, EstimateParams, estimate_from_km
+from epu_mapper.geography import haversine_km
+from epu_mapper.travel.estimate import CALIBRATED, ROUTE_ROAD, EstimateParams, estimate_from_km
 
 #: Grid cell size (metres, British National Grid).
 RES_M = 1000.0
@@ -53,7 +54,7 @@ CROSSINGS_CSV = Path(__file__).resolve().parents[2] / "data" / "crossings.csv"
 NI_REASON = "no road link between Northern Ireland and Great Britain"
 NO_LINK_REASON = "no fixed link or sourced car ferry reaches this island (data/crossings.csv)"
 OVERNIGHT_REASON = "no same-day link: only an overnight ferry ({})"
-ROUTE_ROAD = "road (straight-line estimate)"
+
 ROUTE_AROUND = "road around the water (over-land distance)"
 #: A point in Northern Ireland (Belfast) marks the island of Ireland's land.
 _BELFAST = (54.597, -5.930)
@@ -79,13 +80,16 @@ class WaterModel:
     ni_component : int
         Label of Northern Ireland's land (-1 when not in the grid).
     links : pandas.DataFrame
-        Fixed links: ``name, length_km, node_a, node_b``.
+        Fixed links: ``name, length_km, node_a, node_b, crosses_water_on_grid`` (False when
+        the grid already joins the two ends over land: such a link is never named).
     ferries : pandas.DataFrame
         ``name, crossing_min, wait_min, same_day, node_a, node_b``.
     ports : numpy.ndarray
         int64 distinct ferry port nodes.
     key : str
         Fingerprint of the boundaries, crossings and grid constants.
+    cache_dir : Path or None
+        Where grid distances are kept between processes (``build/travel/water``).
     land : numpy.ndarray
         bool ``(rows, columns)`` land grid (cell centre inside the boundaries).
     """
@@ -102,6 +106,7 @@ class WaterModel:
     ports: np.ndarray
     key: str
     land: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), bool), repr=False)
+    cache_dir: Path | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     def cells(self, lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -234,6 +239,10 @@ def build_model(boundary_geojson: Path, crossings: pd.DataFrame) -> WaterModel:
     model.links = pd.DataFrame({"name": crossings.loc[fixed, "name"].to_numpy(),
                                 "length_km": crossings.loc[fixed, "length_km"].to_numpy(np.float64),
                                 "node_a": a[fixed], "node_b": b[fixed]})
+    seg = crossings[fixed]
+    wet = ~_on_land(model, seg["a_lat"].to_numpy(), seg["a_lon"].to_numpy(), seg["b_lat"].to_numpy(),
+                    seg["b_lon"].to_numpy(), seg["length_km"].to_numpy(np.float64), margin_km=0.0)
+    model.links["crosses_water_on_grid"] = wet
     fer = crossings[~fixed]
     model.ferries = pd.DataFrame({
         "name": fer["name"].to_numpy(), "crossing_min": fer["crossing_min"].to_numpy(np.float64),
@@ -269,6 +278,7 @@ def load_model(build_dir: Path | None = None, crossings_csv: Path = CROSSINGS_CS
     if stamp not in _MODELS:
         model = build_model(geo, read_crossings(crossings_csv))
         model.key = model_key(geo, crossings_csv)
+        model.cache_dir = Path(build_dir) / "travel" / "water"
         _MODELS.clear()
         _MODELS[stamp] = model
     return _MODELS[stamp]
@@ -293,53 +303,104 @@ def distances_from(model: WaterModel, nodes: np.ndarray, chunk: int = 24) -> np.
     return out
 
 
-def site_distances(model: WaterModel, nodes: np.ndarray, cache_dir: Path | None = None) -> np.ndarray:
-    """:func:`distances_from` for these nodes, cached in memory and (with ``cache_dir``) on disk."""
+def _cached_distances(model: WaterModel, slot: str, nodes: np.ndarray) -> np.ndarray:
+    """:func:`distances_from` these nodes, kept in memory and in ``model.cache_dir``
+    (``dist_<slot>_<key>.npy``, memory-mapped when read back)."""
     nodes = np.asarray(nodes, dtype=np.int64)
     key = hashlib.sha256(model.key.encode() + nodes.tobytes()).hexdigest()[:16]
-    sites = model._cache.get("sites")
-    if sites is not None and sites[0] == key:
-        return sites[1]
-    path = Path(cache_dir) / f"dist_{key}.npy" if cache_dir is not None else None
+    held = model._cache.get(slot)
+    if held is not None and held[0] == key:
+        return held[1]
+    path = Path(model.cache_dir) / f"dist_{slot}_{key}.npy" if model.cache_dir is not None else None
+    arr = None
     if path is not None and path.is_file():
         try:
             arr = np.load(path, mmap_mode="r")
-            if arr.shape == (model.graph.shape[0], len(nodes)):
-                model._cache["sites"] = (key, arr, nodes)
-                return arr
+            if arr.shape != (model.graph.shape[0], len(nodes)):
+                arr = None
         except (OSError, ValueError):
-            pass
-    arr = distances_from(model, nodes)
-    if path is not None:
-        from epu_mapper.store import atomic_write
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for old in path.parent.glob("dist_*.npy"):
-            old.unlink(missing_ok=True)
-
-        def _save(tmp: Path, a: np.ndarray = arr) -> None:
-            with open(tmp, "wb") as fh:
-                np.save(fh, a, allow_pickle=False)
-
-        atomic_write(path, _save)
-    model._cache["sites"] = (key, arr, nodes)
+            arr = None
+    if arr is None:
+        arr = distances_from(model, nodes)
+        if path is not None:
+            _save_distances(path, slot, arr)
+    model._cache[slot] = (key, arr, nodes)
     return arr
+
+
+def _save_distances(path: Path, slot: str, arr: np.ndarray) -> None:
+    from epu_mapper.store import atomic_write
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in path.parent.glob(f"dist_{slot}_*.npy"):
+        old.unlink(missing_ok=True)
+
+    def _save(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:
+            np.save(fh, arr, allow_pickle=False)
+
+    atomic_write(path, _save)
+
+
+def site_distances(model: WaterModel, nodes: np.ndarray) -> np.ndarray:
+    """Over-land km from every grid node to each destination node (cached; see
+    :func:`distances_from`)."""
+    return _cached_distances(model, "sites", nodes)
 
 
 def port_distances(model: WaterModel) -> np.ndarray:
     """Over-land km from every grid node to each ferry port: ``(n_nodes, n_ports)`` (cached)."""
-    if "ports" not in model._cache:
-        model._cache["ports"] = distances_from(model, model.ports)
-    return model._cache["ports"]
+    return _cached_distances(model, "ports", model.ports)
 
 
 def link_distances(model: WaterModel) -> np.ndarray:
     """Over-land km from every grid node to each fixed link's ends: ``(n_nodes, 2 × n_links)``
     (the ``a`` ends, then the ``b`` ends; cached)."""
-    if "links" not in model._cache:
-        ends = np.r_[model.links["node_a"].to_numpy(), model.links["node_b"].to_numpy()]
-        model._cache["links"] = distances_from(model, ends)
-    return model._cache["links"]
+    ends = np.r_[model.links["node_a"].to_numpy(), model.links["node_b"].to_numpy()]
+    return _cached_distances(model, "links", ends)
+
+
+def provenance(model: WaterModel) -> dict:
+    """What the water rule used (for the travel provenance JSON)."""
+    return {
+        "rule": (f"over-land km > {WATER_RATIO} x straight + {WATER_SLACK_KM} km, or other land: "
+                 "fixed links and car ferries of data/crossings.csv"),
+        "grid_m": RES_M, "grid_factor": GRID_FACTOR, "key": model.key,
+        "crossings": str(CROSSINGS_CSV.name),
+        "fixed_links": model.links["name"].tolist(),
+        "ferries": model.ferries["name"].tolist(),
+    }
+
+
+def point(model: WaterModel, lat: float, lon: float, d_lat: np.ndarray, d_lon: np.ndarray,
+          params: EstimateParams = CALIBRATED) -> pd.DataFrame:
+    """The water rule from one point to every destination (the patient finder's query).
+
+    Uses the destinations' cached grid distances (written by ``epu-mapper travel build``), so a
+    warm call reads one row.
+
+    Returns
+    -------
+    (minutes, km, route, reason) : tuple of numpy.ndarray
+        :func:`classify` columns, one per destination (input order).
+    """
+    d_lat = np.asarray(d_lat, dtype=np.float64)
+    d_lon = np.asarray(d_lon, dtype=np.float64)
+    o_lat = np.full(len(d_lat), float(lat))
+    o_lon = np.full(len(d_lat), float(lon))
+    x = haversine_km(o_lat, o_lon, d_lat, d_lon)
+    dkey = d_lat.tobytes() + d_lon.tobytes()
+    held = model._cache.get("dest_nodes")
+    if held is None or held[0] != dkey:
+        held = (dkey, model.nodes(d_lat, d_lon))
+        model._cache["dest_nodes"] = held
+    d_node = held[1]
+    o_node = np.full(len(d_lat), model.nodes(np.array([lat]), np.array([lon]))[0])
+    g = np.full(len(d_lat), np.inf)
+    if o_node[0] >= 0:
+        g = np.asarray(site_distances(model, d_node)[o_node[0]], dtype=np.float64)
+        g = np.where(d_node >= 0, g, np.inf)
+    return _classify_subset(model, o_node, d_node, x, g, params, as_arrays=True)
 
 
 def _ferry_tables(model: WaterModel, port_dist: np.ndarray, params: EstimateParams):
@@ -412,7 +473,8 @@ def classify(
     d_port_km: np.ndarray,
     link_km: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
     params: EstimateParams = CALIBRATED,
-) -> pd.DataFrame:
+    as_arrays: bool = False,
+):
     """Apply the water rule to element-wise pairs.
 
     Parameters
@@ -428,6 +490,8 @@ def classify(
         ``(o_a, o_b, d_a, d_b)``: ``(n, n_links)`` over-land km from origin / destination to
         each link's ends, used to name the links on the over-land path.
     params : EstimateParams
+    as_arrays : bool
+        Return the four columns as a tuple of arrays (no DataFrame: the single-point path).
 
     Returns
     -------
@@ -452,34 +516,75 @@ def classify(
         route[around] = _link_notes(model, g[around], link_km, around, ROUTE_AROUND)
     near = same & np.isfinite(g) & ~around
     if near.any() and link_km is not None:
-        route[near] = _link_notes(model, g[near], link_km, near, ROUTE_ROAD)
+        route[near] = _link_notes(model, g[near], link_km, near, ROUTE_ROAD,
+                                  segment=(o_node[near], d_node[near]))
     cross = on_grid & ~same
     ni = cross & ((comp_o == model.ni_component) | (comp_d == model.ni_component))
     reason[ni] = NI_REASON
     ferry = cross & ~ni
     if ferry.any():
         _ferries(model, ferry, o_port_km, d_port_km, minutes, km, route, reason, params)
-    bad = pd.notna(reason)
+    bad = np.array([r is not None for r in reason], dtype=bool)
     minutes[bad], km[bad] = np.nan, np.nan
     route[bad] = None
+    if as_arrays:
+        return minutes.astype(np.float32), km.astype(np.float32), route, reason
     return pd.DataFrame({"minutes": minutes.astype(np.float32), "km": km.astype(np.float32),
                          "route": route, "reason": reason})
 
 
-def _link_notes(model: WaterModel, geo: np.ndarray, link_km, sel: np.ndarray, plain: str) -> np.ndarray:
-    """Route notes naming the fixed links on each over-land path (within 0.5 km), else ``plain``;
-    a path close to the straight line says ``road via …`` (its time is the straight line's)."""
+#: A link is named on a path close to the straight line only when it lies this near the line (km).
+LINK_NEAR_LINE_KM = 15.0
+
+
+def _node_xy(model: WaterModel, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Grid-corner-relative metres of node centres."""
+    if "node_rc" not in model._cache:
+        model._cache["node_rc"] = np.nonzero(model.land)
+    r, c = model._cache["node_rc"]
+    nodes = np.maximum(np.asarray(nodes, dtype=np.int64), 0)
+    return (c[nodes] + 0.5) * RES_M, (r[nodes] + 0.5) * RES_M
+
+
+def _near_line(model: WaterModel, o_node: np.ndarray, d_node: np.ndarray) -> np.ndarray:
+    """``(n, n_links)`` True where a link's midpoint lies within :data:`LINK_NEAR_LINE_KM` of the
+    straight segment origin → destination."""
+    ox, oy = _node_xy(model, o_node)
+    dx, dy = _node_xy(model, d_node)
+    ax, ay = _node_xy(model, model.links["node_a"].to_numpy())
+    bx, by = _node_xy(model, model.links["node_b"].to_numpy())
+    mx, my = (ax + bx)[None, :] / 2, (ay + by)[None, :] / 2
+    vx, vy = (dx - ox)[:, None], (dy - oy)[:, None]
+    length2 = np.maximum(vx * vx + vy * vy, 1.0)
+    t = np.clip(((mx - ox[:, None]) * vx + (my - oy[:, None]) * vy) / length2, 0.0, 1.0)
+    dist = np.hypot(ox[:, None] + t * vx - mx, oy[:, None] + t * vy - my)
+    return dist < LINK_NEAR_LINE_KM * 1000.0
+
+
+def _link_notes(model: WaterModel, geo: np.ndarray, link_km, sel: np.ndarray, plain: str,
+                segment: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Route notes naming the fixed links on each over-land path (within 0.1 km of the shortest),
+    else ``plain``. With ``segment`` (origin and destination nodes of paths close to the straight
+    line), a link is named only when it lies near the line (``road via …``)."""
     notes = np.full(len(geo), plain, dtype=object)
     if link_km is None or len(model.links) == 0:
         return notes
     o_a, o_b, d_a, d_b = (np.asarray(a, dtype=np.float64)[sel] for a in link_km)
     length = model.links["length_km"].to_numpy(np.float64)[None, :]
     via = np.minimum(o_a + length + d_b, o_b + length + d_a)
-    used = np.abs(via - geo[:, None]) < 0.5
+    # a link whose ends the 1 km grid already joins over land is not named
+    used = (np.abs(via - geo[:, None]) < 0.1) & model.links["crosses_water_on_grid"].to_numpy(bool)[None, :]
+    if segment is not None:
+        used &= _near_line(model, *segment)
     names = model.links["name"].to_numpy()
     prefix = "via " if plain == ROUTE_AROUND else "road via "
-    for i in np.flatnonzero(used.any(axis=1)):
-        notes[i] = prefix + " and ".join(names[used[i]])
+    bits = used.astype(np.int64) @ (np.int64(1) << np.arange(used.shape[1], dtype=np.int64))
+    rows = np.flatnonzero(bits)
+    if len(rows):
+        codes, inv = np.unique(bits[rows], return_inverse=True)
+        texts = np.array([prefix + " and ".join(names[(int(c) >> np.arange(len(names))) & 1 == 1])
+                          for c in codes], dtype=object)
+        notes[rows] = texts[inv.ravel()]
     return notes
 
 
@@ -508,20 +613,30 @@ def _ferries(model, sel, o_port_km, d_port_km, minutes, km, route, reason, param
             flat[lo:lo + 20000] = tot.argmin(axis=1)
             val[lo:lo + 20000] = tot[np.arange(len(tot)), flat[lo:lo + 20000]]
         hit = ~done & np.isfinite(val)
+        texts, names, same = _ferry_texts(model)
         for combo in np.unique(flat[hit]):
             pi, qi = divmod(int(combo), p)
-            legs = [model.ferries.iloc[k] for k in _ferry_names(model, nxt, hop, pi, qi)]
-            rows = idx[hit & (flat == combo)]
+            legs = _ferry_names(model, nxt, hop, pi, qi)
             sub = hit & (flat == combo)
+            rows = idx[sub]
             if same_day:
                 minutes[rows] = val[sub]
                 km[rows] = params.detour * (op[sub, pi] + dp[sub, qi]) / GRID_FACTOR
-                route[rows] = "; ".join(ferry_route_text(f) for f in legs) or ROUTE_AROUND
+                route[rows] = "; ".join(texts[k] for k in legs) or ROUTE_AROUND
             else:
-                night = [f["name"] for f in legs if not f["same_day"]]
+                night = [names[k] for k in legs if not same[k]]
                 reason[rows] = OVERNIGHT_REASON.format(", ".join(night) or "?")
         done |= hit
     reason[idx[~done]] = NO_LINK_REASON
+
+
+def _ferry_texts(model: WaterModel) -> tuple[list[str], list[str], list[bool]]:
+    """Route text, name and same-day flag of each ferry row (cached)."""
+    if "ferry_texts" not in model._cache:
+        f = model.ferries
+        model._cache["ferry_texts"] = ([ferry_route_text(r) for _, r in f.iterrows()],
+                                       f["name"].tolist(), f["same_day"].tolist())
+    return model._cache["ferry_texts"]
 
 
 def _leg_minutes(km: np.ndarray, params: EstimateParams) -> np.ndarray:
@@ -541,7 +656,7 @@ def _needs_water(model: WaterModel, o_node: np.ndarray, d_node: np.ndarray, x: n
     return other | (on_grid & np.isfinite(g) & (g > WATER_RATIO * x + WATER_SLACK_KM))
 
 
-def _classify_subset(model, o_node, d_node, x, g, params) -> pd.DataFrame:
+def _classify_subset(model, o_node, d_node, x, g, params, as_arrays: bool = False):
     """:func:`classify` with the port and link distances looked up for these pairs."""
     pdist = port_distances(model)
     ldist = link_distances(model)
@@ -549,7 +664,7 @@ def _classify_subset(model, o_node, d_node, x, g, params) -> pd.DataFrame:
     o_l, d_l = ldist[np.maximum(o_node, 0)], ldist[np.maximum(d_node, 0)]
     return classify(model, o_node, d_node, x, g, pdist[np.maximum(o_node, 0)],
                     pdist[np.maximum(d_node, 0)],
-                    (o_l[:, :n_l], o_l[:, n_l:], d_l[:, :n_l], d_l[:, n_l:]), params)
+                    (o_l[:, :n_l], o_l[:, n_l:], d_l[:, :n_l], d_l[:, n_l:]), params, as_arrays)
 
 
 #: Reason codes of :func:`water_matrix` (0 = a time).
@@ -560,7 +675,6 @@ def water_matrix(
     model: WaterModel,
     o_lat: np.ndarray, o_lon: np.ndarray, d_lat: np.ndarray, d_lon: np.ndarray,
     mask: np.ndarray, straight_km: np.ndarray, params: EstimateParams = CALIBRATED,
-    cache_dir: Path | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """The water rule for an origin × destination matrix.
 
@@ -574,8 +688,6 @@ def water_matrix(
     straight_km : numpy.ndarray
         ``(n_o, n_d)`` great-circle km.
     params : EstimateParams
-    cache_dir : Path, optional
-        Where the destinations' grid distances are kept for :func:`point` (``build/travel/water``).
 
     Returns
     -------
@@ -587,7 +699,7 @@ def water_matrix(
     """
     o_node = model.nodes(o_lat, o_lon)
     d_node = model.nodes(d_lat, d_lon)
-    dist = site_distances(model, d_node, cache_dir)
+    dist = site_distances(model, d_node)
     n_o, n_d = mask.shape
     minutes = np.full((n_o, n_d), np.nan, dtype=np.float32)
     km = np.full((n_o, n_d), np.nan, dtype=np.float32)
@@ -617,16 +729,17 @@ def water_matrix(
     return minutes, km, code, counts
 
 
-def _on_land(model: WaterModel, o_lat, o_lon, d_lat, d_lon, x: np.ndarray) -> np.ndarray:
-    """Pairs whose straight segment stays on land (grid cells every 0.5 km; the 1.5 km at each
-    end are not checked: coastal points often fall in a sea cell)."""
+def _on_land(model: WaterModel, o_lat, o_lon, d_lat, d_lon, x: np.ndarray,
+             margin_km: float = 1.5) -> np.ndarray:
+    """Pairs whose straight segment stays on land (grid cells every 0.5 km; the ``margin_km``
+    at each end are not checked: coastal points often fall in a sea cell)."""
     ox, oy = model.cells(o_lat, o_lon)
     dx, dy = model.cells(d_lat, d_lon)
     n_s = np.maximum(np.ceil(np.nan_to_num(x, nan=0.0) / 0.5).astype(np.int64), 1)
     rep = np.repeat(np.arange(len(x)), n_s)
     start = np.repeat(np.cumsum(n_s) - n_s, n_s)
     t = (np.arange(len(rep)) - start + 0.5) / n_s[rep]
-    keep = (t * x[rep] > 1.5) & ((1 - t) * x[rep] > 1.5)
+    keep = (t * x[rep] > margin_km) & ((1 - t) * x[rep] > margin_km)
     px = ox[rep] + t * (dx[rep] - ox[rep])
     py = oy[rep] + t * (dy[rep] - oy[rep])
     r = np.floor(py / RES_M).astype(np.int64)
