@@ -604,3 +604,39 @@ def hour_of_week(when: datetime) -> int:
     """Hour-of-week index (Monday 00:00 = 0) of a moment in UK local time."""
     local = to_local(when)
     return local.weekday() * 24 + local.hour
+
+
+def next_change(opening_hours: str, after: datetime, nation: str) -> datetime | None:
+    """The first moment after ``after`` when the unit's state (open/closed/unknown) changes.
+
+    Parameters
+    ----------
+    opening_hours : str
+        OSM opening_hours string; empty = nothing known (never changes -> ``None``).
+    after : datetime
+        Naive = UK local; aware = any zone (the answer is then Europe/London-aware).
+    nation : str
+        The unit's nation (bank holidays).
+
+    Returns
+    -------
+    datetime or None
+        When an open unit closes or a closed unit opens; ``None`` when the state does not
+        change within :data:`NEXT_OPENING_HORIZON_DAYS` days (e.g. ``24/7``).
+    """
+    if _is_blank(opening_hours):
+        return None
+    expr = str(opening_hours).strip()
+    local = to_local(after)
+    now_state = _state_code(expr, local, nation)
+    day0 = local.date()
+    for k in range(NEXT_OPENING_HORIZON_DAYS + 1):
+        day = day0 + timedelta(days=k)
+        start = local if k == 0 else datetime.combine(day, time())
+        end = datetime.combine(day + timedelta(days=1), time())
+        for a, _b, st, _c in _compiled(expr, _variant(day, nation)).intervals(start, end):
+            if _STATE_CODE[st] != now_state:
+                found = max(a, start)
+                if found > local:
+                    return found.replace(tzinfo=_TZ) if after.tzinfo is not None else found
+    return None

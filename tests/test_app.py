@@ -126,6 +126,14 @@ def _find(at: AppTest, postcode: str, self_ref: bool = False, weeks: int | None 
 # --------------------------------------------------------------------------- offline
 
 
+def _cards(at: AppTest) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("**") and ". " in m.value[:6]]
+
+
+def _plain(text: str) -> str:
+    return text.replace("\\", "")
+
+
 def test_find_page_ranks_units_with_state_and_map(fixture_app):
     at = _app()
     _no_failures(at)
@@ -133,25 +141,34 @@ def test_find_page_ranks_units_with_state_and_map(fixture_app):
     assert "call 999 or go to A&E" in at.error[0].value  # the safety message
     _find(at, "le15 6rb")
     _no_failures(at)
-    text = _texts(at)
+    text = _plain(_texts(at))
     # U2 (5 min, hours unknown) first, then U0 (40 min), then U1 (70 min)
-    cards = [m.value for m in at.markdown if m.value.startswith("**") and ". " in m.value[:6]]
+    cards = _cards(at)
     assert len(cards) == 3
     assert cards[0].startswith("**1. H2") and cards[1].startswith("**2. H0")
-    assert "about 5 min \\(estimate\\)" in text
-    assert "Hours unknown" in text
-    assert "Source: https\\:" in text
+    assert "about 5 minutes by car" in text and "miles (" in text
+    assert "Hours not published" in text
+    # the emergency advice is repeated with the results, right under their heading
+    assert [e.value for e in at.error].count(at.error[0].value) == 2
+    assert at.subheader[0].value.startswith("Units nearest LE15 6RB")
+    # patient words only: no source quality, statistical areas or unreachable counts
+    for word in ("weak source", "data zone", "cannot be reached by road", "inferred",
+                 "Source:"):
+        assert word not in text
+    assert "We could not find published hours" in text  # U2's confidence line
+    assert "Hours checked on an NHS website in 2025." in text  # U0, U1 (verified, 2025)
     table = at.dataframe[0].value
     assert table["unit"].tolist() == ["H2 — Unit two", "H0 — Unit zero", "H1 — Unit one"]
-    assert table["travel"].tolist()[0] == "about 5 min (estimate)"
-    assert "LE15 6RB" in "\n".join(s.value for s in at.subheader)
+    assert table["travel"].tolist()[0] == "about 5 minutes by car"
     assert _maps(at), "the results map is rendered"
+    directions = [b for b in at.get("link_button") if b.proto.label == "Directions"]
+    assert len(directions) == 3
+    assert directions[0].proto.url.startswith("https://www.openstreetmap.org/directions?")
     # the estimate's measured error is stated, from the travel layer's calibration
     from epu_mapper.travel import CALIBRATED
 
     captions = "\n".join(c.value for c in at.caption)
     assert f"typically within {CALIBRATED.mae_min:.0f} minutes" in captions
-    assert f"9 in 10 within {CALIBRATED.p90_min:.0f} minutes" in captions
 
 
 def test_find_bad_postcode_says_so(fixture_app):
@@ -176,56 +193,94 @@ def test_find_filters_leaving_no_unit(fixture_app):
     _find(at, "LE15 6RB", self_ref=True, weeks=18)
     _no_failures(at)
     assert any("No unit in our directory matches" in w.value for w in at.warning)
-    assert "left out (no self-referral)" in _texts(at)
+    assert "cannot refer yourself are not shown" in _texts(at)
     assert not at.dataframe
+
+
+def _choose(at: AppTest, day: str, hhmm: str) -> None:
+    at.radio[0].set_value("Choose a date and time")
+    at.run()
+    at.date_input[0].set_value(pd.Timestamp(day).date())
+    at.time_input[0].set_value(pd.Timestamp(f"{day} {hhmm}").time())
 
 
 def test_find_chosen_time_changes_state(fixture_app):
     at = _app()
-    at.radio[0].set_value("Choose a date and time")
-    at.run()
-    at.date_input[0].set_value(pd.Timestamp("2026-11-28").date())  # a Saturday
-    at.time_input[0].set_value(pd.Timestamp("2026-11-28 23:00").time())
+    _choose(at, "2026-11-28", "23:00")  # a Saturday
     _find(at, "LE15 6RB")
     _no_failures(at)
     table = at.dataframe[0].value.set_index("unit")
-    assert table.loc["H0 — Unit zero", "status"] == "Closed"
-    assert table.loc["H1 — Unit one", "status"] == "Open now"  # 24/7
+    # relative to the chosen time, not the real clock: the weekday is named
+    # U0 is Scottish and Monday 30 Nov is St Andrew's Day there: it opens on Tuesday
+    assert table.loc["H0 — Unit zero", "status"] == "Closed, opens Tuesday 09:00"
+    assert table.loc["H1 — Unit one", "status"] == "Open at that time, 24 hours"
+    assert table.loc["H2 — Unit two", "status"] == "Hours not published"
     # Saturday 23:00: the 24/7 unit is the nearest open one, though it is the farthest
-    assert "Nearest unit open at this time" in at.success[0].value
+    assert "Nearest open unit" in at.success[0].value
     assert "H1 — Unit one" in at.success[0].value
+    assert "Saturday 28 November at 23:00" in at.subheader[0].value
+
+
+def test_find_chosen_sunday_night_says_opens_monday(fixture_app):
+    at = _app()
+    _choose(at, "2026-11-29", "02:00")  # Sunday 02:00; Monday 30 Nov is St Andrew's Day
+    _find(at, "LE15 6RB")
+    _no_failures(at)
+    statuses = _plain("\n".join(m.value for m in at.markdown))
+    # U0 is Scottish: closed on St Andrew's Day (Monday 30 Nov), so it opens on Tuesday
+    assert "Closed, opens Tuesday 09:00" in statuses
+    _choose(at, "2026-11-22", "02:00")  # the Sunday before: Monday is an ordinary day
+    at.button[0].click()
+    at.run()
+    statuses = _plain("\n".join(m.value for m in at.markdown))
+    assert "Closed, opens Monday 09:00" in statuses
+    assert "today" not in statuses
 
 
 def test_find_shows_when_closed_and_what_the_hours_are(fixture_app):
     at = _app()
-    at.radio[0].set_value("Choose a date and time")
-    at.run()
-    at.date_input[0].set_value(pd.Timestamp("2026-11-28").date())  # Saturday 23:00
-    at.time_input[0].set_value(pd.Timestamp("2026-11-28 23:00").time())
+    _choose(at, "2026-11-28", "23:00")
     _find(at, "LE15 6RB")
     _no_failures(at)
     md = [m.value for m in at.markdown]
-    closed = [v for v in md if v.startswith("**When closed:**")]
+    closed = [v for v in md if v.startswith("**If it is closed:**")]
     # U2 (hours unknown) and U0 (closed) publish a pathway; U1 is open and shows none
     assert closed == [  # data text escaped: no HTML, no link
-        "**When closed:** Go to &lt;b&gt;A&amp;E&lt;/b&gt; at \\[H2\\]\\(javascript\\:x\\)",
-        "**When closed:** Call NHS 24 on 111",
+        "**If it is closed:** Go to &lt;b&gt;A&amp;E&lt;/b&gt; at \\[H2\\]\\(javascript\\:x\\)",
+        "**If it is closed:** Call NHS 24 on 111",
     ]
     assert any("scan appointment hours, not the hours the unit" in v for v in md)
     assert any("hours of the unit" in v and "phone line" in v for v in md)
-    table = at.dataframe[0].value.set_index("unit")
-    assert table.loc["H0 — Unit zero", "when closed"] == "Call NHS 24 on 111"
-    assert table.loc["H0 — Unit zero", "hours are"] == "Scan appointment hours"
-    assert table.loc["H1 — Unit one", "when closed"] == ""  # open (24/7)
-    assert table.loc["H1 — Unit one", "hours are"] == "Phone line hours"
-    assert table.loc["H2 — Unit two", "hours are"] == "Not stated"
-    # Monday 10:00 U0 is open: its pathway is not shown
+    # Monday 23 Nov 10:00 U0 is open: its pathway is not shown
     at.date_input[0].set_value(pd.Timestamp("2026-11-23").date())
     at.time_input[0].set_value(pd.Timestamp("2026-11-23 10:00").time())
     at.button[0].click()
     at.run()
-    closed = [m.value for m in at.markdown if m.value.startswith("**When closed:**")]
+    closed = [m.value for m in at.markdown if m.value.startswith("**If it is closed:**")]
     assert len(closed) == 1 and "NHS 24" not in closed[0]
+    assert "Open at that time, until 17:00" in _plain("\n".join(m.value for m in at.markdown))
+
+
+def test_find_now_results_expire_at_the_next_opening_or_closing(fixture_app, monkeypatch):
+    from epu_mapper.ui import common
+    from epu_mapper.ui.pages import find
+
+    find._now_store.clear()
+    clock = {"now": pd.Timestamp("2026-11-25 16:50").to_pydatetime()}  # Wednesday
+    monkeypatch.setattr(common, "uk_now", lambda: clock["now"])
+    calls = []
+    real = api.nearest
+    monkeypatch.setattr(api, "nearest", lambda *a, **k: calls.append(k["at"]) or real(*a, **k))
+    at = _app()
+    _find(at, "LE15 6RB")
+    assert "Open now, until 17:00" in _plain(_texts(at))
+    clock["now"] = pd.Timestamp("2026-11-25 16:59").to_pydatetime()
+    at.run()  # before U0 closes: the cached answer is still right
+    assert len(calls) == 1
+    clock["now"] = pd.Timestamp("2026-11-25 17:00").to_pydatetime()
+    at.run()  # U0 has closed: asked again
+    assert len(calls) == 2
+    assert "Closed, opens tomorrow 09:00" in _plain(_texts(at))
 
 
 def test_gaps_page_map_table_downloads_and_slider(fixture_app):
@@ -341,24 +396,81 @@ def test_gaps_policy_control(fixture_app):
     assert (values["always"] >= values["exclude"] - 1e-9).all()
 
 
+def _legend(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if m.value.startswith("**Map"))
+
+
 def test_gaps_range_shows_both_bounds(fixture_app):
     at = _app("gaps")
+    assert at.selectbox(key="gaps_policy").value == "range"  # the uncertainty by default
     at.selectbox(key="gaps_level").set_value("icb")
-    at.selectbox(key="gaps_policy").set_value("range")
     at.run()
     _no_failures(at)
     ranked = at.dataframe[0].value.set_index("code")
-    low = ranked["% within 60 min of an open unit"]
+    low = ranked["if unknown hours were closed"]
     high = ranked["if unknown hours were open"]
+    assert list(ranked.columns[:3]) == ["rank", "region", "if unknown hours were closed"]
     assert (high >= low - 1e-9).all()
-    # the map's hover labels carry both bounds
+    # the map's hover labels carry both bounds; its legend says which bound it colours
     script = _maps(at)[0]["script"]
     assert "(unknown hours closed) to " in script
+    legend = _legend(at)
+    assert _plain(legend).endswith("(unknown hours closed)**")
+    at.radio(key="gaps_view").set_value("width")
+    at.run()
+    _no_failures(at)
+    legend = _legend(at)
+    assert "Width of the range" in legend
+    from epu_mapper.ui.pages.gaps import map_values
+
+    table = api.gaps(fixture_app, "icb", hour_of_week=2 * 24 + 11, policy="range")
+    width = map_values(table, "pct60", "range", "width")
+    assert (width >= 0).all()
+    assert width.tolist() == (table["pct_within_60_always"] - table["pct_within_60_exclude"]
+                              ).abs().tolist()
+    at.radio(key="gaps_view").set_value("upper")
+    at.run()
+    assert "unknown hours open" in _legend(at)
     # small areas still draw (with the cautious bound)
     at.selectbox(key="gaps_region").set_value("R1")
     at.run()
     _no_failures(at)
     assert sorted(at.dataframe[1].value["area_code"]) == AREA_CODES[:3]
+
+
+def test_gaps_downloads_named_and_labelled(fixture_app):
+    import io
+
+    fixture_app.manifest = {"built_at": "2026-11-30T23:26:17+00:00"}
+    at = _app("gaps")
+    at.selectbox(key="gaps_level").set_value("icb")
+    at.radio(key="gaps_preset").set_value("Sunday 03:00")
+    at.run()
+    _no_failures(at)
+    assert {"CSV", "GeoJSON"} <= {b.proto.label for b in at.get("download_button")}
+    files = _plain(next(c.value for c in at.caption if c.value.startswith("Files:")))
+    assert "epu_gaps_icb_sunday-0300_range_built-2026-11-30.csv|geojson" in files
+    from epu_mapper.ui import downloads
+
+    assert downloads.download_name("gaps", "icb", "Sunday 03:00", "range", "2026-11-30",
+                                   "csv") == "epu_gaps_icb_sunday-0300_range_built-2026-11-30.csv"
+    table = api.gaps(fixture_app, "icb", hour_of_week=6 * 24 + 3, policy="range")
+    table = table.assign(median_minutes_exclude=float("inf"))
+    facts = downloads.with_context(table, level="icb", time_of_week="Sunday 03:00",
+                                   hour_of_week=6 * 24 + 3, policy="range",
+                                   build_date="2026-11-30")
+    csv = pd.read_csv(io.BytesIO(downloads.csv_download(facts)), keep_default_na=False)
+    assert list(csv.columns[:5]) == ["level", "time_of_week", "hour_of_week", "policy",
+                                     "build_date"]
+    assert set(csv["policy"]) == {"range"} and set(csv["build_date"]) == {"2026-11-30"}
+    assert set(csv["median_minutes_exclude"]) == {""}  # infinite -> empty cell
+    from epu_mapper.ui import maps
+
+    geo = json.loads(maps.geojson_with_values(maps.prepare_geometry(api.boundaries("icb")),
+                                              facts))
+    props = geo["features"][0]["properties"]
+    assert props["median_minutes_exclude"] is None  # infinite -> null
+    assert props["policy"] == "range" and props["build_date"] == "2026-11-30"
 
 
 def test_local_page_units_timetable_coverage(fixture_app):
@@ -384,7 +496,8 @@ def test_scenarios_edit_hours_and_rank(fixture_app):
     _no_failures(at)
     at.selectbox(key="sc_unit").set_value("U0")
     at.run()
-    at.text_input(key="sc_hours_U0").input("24/7")
+    at.checkbox(key="sc_hours_U0_always").check()  # the hours editor: open 24 hours
+    at.run()
     at.button(key="sc_apply").click()
     at.run()
     _no_failures(at)
@@ -404,11 +517,13 @@ def test_scenarios_bad_hours_is_a_message(fixture_app):
     at = _app("scenarios")
     at.selectbox(key="sc_unit").set_value("U0")
     at.run()
-    at.text_input(key="sc_hours_U0").input("whenever we like")
-    at.button(key="sc_apply").click()
+    at.toggle(key="sc_hours_U0_adv").set_value(True)
+    at.run()
+    at.text_input(key="sc_hours_U0_raw").input("whenever we like")
     at.run()
     _no_failures(at)
-    assert at.error, "an invalid opening_hours string is reported"
+    assert "We could not read these hours" in at.error[0].value
+    assert at.button(key="sc_apply").disabled, "unusable hours cannot be applied"
 
 
 def test_about_page(fixture_app):
@@ -464,8 +579,12 @@ def test_real_find_and_pages(real_settings):
     _find(at, "LE15 6RB")
     _no_failures(at)
     table = at.dataframe[0].value
-    assert len(table) == 10
-    assert all(t.endswith(("min (estimate)", "min")) for t in table["travel"])
+    assert 3 <= len(table) < 15  # the nearest few and any open unit within an hour
+    assert all(t.endswith("minutes by car") for t in table["travel"])
+    more = at.button(key="find_more_btn")
+    more.click()
+    at.run()
+    assert len(at.dataframe[0].value) == 15
     for page in ("gaps", "local", "scenarios", "about"):
         at.switch_page(PAGES.format(page))
         at.run()
@@ -478,10 +597,10 @@ def test_real_northern_ireland_postcode_is_flagged_approximate(real_settings):
     at = _app()
     _find(at, "BT1 1AA")
     _no_failures(at)
-    assert any("Approximate position" in i.value and "super data zone" in i.value
-               for i in at.info)
+    assert any("rough area of your postcode" in i.value for i in at.info)
     assert len(at.dataframe[0].value) >= 1
-    assert "cannot be reached by road from here" in _texts(at)  # GB units across the sea
+    text = _texts(at)  # patient words: no statistical areas, no unreachable-unit counts
+    assert "data zone" not in text and "cannot be reached" not in text
 
 
 @pytest.mark.integration
@@ -491,7 +610,7 @@ def test_real_empty_result(real_settings):
     _find(at, "BT1 1AA", weeks=20)
     _no_failures(at)
     assert any("No unit in our directory matches" in w.value for w in at.warning)
-    assert "weeks pregnant outside their limits" in _texts(at)
+    assert "do not see your stage of pregnancy are not shown" in _texts(at)
 
 
 @pytest.mark.integration
@@ -501,3 +620,35 @@ def test_real_bad_postcodes(real_settings):
         _find(at, bad)
         _no_failures(at)
         assert any("could not use that postcode" in e.value for e in at.error)
+
+
+@pytest.mark.integration
+def test_real_region_membership(real_settings):
+    """Units in a region are those whose site lies inside its boundary; units that serve it
+    from outside are a separate "nearby" list."""
+    from epu_mapper.settings import get_settings
+
+    ctx = api.load_context(get_settings())
+    nation_of = ctx.mapped.set_index("unit_id")["nation"]
+    for nation in ("England", "Wales", "Scotland", "Northern Ireland"):
+        res = api.local(ctx, "nation", nation)
+        inside = res.units[res.units["in_region"]]["unit_id"]
+        assert set(nation_of[inside]) <= {nation}  # (no Welsh unit is mapped yet)
+        assert set(inside) == set(nation_of[nation_of == nation].index)
+    lhb = api.regions(ctx, "lhb")
+    betsi = lhb[lhb["region_name"].str.contains("Betsi")]["region_code"].iloc[0]
+    at = _app("local")
+    at.selectbox(key="local_level").set_value("lhb")
+    at.run()
+    at.selectbox(key="local_region").set_value(betsi)
+    at.run()
+    _no_failures(at)
+    heads = [s.value for s in at.subheader]
+    assert heads[0] == "Units in Betsi Cadwaladr University Health Board"
+    # no unit of our directory lies in Betsi Cadwaladr: the English ones are only nearby
+    assert any("no unit inside this region" in w.value for w in at.warning)
+    assert "Nearby units serving Betsi Cadwaladr University Health Board" in heads
+    nearby = at.dataframe[0].value  # the only units table: the nearby one
+    hospitals = set(nearby["hospital"])
+    assert hospitals and all(nation_of[ctx.mapped.set_index("hospital").loc[[h], "unit_id"]]
+                             .eq("England").all() for h in hospitals)

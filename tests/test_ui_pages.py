@@ -17,6 +17,7 @@ def test_ranked_table_worst_first_and_range():
     })
     ranked = gaps.ranked_table(table, "pct60", policy="range")
     assert ranked["region"].tolist() == ["Beta", "Alpha", "Gamma"]  # lowest % first, NaN last
+    assert list(ranked.columns[:4]) == ["rank", "region", gaps.LOWER, gaps.UPPER]
     assert ranked["rank"].tolist() == [1, 2, 3]
     assert ranked[gaps.UPPER].tolist() == [60.0, 90.0, 70.0]
     ranked = gaps.ranked_table(table, "median")
@@ -40,14 +41,18 @@ def test_timetable_long():
 def test_results_table_plain_text():
     units = pd.DataFrame({
         "unit_name": ["EPU"], "hospital": ["H1"], "state": ["closed"],
-        "next_opening": ["2026-11-26T08:00"], "minutes": [12.4], "km": [9.95],
+        "opening_hours": ["Mo-Fr 08:00-17:00"], "nation": ["England"],
+        "minutes": [12.4], "km": [9.95],
         "approximate": [True], "phone": [None], "self_referral": ["conditional"],
         "source_url": ["javascript:alert(1)"], "source_seen": [""],
     })
-    out = find.results_table(units, pd.Timestamp("2026-11-25 22:00").to_pydatetime())
+    out = find.results_table(units, pd.Timestamp("2026-11-25 22:00").to_pydatetime(), True)
     row = out.iloc[0]
     assert row["unit"] == "H1 — EPU"
-    assert row["status"] == "Closed" and row["next opening"] == "tomorrow 08:00"
-    assert row["travel"] == "about 12 min (estimate)" and row["distance"] == "about 9.9 km"
-    assert row["source"] == "" and row["source read"] == "not recorded"
+    assert row["status"] == "Closed, opens tomorrow 08:00"
+    assert row["travel"] == "about 12 minutes by car"
+    assert row["distance"] == "about 6.2 miles (9.9 km)"
     assert row["self-referral"] == "Only in some cases (see notes)"
+    assert "source" not in out.columns  # the patient table carries no source links
+    out = find.results_table(units, pd.Timestamp("2026-11-25 22:00").to_pydatetime(), False)
+    assert out.iloc[0]["status"] == "Closed, opens Thursday 08:00"

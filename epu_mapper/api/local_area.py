@@ -69,7 +69,9 @@ def local(ctx: Context, level: str, region_code: str, policy: str = "exclude") -
     g, _ = ctx.groups(level)
     region_g = g[rows[0]]
     unit_area = ctx.mapped["area_index"].to_numpy()
-    in_region = (unit_area >= 0) & (g[np.clip(unit_area, 0, None)] == region_g)
+    in_region = _inside_boundary(ctx, level, region_code)
+    if in_region is None:  # no boundary file: the unit's nearest small area decides
+        in_region = (unit_area >= 0) & (g[np.clip(unit_area, 0, None)] == region_g)
     serving = np.zeros(len(ctx.mapped), dtype=bool)
     nearest_units = ctx.nearest_any().unit[rows, 0]
     serving[nearest_units[nearest_units >= 0]] = True
@@ -80,6 +82,32 @@ def local(ctx: Context, level: str, region_code: str, policy: str = "exclude") -
     week = ctx.states[pick, : cov.HOURS_PER_WEEK]
     hospitals = _hospitals_without_unit(ctx, rows)
     return LocalResult(units, week, coverage_by_hour(ctx, level, region_code, policy), hospitals)
+
+
+def _inside_boundary(ctx: Context, level: str, region_code: str) -> np.ndarray | None:
+    """Which mapped units' sites lie inside the region's boundary polygon (``None`` when the
+    boundary is not available). A unit by a border belongs to the region its site is in,
+    not to the region of its nearest small-area centroid."""
+    key = ("inside", level, str(region_code))
+    if key not in ctx._cache:
+        import shapely
+        from shapely.geometry import shape
+
+        from epu_mapper.api.about import boundaries
+        from epu_mapper.errors import BuildMissingError
+
+        try:
+            features = boundaries(level, ctx.settings)["features"]
+        except (BuildMissingError, OSError, ValueError, KeyError):
+            return None
+        shapes = [shape(f["geometry"]) for f in features
+                  if str(f.get("properties", {}).get("region_code")) == str(region_code)]
+        if not shapes:
+            return None
+        lat = pd.to_numeric(ctx.mapped["lat"], errors="coerce").to_numpy(float)
+        lon = pd.to_numeric(ctx.mapped["lon"], errors="coerce").to_numpy(float)
+        ctx._cache[key] = shapely.contains_xy(shapely.union_all(shapes), lon, lat)
+    return ctx._cache[key]
 
 
 def _hospitals_without_unit(ctx: Context, rows: np.ndarray) -> pd.DataFrame:

@@ -1,8 +1,10 @@
-"""Find a unit (patients): postcode in, nearest units by travel time, open now or not."""
+"""Find a unit (patients), phone-first: postcode in, nearest units as care cards with
+"Open now, until …", tap-to-call and directions; the results scroll into view."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+import threading
+from datetime import datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
@@ -11,26 +13,25 @@ import streamlit as st
 from epu_mapper import api
 from epu_mapper.errors import EpuMapperError, PostcodeError
 from epu_mapper.ui import common, maps, suggest
+from epu_mapper.ui import patient_text as pt
 from epu_mapper.ui.format import (
+    SAFETY_MESSAGE,
     STATE_ICONS,
-    fmt_hours_kind,
-    fmt_km,
-    fmt_minutes,
     fmt_self_referral,
-    fmt_source,
-    fmt_state,
-    fmt_weeks,
-    fmt_when,
     hours_kind_note,
     is_missing,
     md_escape,
-    safe_url,
     unit_label,
     unit_labels,
     when_closed_text,
 )
 
-LIMIT = 10
+#: Units fetched per query (the first few are shown, the rest behind "show more").
+LIMIT = 15
+RESULTS_ID = "find-results"
+#: Card fields joined from the directory (``api.nearest`` does not return them).
+DIRECTORY_COLS = ("nation", "address", "town", "postcode")
+_NOW_CACHE_SIZE = 128
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -41,72 +42,143 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 
 
 @st.cache_data(show_spinner="Finding units…", max_entries=64)
-def _nearest(key: str, postcode: str, at: datetime | None, self_referral: bool,
-             weeks: int | None, limit: int) -> Any:
-    return api.nearest(common.context(), postcode, at=at,
-                                    self_referral=self_referral, weeks=weeks, limit=limit)
+def _nearest_at(key: str, postcode: str, at: datetime, self_referral: bool,
+                weeks: int | None, limit: int) -> Any:
+    """A chosen-time query (a fixed moment: cached as long as the build)."""
+    return api.nearest(common.context(), postcode, at=at, self_referral=self_referral,
+                       weeks=weeks, limit=limit)
 
 
-def results_table(units: pd.DataFrame, now: datetime) -> pd.DataFrame:
+@st.cache_resource(max_entries=1)
+def _now_store() -> tuple[dict, threading.Lock]:
+    return {}, threading.Lock()
+
+
+def _with_directory(units: pd.DataFrame) -> pd.DataFrame:
+    """``units`` plus the directory's nation and address columns (by ``unit_id``)."""
+    mapped = common.context().mapped
+    have = [c for c in DIRECTORY_COLS if c in mapped.columns and c not in units.columns]
+    if not have or units.empty:
+        return units.assign(**{c: "" for c in DIRECTORY_COLS if c not in units.columns})
+    extra = mapped.drop_duplicates("unit_id").set_index("unit_id")[have]
+    out = units.join(extra, on="unit_id")
+    return out.assign(**{c: "" for c in DIRECTORY_COLS if c not in out.columns})
+
+
+def _nearest_now(key: str, postcode: str, now: datetime, self_referral: bool,
+                 weeks: int | None, limit: int) -> Any:
+    """A "now" query, reused only until the first returned unit opens or closes."""
+    store, lock = _now_store()
+    k = (key, postcode.upper().replace(" ", ""), self_referral, weeks, limit)
+    with lock:
+        hit = store.get(k)
+    if hit is not None and hit[1] <= now < hit[2]:
+        return hit[0]
+    with st.spinner("Finding units…"):
+        result = api.nearest(common.context(), postcode, at=now, self_referral=self_referral,
+                             weeks=weeks, limit=limit)
+    units = _get(result, "units")
+    expires = None
+    if units is not None and not units.empty:
+        expires = pt.expires_at(_with_directory(units), now)
+    with lock:
+        if len(store) >= _NOW_CACHE_SIZE:
+            store.pop(next(iter(store)))
+        store[k] = (result, now, expires or now + timedelta(days=1))
+    return result
+
+
+def _announce_and_scroll(message: str, nonce: int) -> None:
+    """Move the results heading into view and focus it; announce ``message`` in a polite
+    live region. Runs once per search (``nonce``), not on later reruns."""
+    import streamlit.components.v1 as components
+
+    safe = "".join(ch for ch in message if ch.isalnum() or ch in " ,.")
+    components.html(f"""<script>
+/* search {nonce} */
+const doc = window.parent.document;
+let live = doc.getElementById('epu-live');
+if (!live) {{
+  live = doc.createElement('div'); live.id = 'epu-live';
+  live.setAttribute('role', 'status'); live.setAttribute('aria-live', 'polite');
+  live.style.cssText = 'position:absolute;width:1px;height:1px;overflow:hidden;'
+    + 'clip:rect(0 0 0 0);white-space:nowrap;';
+  doc.body.appendChild(live);
+}}
+live.textContent = '';
+setTimeout(() => {{ live.textContent = '{safe}'; }}, 150);
+function go(tries) {{
+  const h = doc.getElementById('{RESULTS_ID}');
+  if (h) {{
+    h.setAttribute('tabindex', '-1');
+    h.scrollIntoView({{block: 'start'}});
+    h.focus({{preventScroll: true}});
+  }} else if (tries > 0) {{ setTimeout(() => go(tries - 1), 100); }}
+}}
+go(40);
+</script>""", height=0)
+
+
+def _unit_card(row: pd.Series, rank: int, at: datetime, is_now: bool,
+               origin: Any) -> None:
+    approx = bool(row.get("approximate", False))
+    with st.container(border=True):
+        st.markdown(f"**{rank}. {md_escape(unit_label(row['unit_name'], row.get('hospital')))}**")
+        place = [str(row[c]).strip() for c in ("address", "town", "postcode")
+                 if not is_missing(row.get(c))]
+        if place:
+            st.markdown(md_escape(", ".join(place)))
+        state = str(row.get("state", "unknown"))
+        status = pt.status_line(state, row.get("opening_hours"), row.get("nation"), at, is_now)
+        st.markdown(f"{STATE_ICONS.get(state, '?')} **{md_escape(status)}**")
+        travel = " · ".join(t for t in (pt.travel_text(row.get("minutes"), approx),
+                                        pt.distance_text(row.get("km"), approx)) if t)
+        if travel:
+            st.markdown(md_escape(travel))
+        kind_note = hours_kind_note(row.get("hours_kind"))
+        if kind_note:
+            st.markdown(md_escape(kind_note))
+        closed_text = when_closed_text(state, row.get("out_of_hours"))
+        if closed_text:
+            st.markdown(f"**If it is closed:** {md_escape(closed_text)}")
+        c1, c2 = st.columns(2)
+        href = pt.tel_href(row.get("phone"))
+        if href:
+            c1.link_button(f"Call {pt.phone_label(row.get('phone'))}", href,
+                           use_container_width=True)
+        elif not is_missing(row.get("phone")):
+            c1.markdown(f"Phone: {md_escape(row.get('phone'))}")
+        else:
+            c1.markdown("No phone number published")
+        c2.link_button("Directions", pt.directions_url(
+            _get(origin, "lat"), _get(origin, "lon"), row["lat"], row["lon"]),
+            use_container_width=True)
+        weeks = pt.weeks_text(row.get("min_weeks"), row.get("max_weeks"))
+        st.markdown(md_escape(f"{pt.referral_text(row.get('self_referral'))} {weeks}"))
+        st.caption(md_escape(pt.confidence_line(row.get("opening_hours"),
+                                                row.get("hours_status"),
+                                                row.get("source_url"), row.get("source_seen"))))
+        suggest.suggest_correction(row, "find")
+
+
+def results_table(units: pd.DataFrame, at: datetime, is_now: bool) -> pd.DataFrame:
     """The table alternative to the map: plain text columns only."""
     approx = units.get("approximate", pd.Series(False, index=units.index)).fillna(False)
     return pd.DataFrame({
         "unit": unit_labels(units),
-        "status": units["state"].map(fmt_state),
-        "next opening": [fmt_when(v, now) for v in units.get("next_opening", [None] * len(units))],
-        "travel": [fmt_minutes(m, bool(a)) for m, a in zip(units["minutes"], approx, strict=True)],
-        "distance": [fmt_km(k, bool(a)) for k, a in zip(units["km"], approx, strict=True)],
-        "hours are": units.get("hours_kind", pd.Series("", index=units.index)).map(fmt_hours_kind),
-        "when closed": [when_closed_text(s, o) for s, o in zip(
-            units["state"], units.get("out_of_hours", pd.Series("", index=units.index)),
-            strict=True)],
+        "status": [pt.status_line(s, h, n, at, is_now) for s, h, n in zip(
+            units["state"], units["opening_hours"], units["nation"], strict=True)],
+        "travel": [pt.travel_text(m, bool(a)) for m, a in zip(units["minutes"], approx,
+                                                              strict=True)],
+        "distance": [pt.distance_text(k, bool(a)) for k, a in zip(units["km"], approx,
+                                                                 strict=True)],
         "phone": units.get("phone", pd.Series("", index=units.index)).fillna("").astype(str),
         "self-referral": units.get("self_referral", pd.Series("unknown", index=units.index))
         .map(fmt_self_referral),
-        "source": units.get("source_url", pd.Series("", index=units.index)).map(safe_url),
-        "source read": units.get("source_seen", pd.Series("", index=units.index)).fillna("")
-        .astype(str).replace("", "not recorded"),
     })
 
 
-def _unit_card(row: pd.Series, rank: int, now: datetime) -> None:
-    approx = bool(row.get("approximate", False))
-    with st.container(border=True):
-        st.markdown(f"**{rank}. {md_escape(unit_label(row['unit_name'], row.get('hospital')))}**")
-        state = str(row.get("state", "unknown"))
-        line = f"{STATE_ICONS.get(state, '?')} **{fmt_state(state)}**"
-        if state != "open":
-            line += f" · next opening: {md_escape(fmt_when(row.get('next_opening'), now))}"
-        line += (f" · {md_escape(fmt_minutes(row['minutes'], approx))}"
-                 f" ({md_escape(fmt_km(row['km'], approx))})")
-        st.markdown(line)
-        kind_note = hours_kind_note(row.get("hours_kind"))
-        if kind_note:
-            st.markdown(f"⚠ {md_escape(kind_note)}")
-        closed_text = when_closed_text(state, row.get("out_of_hours"))
-        if closed_text:
-            st.markdown(f"**When closed:** {md_escape(closed_text)}")
-        details = []
-        if not is_missing(row.get("phone")):
-            details.append(f"Phone: {md_escape(row['phone'])}")
-        details.append(f"Self-referral: {md_escape(fmt_self_referral(row.get('self_referral')))}")
-        weeks_text = fmt_weeks(row.get("min_weeks"), row.get("max_weeks"))
-        if bool(row.get("weeks_unknown", False)):
-            weeks_text += " (limit not published: check before you go)"
-        details.append(f"Pregnancy weeks seen: {md_escape(weeks_text)}")
-        st.markdown(" · ".join(details))
-        if not is_missing(row.get("access_notes")):
-            st.caption(f"Referral rules and notes: {md_escape(row['access_notes'])}")
-        st.caption("Source: " + md_escape(fmt_source(safe_url(row.get("source_url")),
-                                                     row.get("source_seen"))))
-        suggest.suggest_correction(row, "find")
-
-
-@common.guarded
-def page() -> None:
-    st.title("Find an early pregnancy unit")
-    common.safety_banner()
-    now = common.uk_now()
+def _form(now: datetime) -> None:
     when = st.radio("When", ["Now", "Choose a date and time"], horizontal=True, key="find_when")
     with st.form("find_form"):
         postcode = st.text_input("Your postcode", placeholder="e.g. LE15 6RB", max_chars=10)
@@ -127,6 +199,16 @@ def page() -> None:
             "self_referral": bool(self_ref),
             "weeks": None if weeks is None else int(weeks),
         }
+        st.session_state["find_nonce"] = st.session_state.get("find_nonce", 0) + 1
+        st.session_state["find_more"] = False
+
+
+@common.guarded
+def page() -> None:
+    st.title("Find an early pregnancy unit")
+    common.safety_banner()
+    now = common.uk_now()
+    _form(now)
     query = st.session_state.get("find_query")
     if not query:
         st.info("Enter a postcode to see the nearest units, whether they are open, and how "
@@ -135,81 +217,93 @@ def page() -> None:
     if not query["postcode"]:
         st.error("Please enter a postcode, for example LE15 6RB.")
         return
-    at = query["at"] or now
+    is_now = query["at"] is None
+    at = now if is_now else query["at"]
+    args = (common.ctx_key(), query["postcode"], at, query["self_referral"], query["weeks"],
+            LIMIT)
     try:
-        result = _nearest(common.ctx_key(), query["postcode"], query["at"],
-                          query["self_referral"], query["weeks"], LIMIT)
+        result = _nearest_now(*args) if is_now else _nearest_at(*args)
     except PostcodeError as exc:
         st.error(f"We could not use that postcode: {exc}")
         return
+    _results(result, query, at, is_now)
+
+
+def _results(result: Any, query: dict, at: datetime, is_now: bool) -> None:
     origin = _get(result, "origin", {})
     units = _get(result, "units")
-    if units is None:
-        units = pd.DataFrame()
-    label = f"{_get(origin, 'postcode', query['postcode'])}"
-    st.subheader(f"Units nearest {label}, {'now' if query['at'] is None else fmt_when(at)}")
-    note = _get(origin, "note")
+    units = pd.DataFrame() if units is None else _with_directory(units)
+    label = str(_get(origin, "postcode", query["postcode"]))
+    when_words = "now" if is_now else f"on {at:%A %d %B at %H:%M}"
+    st.subheader(f"Units nearest {label}, {when_words}", anchor=RESULTS_ID)
+    st.error(SAFETY_MESSAGE, icon="⚠️")
+    _announce_and_scroll(pt.found_text(len(units)), int(st.session_state.get("find_nonce", 0)))
     precision = _get(origin, "precision")
-    if note:
-        st.info(f"Approximate position: {md_escape(note)}")
-    elif precision and str(precision) not in {"postcode", "unit"}:
-        st.info(f"Approximate position (located by {md_escape(precision)}).")
+    if _get(origin, "note") or (precision and str(precision) not in {"postcode", "unit"}):
+        st.info("We could only find the rough area of your postcode, so travel times are "
+                "rough.")
+    filters = []
     excluded = _get(result, "excluded", {}) or {}
-    notes = []
     if excluded.get("self_referral"):
-        notes.append(f"{excluded['self_referral']} units left out (no self-referral)")
+        filters.append("units where you cannot refer yourself are not shown")
     if excluded.get("weeks"):
-        notes.append(f"{excluded['weeks']} left out (weeks pregnant outside their limits)")
-    if excluded.get("unreachable"):
-        notes.append(f"{excluded['unreachable']} cannot be reached by road from here")
-    if excluded.get("no_site"):
-        notes.append(f"{excluded['no_site']} directory entries have no known site and cannot "
-                     "be placed")
-    if notes:
-        st.caption("; ".join(notes) + ".")
+        filters.append("units that do not see your stage of pregnancy are not shown")
+    if filters:
+        st.markdown(md_escape("; ".join(filters).capitalize() + "."))
     if units.empty:
-        st.warning("No unit in our directory matches these filters. Try without the "
-                   "self-referral or weeks filter. Our directory is incomplete: there may be a "
+        st.warning("No unit in our directory matches these choices. Try without the "
+                   "self-referral or weeks filter. Our list is incomplete: there may be a "
                    "unit near you that we do not know about — ask NHS 111 or your GP.")
         return
-    if bool(units.get("approximate", pd.Series(False)).fillna(False).any()):
-        caption = _get(result, "caption", "") or "estimate from straight-line distance, not a road route"
-        st.caption(f"Travel times marked “about … (estimate)” are an {md_escape(caption)}.")
+    shown = pt.pick_shown(units)
+    more = bool(st.session_state.get("find_more"))
+    visible = units if more else units[shown]
     open_units = units[units["state"] == "open"]
     if open_units.empty:
-        st.warning("None of these units is open at this time. Out of hours, call NHS 111, or "
-                   "go to A&E if you have heavy bleeding, severe pain or feel faint.")
+        st.warning("None of these units is open at this time. Call NHS 111 for advice, or go "
+                   "to A&E if you have heavy bleeding, severe pain or feel faint.")
     else:
         first = open_units.iloc[0]
-        st.success(f"Nearest unit open at this time: "
-                   f"**{md_escape(unit_label(first['unit_name'], first.get('hospital')))}**, "
-                   f"{md_escape(fmt_minutes(first['minutes'], bool(first.get('approximate'))))}.")
+        travel = pt.travel_text(first["minutes"], bool(first.get("approximate")))
+        st.success(f"Nearest open unit: "
+                   f"**{md_escape(unit_label(first['unit_name'], first.get('hospital')))}**"
+                   f"{', ' + md_escape(travel) if travel else ''}.")
+    if bool(units.get("approximate", pd.Series(False)).fillna(False).any()):
+        caption = _get(result, "caption", "") or "estimate from the distance, not a road route"
+        st.caption(f"Times marked “about” are an {md_escape(caption)}.")
     cards, side = st.columns([3, 2], gap="medium")
-    with side:
-        st.markdown("**Map**")
-        bounds = maps.bounds_of(
-            pd.concat([units["lat"], pd.Series([_get(origin, "lat")])]),
-            pd.concat([units["lon"], pd.Series([_get(origin, "lon")])]),
-        )
-        m = maps.base_map(bounds=bounds, base_url_path=common.base_url_path())
-        try:
-            maps.add_outline(m, common.boundaries("nation"))
-        except (EpuMapperError, OSError, ValueError):  # decoration only; markers still draw
-            pass
-        maps.add_units(m, units.assign(unit_name=unit_labels(units)))
-        if _get(origin, "lat") is not None:
-            maps.add_origin(m, float(_get(origin, "lat")), float(_get(origin, "lon")),
-                            f"Your postcode {label}")
-        common.show_map(m, key="find_map", height=520)
-        st.caption("Black ring: your postcode. Blue: open now; orange: closed; grey dashed: "
-                   "hours unknown.")
     with cards:
-        for i, (_, row) in enumerate(units.iterrows(), start=1):
-            _unit_card(row, i, now)
-    st.caption("Table of the same results:")
-    st.dataframe(results_table(units, now), hide_index=True,
-                 column_config={"source": st.column_config.LinkColumn("source")})
+        for i, (_, row) in enumerate(visible.iterrows(), start=1):
+            _unit_card(row, i, at, is_now, origin)
+        hidden = len(units) - len(visible)
+        if hidden > 0 and st.button(f"Show {hidden} more units", key="find_more_btn"):
+            st.session_state["find_more"] = True
+            st.rerun()
+    with side:
+        _map(visible, origin, label)
+        st.caption("Table of the same units (the map's text alternative):")
+        st.dataframe(results_table(visible, at, is_now), hide_index=True)
     suggest.suggest_new_unit("find")
+
+
+def _map(units: pd.DataFrame, origin: Any, label: str) -> None:
+    st.markdown("**Map of these units**")
+    bounds = maps.bounds_of(
+        pd.concat([units["lat"], pd.Series([_get(origin, "lat")])]),
+        pd.concat([units["lon"], pd.Series([_get(origin, "lon")])]),
+    )
+    m = maps.base_map(bounds=bounds, base_url_path=common.base_url_path())
+    try:
+        maps.add_outline(m, common.boundaries("nation"))
+    except (EpuMapperError, OSError, ValueError):  # decoration only; markers still draw
+        pass
+    maps.add_units(m, units.assign(unit_name=unit_labels(units)))
+    if _get(origin, "lat") is not None:
+        maps.add_origin(m, float(_get(origin, "lat")), float(_get(origin, "lon")),
+                        f"Your postcode {label}")
+    common.show_map(m, key="find_map", height=420)
+    st.caption("Black ring: your postcode. Blue: open; orange: closed; grey dashed: hours "
+               "not known.")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from epu_mapper import api
-from epu_mapper.csvsafe import csv_bytes
 from epu_mapper.settings import NATIONS
-from epu_mapper.ui import common, maps
+from epu_mapper.ui import common, downloads, maps
 from epu_mapper.ui.format import (
     LEVELS,
     METRIC_BY_KEY,
@@ -18,7 +17,6 @@ from epu_mapper.ui.format import (
     POLICIES,
     PRESETS,
     RANGE_POLICY,
-    bank_holiday_file_part,
     fmt_metric,
     fmt_minutes,
     how_label,
@@ -85,8 +83,38 @@ def time_controls(prefix: str) -> tuple[int, bool | str, str]:
     return preset.hour_of_week, scope, label
 
 
-GAPS_POLICIES = {**POLICIES, **RANGE_POLICY}
+GAPS_POLICIES = {**RANGE_POLICY, **POLICIES}
+LOWER = "if unknown hours were closed"
 UPPER = "if unknown hours were open"
+#: What the map shows with the range policy.
+VIEWS = {
+    "lower": "Unknown hours closed (one bound)",
+    "upper": "Unknown hours open (the other bound)",
+    "width": "Width of the range (how much unknown hours matter)",
+}
+#: Class edges of the range width, by the metric's unit.
+WIDTH_EDGES = {"%": (0, 5, 10, 20, 40, 100), " min": (0, 5, 10, 20, 40, float("inf")),
+               " h": (0, 10, 20, 40, 80, 168)}
+
+
+def map_values(table: pd.DataFrame, metric_key: str, policy: str, view: str) -> pd.Series:
+    """The values the map colours: one bound, or the width of the range (``|upper - lower|``;
+    NaN when either bound is missing or infinite)."""
+    lower, upper = shown_values(table, metric_key, policy)
+    if upper is None or view == "lower":
+        return lower
+    if view == "upper":
+        return upper
+    width = (upper - lower).abs()
+    finite = lower.map(_finite) & upper.map(_finite)
+    return width.where(finite)
+
+
+def _finite(v: Any) -> bool:
+    try:
+        return bool(pd.notna(v)) and abs(float(v)) != float("inf")
+    except (TypeError, ValueError):
+        return False
 
 
 def shown_values(table: pd.DataFrame, metric_key: str, policy: str) -> tuple[pd.Series, pd.Series | None]:
@@ -107,7 +135,7 @@ def ranked_table(table: pd.DataFrame, metric_key: str, policy: str = "exclude") 
     values, upper = shown_values(table, metric_key, policy)
     out = pd.DataFrame({
         "region": table.get("region_name", table["region_code"]).astype(str),
-        metric.label: values.round(1),
+        (metric.label if upper is None else LOWER): values.round(1),
     })
     if upper is not None:
         out[UPPER] = upper.round(1)
@@ -115,7 +143,8 @@ def ranked_table(table: pd.DataFrame, metric_key: str, policy: str = "exclude") 
     for col, name in (("weight", "people counted"), ("population", "population")):
         if col in table.columns:
             out[name] = pd.to_numeric(table[col], errors="coerce").round(0)
-    out = out.sort_values(metric.label, ascending=metric.higher_is_better, na_position="last")
+    out = out.sort_values(metric.label if upper is None else LOWER,
+                          ascending=metric.higher_is_better, na_position="last")
     out.insert(0, "rank", range(1, len(out) + 1))
     return out.reset_index(drop=True)
 
@@ -129,7 +158,9 @@ def page() -> None:
     metric_key = c2.selectbox("Measure", [m.key for m in METRICS],
                               format_func=lambda k: METRIC_BY_KEY[k].label, key="gaps_metric")
     policy = c3.selectbox("Unknown opening hours", list(GAPS_POLICIES),
-                          format_func=GAPS_POLICIES.get, key="gaps_policy")
+                          format_func=GAPS_POLICIES.get, key="gaps_policy",
+                          help="Many units do not publish their hours. The range shows both "
+                               "bounds: unknown hours counted as closed, and as open.")
     metric = METRIC_BY_KEY[metric_key]
     hour, bank_holiday, when_label = time_controls("gaps")
     if not metric.hour_dependent:
@@ -141,6 +172,10 @@ def page() -> None:
     values, upper = shown_values(table, metric_key, policy)
     if metric_column(table, metric, "_exclude" if policy == "range" else "") is None:
         st.warning(f"This version of the analysis does not report “{metric.label}”.")
+    view = "lower"
+    if upper is not None:
+        view = st.radio("The map shows", list(VIEWS), format_func=VIEWS.get, horizontal=True,
+                        key="gaps_view")
     if upper is None:
         texts = [fmt_metric(v, metric) for v in values]
     else:
@@ -148,48 +183,74 @@ def page() -> None:
                  "(unknown hours open)" for v, u in zip(values, upper, strict=True)]
     frame = pd.DataFrame({
         "region_code": table["region_code"].astype(str),
-        "value": values.to_numpy(),
+        "value": map_values(table, metric_key, policy, view).to_numpy(),
         "text": texts,
     })
-    title = f"{metric.label}" + (f" — {when_label}" if metric.hour_dependent else "")
-    bins = maps.make_bins(metric.edges, reverse=not metric.higher_is_better)
+    when = f" — {when_label}" if metric.hour_dependent else ""
+    title = f"{metric.label}{when}"
+    if view == "width":
+        legend = f"Width of the range, {metric.unit.strip() or 'points'}: {metric.label}{when}"
+        bins = maps.make_bins(WIDTH_EDGES.get(metric.unit, WIDTH_EDGES["%"]), reverse=True)
+    else:
+        bound = {"lower": "unknown hours closed", "upper": "unknown hours open"}[view]
+        legend = f"{title} ({bound if upper is not None else POLICIES[policy].lower()})"
+        bins = maps.make_bins(metric.edges, reverse=not metric.higher_is_better)
 
-    left, right = st.columns([3, 2])
-    with left:
-        m = maps.base_map(bounds=geometry.bounds, base_url_path=common.base_url_path())
-        maps.add_choropleth(m, geometry, frame, bins, title, fmt="{:g}")
-        common.show_map(m, key=f"gaps_map_{level}")
-        kinds = set(table.get("weight_kind", pd.Series(dtype=str)).dropna().astype(str))
-        if len(kinds) > 1:
-            st.caption("Percentages are of women aged 15–44 in every nation: Scotland's census "
-                       "count, estimates elsewhere (see About).")
-        if policy == "range":
-            st.caption("Map: unknown hours counted as closed (the cautious bound); the table "
-                       "and hover labels give both bounds. Darkest = worst.")
-        else:
-            st.caption(f"Unknown hours: {POLICIES[policy].lower()}. Darkest = worst.")
-        _inequality(table.attrs)
-        _travel_note(table.attrs)
+    m = maps.base_map(bounds=geometry.bounds, base_url_path=common.base_url_path())
+    maps.add_choropleth(m, geometry, frame, bins, legend, fmt="{:g}")
+    st.markdown(f"**Map: {md_escape(legend)}**")
+    common.show_map(m, key=f"gaps_map_{level}")
+    kinds = set(table.get("weight_kind", pd.Series(dtype=str)).dropna().astype(str))
+    if len(kinds) > 1:
+        st.caption("Percentages are of women aged 15–44 in every nation: Scotland's census "
+                   "count, estimates elsewhere (see About).")
+    if view == "width":
+        st.caption("Darkest = the widest range: there, unpublished hours change the answer "
+                   "most. The table gives both bounds.")
+    else:
+        st.caption("Darkest = worst. The table below gives the same figures.")
     ranked = ranked_table(table, metric_key, policy)
-    with right:
-        st.markdown(f"**Ranked, worst first — {title}**")
-        st.dataframe(ranked, hide_index=True, height=min(420, 38 + 35 * len(ranked)),
-                     column_config={"region": st.column_config.TextColumn(width="medium"),
-                                    metric.label: st.column_config.NumberColumn(
-                                        metric.unit.strip() or "value", format="%.1f"),
-                                    UPPER: st.column_config.NumberColumn(
-                                        "if unknown open", format="%.1f")})
-        d1, d2 = st.columns(2)
-        d1.download_button("CSV", csv_bytes(table),
-                           file_name=f"epu_gaps_{level}_{hour}{bank_holiday_file_part(bank_holiday)}.csv",
-                           mime="text/csv", key="gaps_csv")
-        d2.download_button("GeoJSON", maps.geojson_with_values(geometry, table),
-                           file_name=f"epu_gaps_{level}_{hour}.geojson",
-                           mime="application/geo+json", key="gaps_geojson")
+    st.markdown(f"**Ranked, worst first — {title}** (the map's table)")
+    number = metric.unit.strip() or "value"
+    st.dataframe(ranked, hide_index=True, height=min(420, 38 + 35 * len(ranked)),
+                 column_config={"rank": st.column_config.NumberColumn("rank", width="small"),
+                                "region": st.column_config.TextColumn(width="medium"),
+                                metric.label: st.column_config.NumberColumn(
+                                    number, format="%.1f"),
+                                LOWER: st.column_config.NumberColumn(
+                                    f"{number} if unknown closed", format="%.1f"),
+                                UPPER: st.column_config.NumberColumn(
+                                    f"{number} if unknown open", format="%.1f")})
+    _downloads(table, geometry, level, hour, bank_holiday, policy, when_label)
+    _inequality(table.attrs)
+    _travel_note(table.attrs)
 
     # small areas are drawn for one policy; the range shows its cautious bound
     _small_area_section(level, table, hour, bank_holiday,
                         "exclude" if policy == "range" else policy, when_label)
+
+
+def _downloads(table: pd.DataFrame, geometry: maps.PreparedGeometry, level: str, hour: int,
+               bank_holiday: bool | str, policy: str, when_label: str) -> None:
+    """CSV and GeoJSON named and labelled with level, time, policy and build date."""
+    built = downloads.build_date(getattr(common.context(), "manifest", {}))
+    facts = downloads.with_context(
+        table, level=level, time_of_week=when_label, hour_of_week=hour,
+        bank_holiday=("" if bank_holiday is False
+                      else "all nations" if bank_holiday is True else str(bank_holiday)),
+        policy=policy, build_date=built)
+    d1, d2 = st.columns(2)
+    d1.download_button("CSV", downloads.csv_download(facts),
+                       file_name=downloads.download_name("gaps", level, when_label, policy,
+                                                         built, "csv"),
+                       mime="text/csv", key="gaps_csv")
+    d2.download_button("GeoJSON", maps.geojson_with_values(geometry, facts),
+                       file_name=downloads.download_name("gaps", level, when_label, policy,
+                                                         built, "geojson"),
+                       mime="application/geo+json", key="gaps_geojson")
+    st.caption(f"Files: {md_escape(downloads.download_name('gaps', level, when_label, policy, built, 'csv|geojson'))}"
+               " — level, time, policy and build date are also columns. Empty cell (CSV) or "
+               "null (GeoJSON) = no value, e.g. no open unit can be reached.")
 
 
 def _inequality(attrs: dict[str, Any]) -> None:
@@ -256,9 +317,14 @@ def _small_area_section(level: str, table: pd.DataFrame, hour: int, bank_holiday
                             ("area_code", "area_name", "population", "weight", "minutes", "km",
                              "unit_name") if c in areas.columns}
     st.dataframe(pd.DataFrame(show), hide_index=True, height=300)
-    st.download_button("Small areas CSV", csv_bytes(areas),
-                       file_name=f"epu_small_areas_{code}_{hour}.csv", mime="text/csv",
-                       key="gaps_small_csv")
+    built = downloads.build_date(getattr(common.context(), "manifest", {}))
+    facts = downloads.with_context(areas, level=level, region_code=code,
+                                   time_of_week=when_label, hour_of_week=hour, policy=policy,
+                                   build_date=built)
+    st.download_button("Small areas CSV", downloads.csv_download(facts),
+                       file_name=downloads.download_name(f"small_areas_{code}", level,
+                                                         when_label, policy, built, "csv"),
+                       mime="text/csv", key="gaps_small_csv")
 
 
 if __name__ == "__main__":

@@ -159,8 +159,19 @@ def page() -> None:
             .astype(str).replace("", "not recorded"),
             "stale or undated": is_stale.map({True: "yes", False: ""}),
         })
-        st.dataframe(table, hide_index=True,
-                     column_config={"source": st.column_config.LinkColumn("source")})
+        inside = units.get("in_region", pd.Series(True, index=units.index)).astype(bool)
+        config = {"source": st.column_config.LinkColumn("source")}
+        if inside.any():
+            st.dataframe(table[inside.to_numpy()].drop(columns=["where"]), hide_index=True,
+                         column_config=config)
+        else:
+            st.warning("Our directory holds no unit inside this region. That does not mean "
+                       "there is none: the directory is incomplete.")
+        if (~inside).any():
+            st.subheader(f"Nearby units serving {names[code]}")
+            st.caption("Outside the region, but the nearest unit for some of its small areas.")
+            st.dataframe(table[(~inside).to_numpy()].drop(columns=["where"]), hide_index=True,
+                         column_config=config)
         suggest.suggest_for_units(units, labels, "local")
         if week is not None and len(units):
             st.subheader("Weekly timetable")

@@ -11,7 +11,8 @@ import streamlit as st
 from epu_mapper import api
 from epu_mapper.ui import common, maps
 from epu_mapper.ui.equity_text import effect_lines
-from epu_mapper.ui.format import LEVELS, POLICIES, how_label, md_escape, unit_labels
+from epu_mapper.ui.format import LEVELS, POLICIES, how_label, unit_labels
+from epu_mapper.ui.hours_editor import hours_editor
 
 RANK_HOURS = {
     "Weekends 09:00–17:00": "Sa,Su 09:00-17:00",
@@ -67,13 +68,13 @@ def page() -> None:
     with tab_edit:
         unit_id = st.selectbox("Unit", sorted(names, key=names.get), format_func=names.get,
                                key="sc_unit")
-        st.caption(f"Published hours: {md_escape(hours_now.get(unit_id) or 'not known')}")
-        new_hours = st.text_input("New opening hours (OpenStreetMap syntax)",
-                                  value=hours_now.get(unit_id) or "Mo-Fr 08:00-17:00",
-                                  key=f"sc_hours_{unit_id}",
-                                  help="e.g. `Mo-Fr 08:00-18:00; Sa,Su 09:00-13:00; PH off`")
-        if st.button("Apply", key="sc_apply", type="primary"):
-            st.session_state["sc_changes"] = (((unit_id, new_hours.strip()),), "replace")
+        new_hours = hours_editor(f"sc_hours_{unit_id}", initial=hours_now.get(unit_id) or "",
+                                 label="New opening hours")
+        if not hours_now.get(unit_id):
+            st.caption("This unit's hours are not published; the editor starts from "
+                       "Monday to Friday 09:00 to 17:00.")
+        if st.button("Apply", key="sc_apply", type="primary", disabled=new_hours is None):
+            st.session_state["sc_changes"] = (((unit_id, str(new_hours)),), "replace")
     with tab_rank:
         label = st.selectbox("Extra hours to add", list(RANK_HOURS), key="sc_rank_hours")
         k = st.slider("How many units to rank", 1, 20, 10, key="sc_k")
