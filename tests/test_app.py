@@ -496,21 +496,31 @@ def test_scenarios_edit_hours_and_rank(fixture_app):
     _no_failures(at)
     at.selectbox(key="sc_unit").set_value("U0")
     at.run()
-    at.checkbox(key="sc_hours_U0_always").check()  # the hours editor: open 24 hours
+    # the editor starts from U0's hours (Mo-Fr 09:00-17:00, closed on bank holidays)
+    assert at.checkbox(key="sc_hours_U0_d0_0").value and not at.checkbox(key="sc_hours_U0_d0_5").value
+    at.checkbox(key="sc_hours_U0_d0_5").check()  # add Saturday 09:00-17:00
     at.run()
     at.button(key="sc_apply").click()
     at.run()
     _no_failures(at)
+    heading = at.subheader[0].value
+    assert heading == ("Effect: H0 — Unit zero open Monday to Saturday 09:00 to 17:00; "
+                       "closed on bank holidays")
+    sentences = [_plain(m.value) for m in at.markdown if m.value.startswith("- ")]
+    assert sentences[0].endswith("more women within 60 minutes of an open unit at some time of "
+                                 "the week.")
+    assert any("on Saturdays (09:00–17:00)" in x for x in sentences), sentences
     metrics = {m.label: m.value for m in at.metric}
-    assert "Person-hours gained per week" in metrics
-    assert "People newly within 60 min at some hour" in metrics
     assert float(metrics["Person-hours gained per week"].replace(",", "")) > 0
-    assert _maps(at)
+    # one difference map (not two near-identical before/after maps), with its legend
+    maps_ = _maps(at)
+    assert len(maps_) == 1
+    assert any(m.value.startswith("**Map: Change in %") for m in at.markdown)
     # ranking tab
     at.button(key="sc_try").click()
     at.run()
     _no_failures(at)
-    assert "adds" in "\n".join(s.value for s in at.subheader)
+    assert "also open" in "\n".join(s.value for s in at.subheader)
 
 
 def test_scenarios_bad_hours_is_a_message(fixture_app):

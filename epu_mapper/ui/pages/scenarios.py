@@ -11,8 +11,10 @@ import streamlit as st
 from epu_mapper import api
 from epu_mapper.ui import common, maps
 from epu_mapper.ui.equity_text import effect_lines
-from epu_mapper.ui.format import LEVELS, POLICIES, how_label, unit_labels
+from epu_mapper.ui.format import LEVELS, POLICIES, how_label, md_escape, unit_labels
 from epu_mapper.ui.hours_editor import hours_editor
+from epu_mapper.ui.hours_spec import describe
+from epu_mapper.ui.scenario_text import difference_edges, difference_frame, effect_sentences
 
 RANK_HOURS = {
     "Weekends 09:00–17:00": "Sa,Su 09:00-17:00",
@@ -110,12 +112,18 @@ def page() -> None:
 def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, level: str,
                  names: dict[str, str]) -> None:
     result = _whatif(common.ctx_key(), changes, policy, level, mode)
-    verb = "opening hours become" if mode == "replace" else "adds"
-    st.subheader("Effect: " + "; ".join(f"{names.get(u, u)} {verb} {h}" for u, h in changes))
+    verb = "open" if mode == "replace" else "also open"
+    st.subheader("Effect: " + "; ".join(f"{names.get(u, u)} {verb} {describe(h)}"
+                                        for u, h in changes))
+    totals = _get(result, "totals", {}) or {}
+    by_hour = _get(result, "by_hour")
+    if by_hour is not None and len(by_hour):
+        for line in effect_sentences(by_hour, totals):
+            st.markdown(f"- {md_escape(line)}")
     ch = _get(result, "changes")
     if ch is not None and len(ch):
-        st.dataframe(ch, hide_index=True)
-    totals = _get(result, "totals", {}) or {}
+        with st.expander("The change in OpenStreetMap syntax"):
+            st.dataframe(ch, hide_index=True)
     t1, t2, t3 = st.columns(3)
     t1.metric("People newly within 60 min at some hour",
               f"{totals.get('population_newly_within_any_hour', 0):,.0f}")
@@ -126,7 +134,6 @@ def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, l
         st.markdown(f"- {line}")
     st.caption("People are weighted as elsewhere in the app: women aged 15–44 in every nation "
                "(estimated outside Scotland); see About the data.")
-    by_hour = _get(result, "by_hour")
     if by_hour is not None and len(by_hour):
         bh = by_hour[by_hour["hour_of_week"] < 168].copy()
         bh["when"] = bh["hour_of_week"].map(how_label)
@@ -163,19 +170,15 @@ def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, l
         "peak people gained in one hour": changed.get("peak_newly_covered", 0.0).round(0),
     }), hide_index=True)
     geometry = common.boundaries(level)
-    bins = maps.make_bins(PCT_EDGES)
-    c1, c2 = st.columns(2)
-    for col, which, title in ((c1, "before_pct", "Before"), (c2, "after_pct", "After")):
-        frame = pd.DataFrame({
-            "region_code": by_region["region_code"].astype(str),
-            "value": pd.to_numeric(by_region[which], errors="coerce"),
-        })
-        frame["text"] = frame["value"].map(lambda v: "no data" if pd.isna(v) else f"{v:.1f}%")
-        with col:
-            st.markdown(f"**{title}**")
-            m = maps.base_map(bounds=geometry.bounds, base_url_path=common.base_url_path())
-            maps.add_choropleth(m, geometry, frame, bins, f"{title}: % of week within 60 min")
-            common.show_map(m, key=f"sc_map_{which}", height=380)
+    frame = difference_frame(by_region)
+    bins = maps.make_bins(difference_edges(frame["value"]))
+    legend = "Change in % of the week's population-hours within 60 min (after − before)"
+    st.markdown(f"**Map: {legend}**")
+    m = maps.base_map(bounds=geometry.bounds, base_url_path=common.base_url_path())
+    maps.add_choropleth(m, geometry, frame, bins, legend)
+    common.show_map(m, key="sc_map_diff", height=420)
+    st.caption("One map of the difference: regions the change does not reach are in the "
+               "lowest class. The table above holds the before and after figures.")
 
 
 if __name__ == "__main__":
