@@ -38,7 +38,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.close(fd)
     except OSError as exc:
-        raise _write_error(path, exc) from None
+        raise write_error(path, exc) from None
     tmp_path = Path(tmp)
     try:
         try:
@@ -47,14 +47,14 @@ def atomic_path(path: Path) -> Iterator[Path]:
                 os.chmod(tmp_path, 0o644)
             os.replace(tmp_path, path)
         except OSError as exc:
-            raise _write_error(path, exc) from None
+            raise write_error(path, exc) from None
     finally:
         with contextlib.suppress(OSError):
             if tmp_path.exists():
                 tmp_path.unlink()
 
 
-def _write_error(path: Path, exc: OSError) -> EpuMapperError:
+def write_error(path: Path, exc: OSError) -> EpuMapperError:
     """A clear message for a write that failed (read-only folder, full disk, permissions)."""
     why = exc.strerror or type(exc).__name__
     hint = {30: "the folder is read-only", 28: "the disk is full", 13: "permission denied",
@@ -102,14 +102,15 @@ def rebuild_command(command: str) -> str:
     return command if "--force" in command else f"{command} --force"
 
 
-def _reason(exc: BaseException) -> str:
+def short_reason(exc: BaseException) -> str:
+    """One line (at most 160 characters) saying why a read failed."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= 160 else text[:157] + "..."
 
 
 #: What reading a damaged file can raise (pyarrow's errors derive from these; a file whose
 #: columns are wrong raises KeyError/TypeError in the readers).
-_READ_ERRORS = (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError, EOFError,
+READ_ERRORS = (OSError, ValueError, KeyError, TypeError, IndexError, RuntimeError, EOFError,
                 UnicodeDecodeError, MemoryError)
 
 
@@ -145,8 +146,8 @@ def read_parquet_file(path: Path, what: str, command: str = "epu-mapper data bui
         raise BuildMissingError(what, path, command)
     try:
         return pd.read_parquet(path, columns=columns)
-    except _READ_ERRORS as exc:
-        raise BuildDamagedError(what, path, rebuild_command(command), _reason(exc)) from None
+    except READ_ERRORS as exc:
+        raise BuildDamagedError(what, path, rebuild_command(command), short_reason(exc)) from None
 
 
 def read_json_file(path: Path, what: str, command: str = "epu-mapper data build",
@@ -183,8 +184,8 @@ def read_json_file(path: Path, what: str, command: str = "epu-mapper data build"
         raise BuildMissingError(what, path, command)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except _READ_ERRORS as exc:  # JSONDecodeError is a ValueError
-        raise BuildDamagedError(what, path, rebuild_command(command), _reason(exc)) from None
+    except READ_ERRORS as exc:  # JSONDecodeError is a ValueError
+        raise BuildDamagedError(what, path, rebuild_command(command), short_reason(exc)) from None
 
 
 def looks_intact(path: Path) -> bool:
@@ -212,7 +213,7 @@ def looks_intact(path: Path) -> bool:
             pq.read_metadata(path)
         elif path.suffix in (".json", ".geojson"):
             json.loads(path.read_text(encoding="utf-8"))
-    except _READ_ERRORS:
+    except READ_ERRORS:
         return False
     return True
 

@@ -118,6 +118,33 @@ def test_http_matrix_equals_in_process_matrix(server, network, places):
     np.testing.assert_allclose(got.km, want.km, atol=0.0001 + 1e-6)
 
 
+def test_build_matrix_through_the_server(server, build_dir, places, real_settings, tmp_path):
+    """`travel build --engine osrm-http`: the same osrm matrix as from the built network."""
+    import dataclasses
+
+    from epu_mapper.travel.build import build_matrix
+
+    demand = pd.DataFrame({"area_code": places["postcode"].iloc[:100].to_numpy(),
+                           "lat": places["lat"].iloc[:100].to_numpy(),
+                           "lon": places["lon"].iloc[:100].to_numpy()})
+    units = pd.DataFrame({"unit_id": [f"U{i}" for i in range(12)], "mappable": True,
+                          "lat": places["lat"].iloc[100:112].to_numpy(),
+                          "lon": places["lon"].iloc[100:112].to_numpy()})
+    local_settings = dataclasses.replace(real_settings, build_dir=build_dir)
+    http_settings = dataclasses.replace(real_settings, build_dir=tmp_path / "build")
+    kw = {"demand": demand, "units": units, "progress": False, "log": lambda s: None, "k": 6}
+    local_path, _, _ = build_matrix(engine="osrm", settings=local_settings, network="rutland", **kw)
+    http_path, http_prov, _ = build_matrix(settings=http_settings, router=HttpRouter(server), **kw)
+    assert http_prov["engine"] == "osrm" and http_prov["network"]["url"] == server
+    assert server in http_prov["caption"] and http_prov["covers_all"]
+    a, b = pd.read_parquet(local_path), pd.read_parquet(http_path)
+    assert len(a) == len(b) == 100 * 6
+    merged = a.merge(b, on=["area_code", "unit_id"], suffixes=("_local", "_http"))
+    assert len(merged) == len(a)
+    np.testing.assert_allclose(merged["minutes_http"], merged["minutes_local"], atol=0.1 / 60 + 1e-5)
+    np.testing.assert_allclose(merged["km_http"], merged["km_local"], atol=1e-4 + 1e-5)
+
+
 def test_inside_by_snap_distance(server):
     http = HttpRouter(server)
     # Oakham (inside Rutland) and Cardiff (far outside the extract)

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from epu_mapper import store
+from epu_mapper.errors import BuildDamagedError
 from epu_mapper.settings import get_settings
 from epu_mapper.travel.calibrate import DEFAULT_DESTINATIONS, DEFAULT_ORIGINS
 from epu_mapper.travel.candidates import DEFAULT_K
@@ -40,6 +42,10 @@ def _build(args: argparse.Namespace) -> int:
     from epu_mapper.travel import osrm as osrm_mod
     from epu_mapper.travel.build import build_matrix
 
+    if args.engine == "osrm-http" or args.osrm_url:
+        from epu_mapper.commands.travel_engines import build_with_server
+
+        return build_with_server(args, _print_summary)
     engines = [args.engine]
     if args.engine is None:
         # The estimate is always built (the fallback wherever a road network does not
@@ -139,8 +145,13 @@ def _status(args: argparse.Namespace) -> int:
         if not (out.is_file() and meta_path.is_file()):
             print(f"matrix {engine}: not built")
             continue
-        prov = json.loads(meta_path.read_text(encoding="utf-8"))
-        print(f"matrix {engine}: {out} (built {prov['created_at']})")
+        prov = store.read_json_dict(meta_path, f"The travel matrix provenance ({engine})",
+                                    f"epu-mapper travel build --engine {engine}")
+        if not store.looks_intact(out):
+            raise BuildDamagedError(f"The travel matrix ({engine})", out,
+                                    f"epu-mapper travel build --engine {engine} --force",
+                                    "not a readable Parquet file")
+        print(f"matrix {engine}: {out} (built {prov.get('created_at', '?')})")
         _print_summary(prov)
     return 0
 
@@ -170,14 +181,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     n.set_defaults(func=_network)
 
     b = tsub.add_parser("build", help="compute the area x unit travel matrix")
-    b.add_argument("--engine", choices=["osrm", "estimate"],
-                   help="default: the estimate, plus osrm when a road network is built")
+    b.add_argument("--engine", choices=["osrm", "estimate", "osrm-http"],
+                   help="default: the estimate, plus osrm when a road network is built; osrm-http: "
+                   "the osrm matrix from a running OSRM server (--osrm-url)")
     b.add_argument("--network", help="network name under build/osrm (default: the newest)")
     b.add_argument("--force", action="store_true", help="rebuild even when inputs are unchanged")
     b.add_argument("--k", type=int, default=DEFAULT_K,
                    help=f"units kept per area by straight line (default {DEFAULT_K})")
     b.add_argument("--chunk", type=int, default=DEFAULT_CHUNK, help="areas per OSRM request")
     b.add_argument("--no-progress", action="store_true")
+    from epu_mapper.commands.travel_engines import add_osrm_http_arguments
+
+    add_osrm_http_arguments(b)
     b.set_defaults(func=_build)
 
     c = tsub.add_parser("calibrate", help="fit the straight-line estimate: by default on the national "

@@ -54,6 +54,18 @@ def http_router(args: argparse.Namespace):
                       workers=args.osrm_workers)
 
 
+def build_with_server(args: argparse.Namespace, print_summary) -> int:
+    """``travel build --engine osrm-http --osrm-url URL``: the osrm matrix from an OSRM server."""
+    from epu_mapper.travel.build import build_matrix
+
+    if args.engine not in (None, "osrm-http"):
+        raise EpuMapperError(f"--osrm-url is for --engine osrm-http, not {args.engine}")
+    _, prov, _ = build_matrix(engine="osrm", router=http_router(args), force=args.force, k=args.k,
+                              chunk=args.chunk, progress=not args.no_progress)
+    print_summary(prov)
+    return 0
+
+
 def add_pairs_arguments(p: argparse.ArgumentParser) -> None:
     """Options of ``travel pairs``."""
     p.add_argument("--in", dest="in_path", required=True, metavar="FILE.csv",

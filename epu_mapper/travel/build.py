@@ -90,6 +90,7 @@ def build_matrix(
     log: Callable[[str], None] = print,
     demand: pd.DataFrame | None = None,
     units: pd.DataFrame | None = None,
+    router: osrm_mod.OsrmRouter | None = None,
 ) -> tuple[Path, dict, bool]:
     """Build (or reuse) ``travel/matrix_<engine>.parquet`` and its provenance.
 
@@ -113,6 +114,11 @@ def build_matrix(
     demand, units : pandas.DataFrame, optional
         Override the demand areas (``area_code, lat, lon``) and units (``unit_id, lat,
         lon``); default: ``build/demand.parquet`` and the mappable units of the directory.
+    router : HttpRouter, optional
+        Route with this engine instead of a built network: the ``osrm-http`` engine
+        (:class:`~epu_mapper.travel.osrm_http.HttpRouter`, an OSRM server). The result is
+        the ``osrm`` matrix; its provenance names the server. A server's data can change
+        without the URL changing: rebuild with ``force`` after updating it.
 
     Returns
     -------
@@ -120,12 +126,16 @@ def build_matrix(
     """
     settings = settings or get_settings()
     t0 = time.perf_counter()
-    net_dir = osrm_mod.find_network(settings.build_dir, network)
-    if engine is None:
+    net_dir = osrm_mod.find_network(settings.build_dir, network) if router is None else None
+    if router is not None:
+        engine = engine or "osrm"
+        if engine != "osrm":
+            raise TravelMatrixError(f"an OSRM server gives road times: use engine 'osrm', not {engine!r}")
+    elif engine is None:
         engine = "osrm" if net_dir is not None else "estimate"
     if engine not in ENGINES:
         raise TravelMatrixError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "osrm" and net_dir is None:
+    if engine == "osrm" and net_dir is None and router is None:
         raise BuildMissingError(
             "A road network for the OSRM engine", Path(settings.build_dir) / "osrm",
             "epu-mapper travel network --pbf FILE.osm.pbf",
@@ -153,7 +163,7 @@ def build_matrix(
                     "n_groups": None if groups is None else int(groups.max() + 1)}
     net_meta: dict | None = None
     if engine == "osrm":
-        net_meta = osrm_mod.read_network_meta(net_dir)
+        net_meta = osrm_mod.read_network_meta(net_dir) if router is None else dict(router.meta)
         params.update(snap_far_m=osrm_mod.SNAP_FAR_M, extent_cell_deg=net_meta.get("extent_cell_deg"),
                       profile=net_meta.get("profile"), osrm_bindings=net_meta.get("osrm_bindings"))
     else:
@@ -172,8 +182,8 @@ def build_matrix(
     }
     inputs_key = hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
     out, meta_path = matrix_paths(settings.build_dir, engine)
-    if not force and out.is_file() and meta_path.is_file():
-        old = json.loads(meta_path.read_text(encoding="utf-8"))
+    if not force and store.looks_intact(out) and store.looks_intact(meta_path):
+        old = store.read_json_dict(meta_path, f"The travel matrix provenance ({engine})")
         if old.get("inputs_key") == inputs_key:
             log(f"travel matrix ({engine}) is up to date: {out}")
             if read_dense_cache(settings.build_dir, engine, old) is None:
@@ -184,7 +194,7 @@ def build_matrix(
 
     mask = cand.candidate_mask(o_lat, o_lon, d_lat, d_lon, k=k, groups=groups, per_group=per_group)
     if engine == "osrm":
-        router = osrm_mod.OsrmRouter(net_dir)
+        router = router or osrm_mod.OsrmRouter(net_dir)
         log(f"routing {int(mask.sum()):,} pairs with OSRM on network {router.name!r} ...")
         result = compute_osrm(router, o_lat, o_lon, d_lat, d_lon, mask, chunk=chunk, progress=progress)
         if groups is not None:
@@ -231,7 +241,7 @@ def build_matrix(
         provenance.update(
             network={key: net_meta.get(key) for key in (
                 "name", "source_pbf", "source_sha256", "osm_timestamp", "built_at", "profile",
-                "osrm_bindings", "road_bbox")},
+                "osrm_bindings", "road_bbox", "url", "max_table_size", "snap_limit_m")},
             areas_outside_network=int((~o_in.all(axis=1)).sum()),
             units_outside_network=units_out,
             covers_all=bool(counts["unreachable"]["area outside network"] == 0
@@ -241,7 +251,9 @@ def build_matrix(
                                  "areas": far_list[:1000]},
             typical_error_min=None,
             caption="road travel time by car (OSRM, free-flow, OpenStreetMap "
-                    f"{(net_meta.get('osm_timestamp') or '')[:10]})",
+                    f"{(net_meta.get('osm_timestamp') or '')[:10]})" if router is None or
+                    net_meta.get("osm_timestamp") else
+                    f"road travel time by car (OSRM server {net_meta.get('url')}, free-flow)",
         )
     else:
         provenance.update(

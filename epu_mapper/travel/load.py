@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from epu_mapper.errors import BuildMissingError, EpuMapperError
+from epu_mapper import store
+from epu_mapper.errors import BuildDamagedError, BuildMissingError, EpuMapperError
 from epu_mapper.settings import Settings, get_settings
 from epu_mapper.travel.pairs import ENGINES, _reason_labels, dense_from_long, mappable
 from epu_mapper.travel.store import _fingerprint, matrix_paths, read_dense_cache
@@ -70,7 +70,8 @@ class TravelMatrix:
 def _read_provenance(build_dir: Path, engine: str) -> dict | None:
     out, meta = matrix_paths(build_dir, engine)
     if out.is_file() and meta.is_file():
-        return json.loads(meta.read_text(encoding="utf-8"))
+        return store.read_json_dict(meta, f"The travel matrix provenance ({engine})",
+                                    f"epu-mapper travel build --engine {engine}")
     return None
 
 
@@ -139,10 +140,15 @@ def load_matrix(
             return matrix
     import pyarrow.parquet as pq
 
-    long = pq.read_table(
-        out, columns=["area_code", "unit_id", "minutes", "km", "reason"],
-        read_dictionary=["area_code", "unit_id"],
-    ).to_pandas()
+    try:
+        long = pq.read_table(
+            out, columns=["area_code", "unit_id", "minutes", "km", "reason"],
+            read_dictionary=["area_code", "unit_id"],
+        ).to_pandas()
+    except store.READ_ERRORS as exc:
+        raise BuildDamagedError(f"The travel matrix ({engine})", out,
+                                f"epu-mapper travel build --engine {engine} --force",
+                                store.short_reason(exc)) from None
     area_codes = (demand["area_code"].astype(str).to_numpy() if demand is not None
                   else np.asarray(long["area_code"].cat.categories[
                       pd.unique(long["area_code"].cat.codes)], dtype=object))

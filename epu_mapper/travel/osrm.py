@@ -10,14 +10,14 @@ Coordinates given to OSRM are (lon, lat).
 
 from __future__ import annotations
 
-import json
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from epu_mapper.errors import BuildMissingError, EpuMapperError
+from epu_mapper.errors import BuildDamagedError, BuildMissingError, EpuMapperError
 
 #: A snapped point further than this from the input (metres) is "far from any road".
 SNAP_FAR_M = 500.0
@@ -81,9 +81,12 @@ def find_network(build_dir: Path, name: str | None = None) -> Path | None:
 def read_network_meta(network_dir: Path) -> dict:
     """The ``network.json`` of a built network."""
     path = Path(network_dir) / "network.json"
+    from epu_mapper import store
+
+    cmd = "epu-mapper travel network --pbf FILE"
     if not path.is_file():
-        raise BuildMissingError("Road network", path, "epu-mapper travel network --pbf FILE")
-    return json.loads(path.read_text(encoding="utf-8"))
+        raise BuildMissingError("Road network", path, cmd)
+    return store.read_json_dict(path, "The road network description", cmd)
 
 
 # --------------------------------------------------------------------------- query
@@ -124,9 +127,16 @@ class OsrmRouter:
         graph = self.network_dir / f"{GRAPH_STEM}.osrm"
         if not graph.with_suffix(".osrm.hsgr").is_file():
             raise BuildMissingError("OSRM graph", graph, "epu-mapper travel network --pbf FILE")
-        extent = np.load(self.network_dir / "extent.npz")
-        self._cells = extent["cells"]
-        self._cell_deg = float(extent["cell_deg"])
+        from epu_mapper import store
+
+        try:
+            extent = np.load(self.network_dir / "extent.npz")
+            self._cells = extent["cells"]
+            self._cell_deg = float(extent["cell_deg"])
+        except (*store.READ_ERRORS, zipfile.BadZipFile) as exc:
+            raise BuildDamagedError("The road network extent", self.network_dir / "extent.npz",
+                                    "epu-mapper travel network --pbf FILE --force",
+                                    store.short_reason(exc)) from None
         self._boundary = None
         wkb = self.network_dir / "boundary.wkb"
         if wkb.is_file():

@@ -107,10 +107,15 @@ def write_dense_cache(
 def drop_dense_cache(build_dir: Path, engine: str) -> None:
     """Remove a matrix's dense cache (and the eight files of the older ``.npy`` cache)."""
     path = cache_path(build_dir, engine)
-    path.unlink(missing_ok=True)
-    for old in path.parent.glob(f"matrix_{engine}.*.npy"):
-        old.unlink(missing_ok=True)
-    path.with_name(f"matrix_{engine}.cache.json").unlink(missing_ok=True)
+    stale = [path, *path.parent.glob(f"matrix_{engine}.*.npy"),
+             path.with_name(f"matrix_{engine}.cache.json")]
+    for old in stale:
+        try:
+            old.unlink(missing_ok=True)
+        except OSError as exc:  # read-only folder: say so (nothing has been changed yet)
+            from epu_mapper.store import write_error
+
+            raise write_error(old, exc) from None
 
 
 def read_dense_cache(build_dir: Path, engine: str, provenance: dict) -> dict[str, np.ndarray] | None:

@@ -59,14 +59,15 @@ def real_build_dir(real_settings) -> Path:
     return build
 
 
-def mirror(src: Path, dst: Path, damaged: str, raw_damage) -> Path:
-    """``dst`` mirroring ``src`` with symlinks, except ``damaged`` (a damaged real file)."""
+def mirror(src: Path, dst: Path, damaged: str | tuple[str, ...], raw_damage) -> Path:
+    """``dst`` mirroring ``src`` with symlinks, except ``damaged`` (damaged copies of real files)."""
+    names = {damaged} if isinstance(damaged, str) else set(damaged)
     for path in src.rglob("*"):
         rel = path.relative_to(src)
         target = dst / rel
         if path.is_dir():
             target.mkdir(parents=True, exist_ok=True)
-        elif str(rel) == damaged:
+        elif str(rel) in names:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(raw_damage(path.read_bytes()))
         else:
@@ -118,3 +119,54 @@ def test_guarded_reader_names_file_and_command(tmp_path):
     with pytest.raises(BuildDamagedError, match="m.json"):
         store.read_json_dict(tmp_path / "m.json", "The manifest")
     assert store.read_json_dict(tmp_path / "none.json", "The manifest") == {}
+
+
+MATRIX = "travel/matrix_estimate.parquet"
+PROVENANCE = "travel/matrix_estimate.json"
+CACHE = "travel/matrix_estimate.cache.npz"
+REBUILD_MATRIX = "epu-mapper travel build --engine estimate"
+
+
+@pytest.fixture(scope="module")
+def clean_nearest(real_build_dir):
+    """The answer of ``nearest`` on the undamaged build (what a damaged cache must not change)."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert cli.main(COMMANDS["nearest"]) == 0
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("kind", sorted(JSON_DAMAGE))
+def test_damaged_matrix_provenance(real_build_dir, tmp_path, monkeypatch, capsys, kind):
+    build = mirror(real_build_dir, tmp_path / "build", PROVENANCE, JSON_DAMAGE[kind])
+    monkeypatch.setenv("EPU_MAPPER_BUILD", str(build))
+    for argv in (COMMANDS["nearest"], COMMANDS["gaps"], ["travel", "status"]):
+        rc, out, err = run(argv, capsys)
+        assert_clear(rc, out, err, build / PROVENANCE, REBUILD_MATRIX)
+
+
+@pytest.mark.parametrize("kind", ["truncated", "garbage"])
+def test_damaged_dense_cache_falls_back_to_the_matrix(real_build_dir, tmp_path, monkeypatch, capsys,
+                                                      clean_nearest, kind):
+    assert (real_build_dir / CACHE).is_file()
+    build = mirror(real_build_dir, tmp_path / "build", CACHE, DAMAGE[kind])
+    monkeypatch.setenv("EPU_MAPPER_BUILD", str(build))
+    rc, out, err = run(COMMANDS["nearest"], capsys)
+    assert rc == 0 and "Traceback" not in err
+    assert out == clean_nearest  # nothing lost: the same answer from the Parquet matrix
+
+
+@pytest.mark.parametrize("kind", ["truncated", "garbage"])
+def test_damaged_matrix(real_build_dir, tmp_path, monkeypatch, capsys, kind):
+    build = mirror(real_build_dir, tmp_path / "build", MATRIX, DAMAGE[kind])
+    monkeypatch.setenv("EPU_MAPPER_BUILD", str(build))
+    rc, out, err = run(["travel", "status"], capsys)
+    assert_clear(rc, out, err, build / MATRIX, REBUILD_MATRIX + " --force")
+    # with its dense cache damaged too, the matrix itself is read: a clear message
+    build2 = mirror(real_build_dir, tmp_path / "build2", (MATRIX, CACHE), DAMAGE[kind])
+    monkeypatch.setenv("EPU_MAPPER_BUILD", str(build2))
+    rc, out, err = run(COMMANDS["nearest"], capsys)
+    assert_clear(rc, out, err, build2 / MATRIX, REBUILD_MATRIX + " --force")
