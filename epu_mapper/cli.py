@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from epu_mapper import __version__
 from epu_mapper.commands import corrections, coverage, data, equity, postcode, sites, travel, units
 from epu_mapper.errors import EpuMapperError
+from epu_mapper.inputs import one_line
 
 COMMAND_GROUPS = (units, data, postcode, travel, coverage, sites, corrections, equity)
 
@@ -24,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except EpuMapperError as exc:
-        print(f"epu-mapper: {exc}", file=sys.stderr)
+        print(f"epu-mapper: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("epu-mapper: interrupted", file=sys.stderr)

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from epu_mapper import coverage as cov
 from epu_mapper import hours as hrs
 from epu_mapper.errors import EpuMapperError
+from epu_mapper.inputs import check_year, shorten
 from epu_mapper.settings import NATIONS, TIMEZONE
 
 if TYPE_CHECKING:
@@ -51,20 +52,25 @@ def parse_when(value: datetime | date | str | None) -> datetime:
             value = datetime.fromisoformat(text)
         except ValueError:
             raise CoverageArgumentError(
-                f"cannot read the time {value!r}: use ISO 8601, e.g. 2026-11-29T03:00 "
+                f"cannot read the time {shorten(value)}: use ISO 8601, e.g. 2026-11-29T03:00 "
                 "(UK local time) or 2026-11-29T03:00+00:00"
             ) from None
+    if isinstance(value, date):
+        try:
+            check_year(value)
+        except EpuMapperError as exc:
+            raise CoverageArgumentError(str(exc)) from None
     if isinstance(value, datetime):
         return hrs.to_local(value)
     if isinstance(value, date):
         return datetime.combine(value, datetime.min.time())
-    raise CoverageArgumentError(f"cannot read the time {value!r}")
+    raise CoverageArgumentError(f"cannot read the time {shorten(value)}")
 
 
 def check_level(level: str) -> str:
     """Validate a region level name."""
     if level not in LEVELS:
-        raise CoverageArgumentError(f"unknown level {level!r}; choose one of: {', '.join(LEVELS)}")
+        raise CoverageArgumentError(f"unknown level {shorten(level)}; choose one of: {', '.join(LEVELS)}")
     return level
 
 
@@ -72,7 +78,7 @@ def check_policy(policy: str, allowed: tuple[str, ...] = cov.POLICIES) -> str:
     """Validate an unknown-hours policy name."""
     if policy not in allowed:
         raise CoverageArgumentError(
-            f"unknown policy {policy!r}; choose one of: {', '.join(allowed)}"
+            f"unknown policy {shorten(policy)}; choose one of: {', '.join(allowed)}"
         )
     return policy
 
@@ -83,7 +89,7 @@ def _filters(self_referral: bool, weeks: float | None) -> tuple[bool, float | No
         try:
             weeks = float(weeks)
         except (TypeError, ValueError):
-            raise CoverageArgumentError(f"gestation weeks must be a number, got {weeks!r}") from None
+            raise CoverageArgumentError(f"gestation weeks must be a number, got {shorten(weeks)}") from None
         if not 0 <= weeks <= 45:
             raise CoverageArgumentError(f"gestation weeks must be between 0 and 45, got {weeks:g}")
     if not self_referral and weeks is None:
@@ -110,14 +116,14 @@ def _resolve_slot(
     if isinstance(bank_holiday, str):
         if bank_holiday not in NATIONS:
             raise CoverageArgumentError(
-                f"unknown nation {bank_holiday!r} for a bank holiday; choose one of: {', '.join(NATIONS)}"
+                f"unknown nation {shorten(bank_holiday)} for a bank holiday; choose one of: {', '.join(NATIONS)}"
             )
         if hour_of_week is None or at is not None:
             raise CoverageArgumentError("a nation's bank holiday needs hour_of_week (the hour of that day)")
         try:
             h = int(hour_of_week)
         except (TypeError, ValueError):
-            raise CoverageArgumentError(f"hour must be a whole number, got {hour_of_week!r}") from None
+            raise CoverageArgumentError(f"hour must be a whole number, got {shorten(hour_of_week)}") from None
         if not 0 <= h < cov.HOURS_PER_WEEK:
             raise CoverageArgumentError(f"bank-holiday hour must be 0..23 (or 0..167), got {h}")
         h %= 24
@@ -129,7 +135,7 @@ def _resolve_slot(
         try:
             h = int(hour_of_week)
         except (TypeError, ValueError):
-            raise CoverageArgumentError(f"hour of week must be a whole number, got {hour_of_week!r}") from None
+            raise CoverageArgumentError(f"hour of week must be a whole number, got {shorten(hour_of_week)}") from None
         if bank_holiday:
             # the hour of the bank-holiday day; an hour of the week (0..167) gives its hour of day
             if not 0 <= h < cov.HOURS_PER_WEEK:

@@ -14,6 +14,7 @@ from epu_mapper import scenarios as sc
 from epu_mapper import store
 from epu_mapper.api.args import CoverageArgumentError, check_level, check_policy
 from epu_mapper.errors import BuildMissingError
+from epu_mapper.inputs import shorten
 from epu_mapper.settings import Settings, get_settings
 
 
@@ -119,7 +120,7 @@ class Context:
                     pd.to_numeric(self.demand["population"], errors="coerce").fillna(0).to_numpy(float)
                 )
             return self._cache["population"]
-        raise CoverageArgumentError(f"unknown weight {weight!r}; choose 'women' or 'population'")
+        raise CoverageArgumentError(f"unknown weight {shorten(weight)}; choose 'women' or 'population'")
 
     def week_within_by_region(self, policy: str, level: str, weight: str = "women") -> np.ndarray:
         """Weight within reach per region and slot, ``(n_groups, 192)`` (cached)."""

@@ -11,6 +11,7 @@ from epu_mapper import coverage as cov
 from epu_mapper import hours as hrs
 from epu_mapper.api.args import CoverageArgumentError, NationHoliday, check_level
 from epu_mapper.api.context import Context
+from epu_mapper.inputs import shorten
 from epu_mapper.population import weight_kind_label
 
 
@@ -99,7 +100,7 @@ def _region_rows(ctx: Context, level: str, region_code: str) -> np.ndarray:
     pos = np.searchsorted(uniq, str(region_code))
     if pos >= len(uniq) or uniq[pos] != str(region_code):
         raise CoverageArgumentError(
-            f"no {level} region with code {region_code!r} (see `regions(ctx, {level!r})`)"
+            f"no {level} region with code {shorten(region_code)} (see `regions(ctx, {shorten(level)})`)"
         )
     return np.flatnonzero(g == pos)
 

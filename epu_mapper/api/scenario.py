@@ -13,6 +13,7 @@ from epu_mapper import scenarios as sc
 from epu_mapper.api.args import CoverageArgumentError, check_level, check_policy
 from epu_mapper.api.context import Context
 from epu_mapper.api.regional import _region_frame
+from epu_mapper.inputs import additive_rule_problem, removed_slots, shorten
 
 DEFAULT_EXTENSION = "Sa,Su 09:00-17:00"
 
@@ -58,9 +59,9 @@ def _unit_index(ctx: Context, unit_id: str) -> int:
         return int(hit[0])
     if str(unit_id) in set(ctx.units["unit_id"].astype(str)):
         raise CoverageArgumentError(
-            f"unit {unit_id!r} has no site coordinates, so it cannot change travel coverage"
+            f"unit {shorten(unit_id)} has no site coordinates, so it cannot change travel coverage"
         )
-    raise CoverageArgumentError(f"no unit with id {unit_id!r} in the directory (see `epu-mapper units list`)")
+    raise CoverageArgumentError(f"no unit with id {shorten(unit_id)} in the directory (see `epu-mapper units list`)")
 
 
 def _states_for(hours_strings: list[str], nations: list[str]) -> np.ndarray:
@@ -112,13 +113,16 @@ def whatif(
     ctx.weight_vector(weight)
     check_level(level)
     if mode not in ("add", "replace"):
-        raise CoverageArgumentError(f"mode must be 'add' or 'replace', got {mode!r}")
+        raise CoverageArgumentError(f"mode must be 'add' or 'replace', got {shorten(mode)}")
     if not changes:
         raise CoverageArgumentError("no change given: name at least one unit and its hours")
     idx, before_h, after_h = [], [], []
     for uid, text in changes.items():
         i = _unit_index(ctx, uid)
         text = _checked_hours(text, f"hours for {uid}")
+        problem = additive_rule_problem(text) if mode == "add" else None
+        if problem:
+            raise CoverageArgumentError(f"hours for {uid}: {problem}; to set new hours use --replace")
         old = ctx.mapped.at[i, "opening_hours"]
         old = "" if pd.isna(old) else str(old)
         try:
@@ -129,10 +133,23 @@ def whatif(
     nations = ctx.mapped["nation"].astype(str).to_numpy()[idx].tolist()
     states_after = ctx.states.copy()
     states_after[idx] = _states_for(after_h, nations)
+    if mode == "add":
+        _refuse_removal(ctx, idx, states_after)
     before = ctx.open_mask(policy)
     after = cov.open_mask(states_after, policy)
     core = sc.whatif_core(ctx.reach, before, after)
     return _whatif_result(ctx, core, policy, level, idx, before_h, after_h, weight)
+
+
+def _refuse_removal(ctx: Context, idx: list[int], states_after: np.ndarray) -> None:
+    """Adding hours must never take time away (open lost, or a known hour made unknown)."""
+    for i in idx:
+        lost = removed_slots(ctx.states[i], states_after[i])
+        if lost.any():
+            uid = ctx.mapped.at[i, "unit_id"]
+            raise CoverageArgumentError(
+                f"hours for {uid}: adding them would take away {int(lost.sum())} hour(s) of the "
+                "unit's week or bank-holiday day; to set new hours use --replace")
 
 
 def _whatif_result(
@@ -257,10 +274,13 @@ def rank(
     try:
         k = int(k)
     except (TypeError, ValueError):
-        raise CoverageArgumentError(f"k must be a whole number, got {k!r}") from None
+        raise CoverageArgumentError(f"k must be a whole number, got {shorten(k)}") from None
     if k < 1:
         raise CoverageArgumentError("k must be at least 1")
     extra = _checked_hours(hours, "extension hours")
+    problem = additive_rule_problem(extra)
+    if problem:
+        raise CoverageArgumentError(f"extension hours: {problem}")
     key = ("extended", extra)
     if key not in ctx._cache:
         old = [("" if pd.isna(h) else str(h)) for h in ctx.mapped["opening_hours"]]
@@ -274,7 +294,7 @@ def rank(
         ctx.reach, ctx.open_mask(policy), cov.open_mask(ext_states, policy), w, k=k,
         slots=np.arange(cov.HOURS_PER_WEEK),
     )
-    u = ranked["unit"].to_numpy()
+    u = ranked["unit"].to_numpy().astype(np.intp)  # empty when no unit gains anything
     m = ctx.mapped
     out = pd.DataFrame(
         {

@@ -18,6 +18,7 @@ import pandas as pd
 
 from epu_mapper.csvsafe import write_csv
 from epu_mapper.errors import EpuMapperError
+from epu_mapper.inputs import shorten
 
 EMERGENCY = (
     "If you are bleeding heavily, in severe pain, or feel faint or very unwell, call 999 or go to "
@@ -302,8 +303,11 @@ def _cmd_rank(args: argparse.Namespace) -> int:
                      "steps": records(df)})
     elif args.csv:
         _print_csv(df)
+    elif df.empty:
+        print(f"no unit gains: adding {shorten(args.hours)} to every unit brings no one within "
+              f"{ctx.reach_minutes:g} min at an hour they were not already (policy {args.policy})")
     else:
-        print(f"Greedy ranking: add '{args.hours}' (policy {args.policy}, weight {args.weight}); "
+        print(f"Greedy ranking: add {shorten(args.hours)} (policy {args.policy}, weight {args.weight}); "
               f"gains in population-hours per week within {ctx.reach_minutes:g} min")
         _print_table(df, ["step", "unit_id", "unit_name", "nation", "gain_person_hours",
                           "gain_population", "cumulative_person_hours"], digits=0)

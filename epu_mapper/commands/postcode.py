@@ -43,12 +43,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _postcode(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from epu_mapper.postcodes import PostcodeIndex
+    from epu_mapper.postcodes import get_index
 
     settings = get_settings()
     if args.online:
         settings = dataclasses.replace(settings, online=True)
-    result = PostcodeIndex.load(settings).lookup(args.postcode)
+    result = get_index(settings).lookup(args.postcode)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return 0

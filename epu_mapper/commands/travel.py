@@ -8,6 +8,7 @@ from pathlib import Path
 
 from epu_mapper import store
 from epu_mapper.errors import BuildDamagedError
+from epu_mapper.inputs import check_pbf
 from epu_mapper.settings import get_settings
 from epu_mapper.travel.calibrate import DEFAULT_DESTINATIONS, DEFAULT_ORIGINS
 from epu_mapper.travel.candidates import DEFAULT_K
@@ -20,7 +21,7 @@ def _network(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     build = network.prepare_network if args.force else network.ensure_network
-    path = build(Path(args.pbf), settings.build_dir, name=args.name, threads=args.threads,
+    path = build(check_pbf(args.pbf), settings.build_dir, name=args.name, threads=args.threads,
                  keep_filtered=args.keep_filtered,
                  boundary=Path(args.boundary) if args.boundary else None,
                  boundary_code=args.boundary_code)
@@ -98,7 +99,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     from epu_mapper.travel.network import ensure_network
 
     if args.pbf:
-        net = ensure_network(Path(args.pbf), settings.build_dir, name=args.network)
+        net = ensure_network(check_pbf(args.pbf), settings.build_dir, name=args.network)
     else:
         net = osrm_mod.find_network(settings.build_dir, args.network)
         if net is None:

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from epu_mapper.errors import EpuMapperError
 from epu_mapper.settings import NATIONS, get_settings
 
 
@@ -78,11 +77,10 @@ def _stale(df: Any, listed: bool) -> None:
 
 
 def _parse_time(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise EpuMapperError(f"--open-at: {text!r} is not an ISO date-time "
-                             "(e.g. 2026-11-30T10:00)") from None
+    from epu_mapper.hours import to_local
+    from epu_mapper.inputs import parse_moment
+
+    return to_local(parse_moment(text, "--open-at"))
 
 
 def _list(args: argparse.Namespace) -> int:
