@@ -107,6 +107,7 @@ def test_equity_command_json_and_csv(ctx, monkeypatch, capsys):
     assert cli.main(["equity", "--level", "icb", "--hour-of-week", "147", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["by"] == "deprivation" and out["directory"] == "known"
+    assert out["at"] is None and out["slot"] == 147
     assert {"by_group", "summary", "double_disadvantage"} <= set(out)
     assert cli.main(["equity", "--level", "lad", "--double-disadvantage", "--csv",
                      "--hour-of-week", "3"]) == 0
@@ -120,6 +121,9 @@ def test_equity_command_bad_input_exits_2(ctx, monkeypatch, capsys):
     monkeypatch.setattr(equity_cmd, "_context", lambda: (api, ctx))
     assert cli.main(["equity", "--hour-of-week", "999"]) == 2
     assert "0..167" in capsys.readouterr().err
+    # no likely sites built in the fixture: a message naming the build, not a traceback
+    assert cli.main(["equity", "--hour-of-week", "3", "--directory", "with-likely"]) == 2
+    assert "epu-mapper" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         cli.main(["equity", "--by", "income"])
     assert exc.value.code == 2

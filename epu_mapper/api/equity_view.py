@@ -68,8 +68,8 @@ class EquityResult:
         :data:`DOUBLE_COLUMNS` for the areas in the most deprived quintile, in the highest
         no-car fifth and more than 60 min (median) from an open unit at night or at the weekend.
     attrs : dict
-        ``level, by, by_note, when, slot, policy, reach_minutes, engine, travel_caption,
-        weight_kind``.
+        ``level, by, by_note, when, at, slot, policy, directory, reach_minutes, engine,
+        travel_caption, weight_kind``.
     """
 
     by_group: pd.DataFrame
@@ -129,6 +129,7 @@ def equity(
     bank_holiday: bool | str = False,
     by: str = "deprivation",
     policy: str = "exclude",
+    directory: str | None = None,
 ) -> EquityResult:
     """Access to an open unit by deprivation quintile, Core20 or car access, per region.
 
@@ -143,6 +144,9 @@ def equity(
         The grouping (:data:`BY_NOTE` says what each is).
     policy : {"exclude", "weekday", "always"}
         Unknown hours (``exclude`` = counted closed).
+    directory : {None, "known", "with-likely"}
+        Units counted (:mod:`epu_mapper.api.directory`): the directory's placed units (None,
+        ``known``) or also every likely EPU site with unknown hours (``with-likely``).
 
     Returns
     -------
@@ -151,8 +155,12 @@ def equity(
         time bands of :data:`epu_mapper.coverage.BAND_NAMES`), the inequality summary and the
         double-disadvantage list. All weighted by women 15–44.
     """
+    from epu_mapper.api import directory as dirs
+
     check_level(level)
     check_policy(policy)
+    directory = dirs.check_directory(directory) or "known"
+    ctx = dirs.context_for(ctx, directory)
     group = group_vector(ctx, by)
     label, slot, when = _resolve_slot(ctx, at, hour_of_week, bank_holiday)
     selected = _nearest_at(ctx, slot, when, policy)
@@ -183,7 +191,8 @@ def equity(
     attrs = {
         "level": level, "by": by, "by_note": BY_NOTE[by], "when": label,
         "at": when.isoformat(timespec="minutes") if isinstance(when, datetime) else None,
-        "slot": slot, "policy": policy, "reach_minutes": ctx.reach_minutes,
+        "slot": slot, "policy": policy, "directory": directory,
+        "reach_minutes": ctx.reach_minutes,
         "engine": getattr(ctx.matrix, "engine", None), "travel_caption": travel_caption(ctx),
         "weight_kind": "women aged 15-44 (" + ", ".join(sorted(set(reg["weight_kind"]))) + ")",
     }

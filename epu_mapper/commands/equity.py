@@ -19,16 +19,16 @@ from epu_mapper.commands.coverage import (
     records,
 )
 
-#: Directory bounds accepted. ``with-likely`` (engineer C's likely sites, #9) is not in the
-#: equity figures yet: only the known directory units are counted.
-DIRECTORIES = ("known",)
+#: Units counted: the directory's placed units, or also the likely EPU sites (unknown hours).
+DIRECTORIES = ("known", "with-likely")
 
 
 def _cmd_equity(args: argparse.Namespace) -> int:
     api, ctx = _context()
     res = api.equity(ctx, args.level, at=args.at, hour_of_week=args.hour_of_week,
-                     bank_holiday=args.bank_holiday, by=args.by, policy=args.policy)
-    meta = {**res.attrs, "directory": args.directory}
+                     bank_holiday=args.bank_holiday, by=args.by, policy=args.policy,
+                     directory=args.directory)
+    meta = dict(res.attrs)
     if args.double_disadvantage:
         if args.json:
             _print_json({**meta, "areas": records(res.double_disadvantage)})
@@ -49,7 +49,7 @@ def _cmd_equity(args: argparse.Namespace) -> int:
         return 0
     a = res.attrs
     print(f"{a['level']} by {a['by']} at {a['when']} (policy {a['policy']}; travel engine "
-          f"{a['engine']}; directory {args.directory}; weights: {a['weight_kind']})")
+          f"{a['engine']}; directory {a['directory']}; weights: {a['weight_kind']})")
     bg = res.by_group
     sel = bg[bg["band"] == "selected"].drop(columns="hours_covered").reset_index(drop=True)
     sel["hours_per_week"] = bg.loc[bg["band"] == "week", "hours_covered"].to_numpy()
@@ -88,8 +88,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--policy", choices=POLICIES, default="exclude",
                    help="unknown hours: exclude (closed), weekday (Mo-Fr 9-17), always (open)")
     p.add_argument("--directory", choices=DIRECTORIES, default="known",
-                   help="units counted: known (the directory's units; likely sites are not "
-                        "counted in equity figures yet)")
+                   help="units counted: known (the directory's placed units) or with-likely "
+                        "(also every likely EPU site, hours unknown: use with --policy always)")
     p.add_argument("--double-disadvantage", action="store_true",
                    help="list the areas in the most deprived quintile with a high no-car share "
                         "and > 60 min from an open unit at night or at the weekend")

@@ -22,9 +22,13 @@ from epu_mapper.ui.pages.gaps import time_controls
 
 @st.cache_data(show_spinner="Computing access by group…", max_entries=64)
 def _equity(key: str, level: str, hour: int, bank_holiday: bool | str, by: str,
-            policy: str) -> api.EquityResult:
+            policy: str, directory: str) -> api.EquityResult:
     return api.equity(common.context(), level, hour_of_week=hour, bank_holiday=bank_holiday,
-                      by=by, policy=policy)
+                      by=by, policy=policy, directory=directory)
+
+
+DIRECTORIES = {"known": "Units in the directory",
+               "with-likely": "Also likely EPU sites (hours unknown)"}
 
 
 @common.guarded
@@ -39,8 +43,13 @@ def page() -> None:
                            key="eq_measure")
     policy = c4.selectbox("Unknown opening hours", list(POLICIES), format_func=POLICIES.get,
                           key="eq_policy")
+    directory = st.radio("Units counted", list(DIRECTORIES), format_func=DIRECTORIES.get,
+                         horizontal=True, key="eq_directory",
+                         help="Likely sites are acute hospitals with no directory record; their "
+                              "hours are unknown, so they count only when unknown hours count "
+                              "as open.")
     hour, bank_holiday, when_label = time_controls("eq")
-    res = _equity(common.ctx_key(), level, hour, bank_holiday, by, policy)
+    res = _equity(common.ctx_key(), level, hour, bank_holiday, by, policy, directory)
     st.caption(md_escape(f"Groups: {res.attrs['by_note']}. Weights: {res.attrs['weight_kind']}."))
     if res.by_group.empty:
         st.info("No region at this level has areas in these groups.")
