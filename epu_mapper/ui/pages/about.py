@@ -48,9 +48,10 @@ LIMITATIONS = (
     "the unknown-hours control shows the range (lower bound, weekday assumption, upper bound)."),
     "Some units publish scan or phone-triage hours rather than door hours; the unit notes say so.",
     "Travel times are by car, free-flow, with no traffic; public transport is not modelled.",
-    ("Area points are postcode-median proxies for population-weighted centroids, not the "
-    "official centroids."),
-    "Weights differ by nation (see below): NI figures use total population, not women 15–44.",
+    ("England and Wales areas use the official ONS population-weighted centroids; Scottish and "
+    "NI areas use postcode-median or polygon points."),
+    ("Women 15–44 are counted in Scotland and estimated elsewhere (see below). Deprivation "
+    "indices differ by nation; NI's are mapped to its areas approximately."),
     "Bank holidays follow each unit's nation; the typical week has no bank holiday.",
     "This is not a clinical service. In an emergency call 999 or go to A&E; for advice call 111.",
 )
