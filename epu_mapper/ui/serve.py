@@ -101,9 +101,60 @@ def warm(postcode_delay_s: float = POSTCODE_DELAY_S,
         _context_ready.set()
 
 
+#: Longest request path (characters) and path segment (UTF-8 bytes) the server will look up;
+#: longer ones get 400 Bad Request instead of an operating-system error (HTTP 500).
+MAX_PATH_CHARS = 2048
+MAX_SEGMENT_BYTES = 255
+
+
+def path_too_long(path: str) -> bool:
+    """Whether a request path is too long to be a file this app serves.
+
+    Parameters
+    ----------
+    path : str
+        The URL path (without the query string).
+
+    Returns
+    -------
+    bool
+    """
+    return len(path) > MAX_PATH_CHARS or any(
+        len(part.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES for part in path.split("/"))
+
+
+def guard_long_paths() -> bool:
+    """Make Streamlit's path-security middleware refuse over-long paths with 400.
+
+    Streamlit's static file route asks the file system about any path it is given, and a
+    name longer than the file system allows raises ``OSError`` (HTTP 500). The middleware
+    already answers 400 to unsafe path patterns; this adds over-long paths to them.
+
+    Returns
+    -------
+    bool
+        True when the guard is installed (False on a Streamlit without that middleware).
+    """
+    try:
+        from streamlit.web.server.starlette import starlette_path_security_middleware as mw
+    except ImportError:
+        return False
+    original = mw.is_unsafe_path_pattern
+    if getattr(original, "epu_long_path_guard", False):
+        return True
+
+    def unsafe(path: str) -> bool:
+        return path_too_long(path) or original(path)
+
+    unsafe.epu_long_path_guard = True  # type: ignore[attr-defined]
+    mw.is_unsafe_path_pattern = unsafe
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Start the warm-up thread, then hand over to ``streamlit run app.py``."""
     global _warm_thread
+    guard_long_paths()
     args = list(sys.argv[1:] if argv is None else argv)
     _warm_thread = threading.Thread(target=warm, name="epu-warm-up", daemon=True)
     _warm_thread.start()
