@@ -68,7 +68,8 @@ def _pt(sectors, code):
 def test_network_provenance(network):
     meta = read_network_meta(network)
     assert meta["osm_timestamp"] == "2022-07-20T20:21:45Z"
-    assert meta["road_ways"] > 5000 and meta["source_sha256"]
+    assert meta["road_ways"] > 4000 and meta["source_sha256"]  # drivable ways (4,721 of 6,665 highway)
+    assert meta["road_filter"] == "drivable roads and ferries" and meta["ways_dropped_by_filter"] > 1000
     assert meta["profile"].startswith("car.lua")
     assert {"filter", "extract", "contract"} <= set(meta["steps"])
     assert (network / "graph.osrm.hsgr").is_file()

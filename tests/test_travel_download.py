@@ -179,3 +179,115 @@ def test_missing_extract_and_dead_mirror(mirror, tmp_path):
     with pytest.raises(DownloadError, match="cannot connect"):
         download_extract(NAME, tmp_path, mirror=f"http://127.0.0.1:{port}/{{name}}.pbf",
                          progress=False, retries=1, timeout=2, log=lambda s: None)
+
+
+# ----------------------------------------------------------------- the drivable-road filter
+
+
+WAYS = {  # id: (tags, kept by the drivable filter)
+    1: ({"highway": "primary"}, True),
+    2: ({"highway": "residential"}, True),
+    3: ({"highway": "footway"}, False),
+    4: ({"highway": "path", "bicycle": "yes"}, False),
+    5: ({"highway": "track"}, False),
+    6: ({"highway": "track", "motor_vehicle": "yes"}, True),  # car.lua routes it (default speed)
+    7: ({"highway": "track", "motor_vehicle": "private"}, False),
+    8: ({"route": "ferry", "motor_vehicle": "yes"}, True),
+    9: ({"highway": "steps"}, False),
+    10: ({"building": "yes"}, False),
+    11: ({"highway": "service", "service": "parking_aisle"}, True),
+    12: ({"highway": "unclassified", "access:forward": "no", "motorcar:backward": "yes"}, True),
+}
+
+
+def _write_osm(path: Path) -> None:
+    import osmium
+    from osmium.osm.mutable import Node, Relation, Way
+
+    with osmium.SimpleWriter(str(path)) as w:
+        for i in range(1, 40):
+            w.add_node(Node(id=i, location=(-0.7 + i * 0.001, 52.6), tags={}))
+        w.add_node(Node(id=99, location=(-0.6, 52.7), tags={"amenity": "bench"}))  # used by no way
+        for wid, (tags, _) in WAYS.items():
+            w.add_way(Way(id=wid, nodes=[wid * 3 - 2, wid * 3 - 1, wid * 3], tags=tags))
+        w.add_relation(Relation(id=1, members=[("w", 1, "from"), ("n", 3, "via"), ("w", 2, "to")],
+                                tags={"type": "restriction", "restriction": "no_left_turn"}))
+        w.add_relation(Relation(id=2, members=[("w", 3, "")], tags={"type": "route", "route": "foot"}))
+
+
+def test_drivable_filter_rules(tmp_path):
+    import osmium
+
+    from epu_mapper.travel.roadfilter import filter_drivable
+
+    src, dst = tmp_path / "in.osm.pbf", tmp_path / "out.osm.pbf"
+    _write_osm(src)
+    counts = filter_drivable(src, dst)
+    kept_ways, nodes, relations = set(), set(), set()
+    for obj in osmium.FileProcessor(str(dst)):
+        if obj.is_way():
+            kept_ways.add(obj.id)
+        elif obj.is_node():
+            nodes.add(obj.id)
+        else:
+            relations.add(obj.id)
+    assert kept_ways == {wid for wid, (_, keep) in WAYS.items() if keep}
+    assert nodes == {n for wid in kept_ways for n in (wid * 3 - 2, wid * 3 - 1, wid * 3)}
+    assert relations == {1}
+    assert counts["ways"] == len(kept_ways) and counts["ferries"] == 1 and counts["restrictions"] == 1
+    assert counts["ways_dropped"] == 5  # footway, path, track, private track, steps
+
+
+@pytest.mark.osrm
+def test_network_download_builds_the_same_graph(mirror, rutland, tmp_path, monkeypatch, capsys):
+    """`travel network --download` from the local mirror: a drivable-only graph that routes
+    exactly like the graph of every highway way, built from the same file."""
+    import json
+
+    import numpy as np
+
+    from epu_mapper.cli import main
+    from epu_mapper.travel.network import prepare_network
+    from epu_mapper.travel.osrm import OsrmRouter
+
+    build = tmp_path / "build"
+    monkeypatch.setenv("EPU_MAPPER_BUILD", str(build))
+    args = ["travel", "network", "--download", NAME, "--mirror", mirror.pattern, "--no-progress"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "drivable roads and ferries" in out
+    net = build / "osrm" / "rutland-latest"
+    meta = json.loads((net / "network.json").read_text(encoding="utf-8"))
+    assert (build / "osm" / "rutland-latest.osm.pbf").read_bytes() == rutland.read_bytes()
+    assert meta["road_filter"] == "drivable roads and ferries" and meta["ways_dropped_by_filter"] > 1000
+    assert meta["steps"]["filter"]["peak_rss_mb"] > 0 and meta["steps"]["extract"]["peak_rss_mb"] > 0
+    assert main(args) == 0  # again: the file and the graph are reused
+    assert "up to date" in capsys.readouterr().out
+    assert mirror.pbf_requests() == [None]
+
+    every = prepare_network(rutland, tmp_path / "every", name="every", drivable_only=False,
+                            log=lambda s: None)
+    every_meta = json.loads((every / "network.json").read_text(encoding="utf-8"))
+    assert every_meta["filtered_bytes"] > meta["filtered_bytes"]
+    rng = np.random.default_rng(0)
+    lat = 52.56 + rng.random(60) * 0.17
+    lon = -0.78 + rng.random(60) * 0.3
+    a = OsrmRouter(net).table(lat, lon, lat[:20], lon[:20])
+    b = OsrmRouter(every).table(lat, lon, lat[:20], lon[:20])
+    np.testing.assert_array_equal(a.minutes, b.minutes)
+    np.testing.assert_array_equal(a.km, b.km)
+
+
+def test_network_download_errors_exit_2(mirror, tmp_path, monkeypatch, capsys):
+    from epu_mapper.cli import main
+
+    monkeypatch.setenv("EPU_MAPPER_BUILD", str(tmp_path / "build"))
+    md5 = mirror.root / f"{NAME}-latest.osm.pbf.md5"
+    md5.write_text("f" * 32 + "  rutland-latest.osm.pbf\n", encoding="ascii")
+    assert main(["travel", "network", "--download", NAME, "--mirror", mirror.pattern,
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "does not match the publisher's checksum" in err and "Traceback" not in err
+    assert not (tmp_path / "build" / "osrm").exists()
+    assert main(["travel", "network", "--pbf", "x.pbf", "--mirror", mirror.pattern]) == 2
+    assert "--mirror is for --download" in capsys.readouterr().err

@@ -16,20 +16,23 @@ from epu_mapper.travel.osrm import DEFAULT_CHUNK
 
 
 def _network(args: argparse.Namespace) -> int:
+    from epu_mapper.commands.travel_engines import network_source
     from epu_mapper.travel import network
     from epu_mapper.travel import osrm as osrm_mod
 
     settings = get_settings()
+    pbf = network_source(args, settings.build_dir)
     build = network.prepare_network if args.force else network.ensure_network
-    path = build(check_pbf(args.pbf), settings.build_dir, name=args.name, threads=args.threads,
+    path = build(pbf, settings.build_dir, name=args.name, threads=args.threads,
                  keep_filtered=args.keep_filtered,
                  boundary=Path(args.boundary) if args.boundary else None,
-                 boundary_code=args.boundary_code)
+                 boundary_code=args.boundary_code, drivable_only=not args.all_highways)
     meta = osrm_mod.read_network_meta(path)
     steps = meta["steps"]
     print(f"road network {meta['name']!r} in {path}")
     print(f"  source {meta['source_pbf']} ({meta['source_bytes'] / 1e6:.1f} MB, OSM {meta['osm_timestamp']})")
-    print(f"  {meta['road_ways']:,} road ways; graph {meta['graph_bytes'] / 1e6:.1f} MB")
+    print(f"  {meta['road_ways']:,} ways kept ({meta.get('road_filter', 'highway ways')}); "
+          f"graph {meta['graph_bytes'] / 1e6:.1f} MB")
     if meta.get("boundary"):
         b = meta["boundary"]
         print(f"  boundary {b['file']}" + (f" ({b['code']})" if b.get("code") else ""))
@@ -170,7 +173,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
 
     n = tsub.add_parser("network", help="build an OSRM car graph from an OpenStreetMap extract")
-    n.add_argument("--pbf", required=True, help="OpenStreetMap extract (.osm.pbf)")
+    src = n.add_mutually_exclusive_group(required=True)
+    src.add_argument("--pbf", help="OpenStreetMap extract (.osm.pbf)")
+    src.add_argument("--download", metavar="NAME",
+                     help="download this extract first, e.g. europe/great-britain (from --mirror)")
+    n.add_argument("--mirror", help="extract URL pattern with {name} (default: $EPU_MAPPER_OSM_MIRROR, "
+                   "else https://download.geofabrik.de/{name}-latest.osm.pbf)")
+    n.add_argument("--all-highways", action="store_true",
+                   help="keep every highway=* way (default: only drivable roads and ferries)")
+    n.add_argument("--no-progress", action="store_true")
     n.add_argument("--name", help="network name (default: from the file name)")
     n.add_argument("--threads", type=int, default=2)
     n.add_argument("--keep-filtered", action="store_true", help="keep the road-filtered .osm.pbf")

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from epu_mapper.errors import BuildMissingError, EpuMapperError
+from epu_mapper.inputs import check_pbf
 from epu_mapper.settings import get_settings
 from epu_mapper.travel.od_pairs import DEFAULT_CHUNK_ROWS, PAIR_ENGINES
 from epu_mapper.travel.osrm_http import (
@@ -52,6 +53,18 @@ def http_router(args: argparse.Namespace):
     return HttpRouter(args.osrm_url, timeout=args.osrm_timeout, retries=args.osrm_retries,
                       max_table_size=args.osrm_max_table, snap_limit_m=args.osrm_snap_limit,
                       workers=args.osrm_workers)
+
+
+def network_source(args: argparse.Namespace, build_dir: Path) -> Path:
+    """The extract for ``travel network``: ``--pbf``, or ``--download NAME`` into ``build/osm/``."""
+    if not args.download:
+        if args.mirror:
+            raise EpuMapperError("--mirror is for --download")
+        return check_pbf(args.pbf)
+    from epu_mapper.travel.download import download_extract
+
+    return check_pbf(download_extract(args.download, Path(build_dir) / "osm", mirror=args.mirror,
+                                      progress=not args.no_progress), "the downloaded extract")
 
 
 def build_with_server(args: argparse.Namespace, print_summary) -> int:

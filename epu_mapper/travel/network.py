@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -296,6 +296,7 @@ def prepare_network(
     boundary: Path | None = None,
     boundary_code: str | None = None,
     log=print,
+    drivable_only: bool = True,
 ) -> Path:
     """Build an OSRM car graph (contraction hierarchies) from an OpenStreetMap extract.
 
@@ -319,6 +320,10 @@ def prepare_network(
         With a GeoJSON boundary, keep only features with a property equal to this.
     log : callable
         Progress messages.
+    drivable_only : bool
+        Pre-filter to drivable roads and ferries
+        (:func:`~epu_mapper.travel.roadfilter.filter_drivable`, the default: same graph,
+        less memory); False keeps every ``highway=*`` way (:func:`filter_roads`).
 
     Returns
     -------
@@ -340,15 +345,18 @@ def prepare_network(
     steps: dict[str, dict] = {}
     try:
         filtered = work / f"{GRAPH_STEM}.osm.pbf"
-        log(f"filtering {pbf.name} to roads ...")
-        t0 = time.perf_counter()
-        info = filter_roads(pbf, filtered)
-        steps["filter"] = {
-            "seconds": round(time.perf_counter() - t0, 3),
-            # this process's lifetime peak (pyosmium's reference tracker reserves ~1.1 GB)
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        }
         log_path = work / "osrm.log"
+        kept = "drivable roads and ferries" if drivable_only else "highway ways"
+        log(f"filtering {pbf.name} to {kept} ...")
+        # in a child process, so that its own peak memory is measured (pyosmium)
+        counts = work / "filter.json"
+        steps["filter"] = _run(
+            [sys.executable, "-m", "epu_mapper.travel.roadfilter", str(pbf), str(filtered), str(counts),
+             *([] if drivable_only else ["--all-highways"])],
+            log_path,
+        )
+        info = json.loads(counts.read_text(encoding="utf-8"))
+        counts.unlink()
         log(f"osrm-extract ({info['ways']} road ways) ...")
         steps["extract"] = _run(
             [str(osrm_binary("osrm-extract")), "-p", str(car_profile()), "-t", str(threads),
@@ -391,7 +399,10 @@ def prepare_network(
             "osm_timestamp": info["osm_timestamp"],
             "header_bbox": info["header_bbox"],
             "road_bbox": bbox,
+            "road_filter": kept,
             "road_ways": info["ways"],
+            "ferry_ways": info.get("ferries"),
+            "ways_dropped_by_filter": info.get("ways_dropped"),
             "restrictions": info["restrictions"],
             "filtered_bytes": filtered_size,
             "graph_bytes": graph_bytes,
@@ -434,7 +445,10 @@ def ensure_network(pbf: Path, build_dir: Path, name: str | None = None, log=prin
         same_boundary = (wanted is None and have is None) or (
             wanted is not None and have == str(Path(wanted).expanduser().resolve())
             and (meta.get("boundary") or {}).get("code") == kwargs.get("boundary_code"))
-        if meta.get("source_sha256") == file_sha256(pbf) and same_boundary:
+        wanted_filter = ("drivable roads and ferries" if kwargs.get("drivable_only", True)
+                         else "highway ways")
+        same_filter = meta.get("road_filter", "highway ways") == wanted_filter
+        if meta.get("source_sha256") == file_sha256(pbf) and same_boundary and same_filter:
             log(f"road network {name!r} is up to date: {path}")
             return path
     return prepare_network(pbf, build_dir, name=name, log=log, **kwargs)

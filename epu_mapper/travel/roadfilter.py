@@ -19,8 +19,9 @@ national extract's ways and nodes, never reach ``osrm-extract``:
   (:data:`ACCESS_REFUSED`) — e.g. ``highway=track`` + ``motor_vehicle=yes``;
 * relations with ``type=restriction`` (turn restrictions).
 
-Run as ``python -m epu_mapper.travel.roadfilter IN.osm.pbf OUT.osm.pbf`` it prints its
-counts as JSON, so a build can measure the filter's own peak memory in a child process.
+Run as ``python -m epu_mapper.travel.roadfilter IN.osm.pbf OUT.osm.pbf COUNTS.json`` it
+writes its counts as JSON: the network build runs it in a child process to measure the
+filter's own peak memory.
 """
 
 from __future__ import annotations
@@ -116,12 +117,30 @@ def filter_drivable(src: Path, dst: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m epu_mapper.travel.roadfilter IN OUT``: filter, print the counts as JSON."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python -m epu_mapper.travel.roadfilter IN.osm.pbf OUT.osm.pbf", file=sys.stderr)
+    """``python -m epu_mapper.travel.roadfilter IN OUT [COUNTS.json] [--all-highways]``.
+
+    Filters ``IN`` to ``OUT`` (drivable roads and ferries; with ``--all-highways`` every
+    ``highway=*`` way, :func:`~epu_mapper.travel.network.filter_roads`) and writes the
+    counts as JSON to ``COUNTS.json`` (else prints them).
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    every = "--all-highways" in args
+    args = [a for a in args if a != "--all-highways"]
+    if len(args) not in (2, 3):
+        print("usage: python -m epu_mapper.travel.roadfilter IN.osm.pbf OUT.osm.pbf [COUNTS.json] "
+              "[--all-highways]", file=sys.stderr)
         return 2
-    print(json.dumps(filter_drivable(Path(args[0]), Path(args[1]))))
+    if every:
+        from epu_mapper.travel.network import filter_roads
+
+        counts = filter_roads(Path(args[0]), Path(args[1]))
+    else:
+        counts = filter_drivable(Path(args[0]), Path(args[1]))
+    text = json.dumps(counts)
+    if len(args) == 3:
+        Path(args[2]).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
     return 0
 
 
