@@ -112,10 +112,19 @@ def test_suggest_on_a_unit_card_then_accept_on_the_review_page(upkeep_server):
             page.get_by_text(f"Units nearest {POSTCODE}").wait_for()
             card = page.locator('[data-testid="stExpander"]').filter(has_text="Suggest a correction").first
             card.get_by_text("Suggest a correction").click()
-            hours = card.get_by_role("textbox", name="Opening hours", exact=True)
+            # the shared hours editor: open it, switch to OpenStreetMap syntax, type the hours
+            card.get_by_text("The opening hours are wrong or missing").click()
+            card.get_by_text("Type the hours in OpenStreetMap syntax instead (advanced)").click()
+            hours = card.get_by_role("textbox", name="Opening hours in OpenStreetMap syntax")
             hours.wait_for()
             hours.fill(NEW_HOURS)
-            card.get_by_role("textbox", name="Where is this published?").fill("https://www.example.nhs.uk/epu-hours")
+            hours.press("Enter")
+            _wait_app(page)
+            source = card.get_by_role("textbox", name="Where is this published?")
+            source.fill("https://www.example.nhs.uk/epu-hours")
+            source.press("Enter")
+            page.wait_for_timeout(500)
+            _wait_app(page)
             card.locator('[data-testid="stSelectbox"]').filter(has_text="How do you know?").locator(
                 '[data-baseweb="select"], [role="combobox"]').first.click()
             page.get_by_role("option", name=RELATIONS["staff"]).click()

@@ -96,11 +96,16 @@ def _form_script() -> None:
     suggest.suggest_correction({**unit, "unit_id": "RCX70"}, "t")
 
 
-def _fill(at: AppTest, **values) -> None:
+def _fill(at: AppTest, hours: str | None = None, **values) -> None:
+    k = "sg_t_RCX70"
+    if hours is not None:  # the shared hours editor, in its advanced (OSM syntax) mode
+        at.checkbox(key=f"{k}_hours_change").check().run()
+        at.toggle(key=f"{k}_hours_adv").set_value(True).run()
+        at.text_input(key=f"{k}_hours_raw").set_value(hours).run()
     for key, value in values.items():
         widget = {"relation": at.selectbox, "selfref": at.selectbox, "note": at.text_area}.get(key, at.text_input)
-        widget(key=f"sg_t_RCX70_{key}").set_value(value)
-    at.button[0].click().run()
+        widget(key=f"{k}_{key}").set_value(value)
+    at.button(key=f"{k}_send").click().run()
 
 
 def test_form_stores_a_suggestion_and_confirms(upkeep_env):
@@ -120,7 +125,7 @@ def test_form_stores_a_suggestion_and_confirms(upkeep_env):
     ({"note": "<script>alert(1)</script>"}, "HTML"),
     ({"note": "=HYPERLINK(\"http://x\")"}, "formula"),
     ({"source": "javascript:alert(1)"}, "is not an http"),
-    ({"hours": "whenever"}, "not a valid"),
+    ({"hours": "whenever"}, "correct the opening hours first"),
 ])
 def test_form_refuses_hostile_input_without_storing(upkeep_env, values, expect):
     _, url = upkeep_env

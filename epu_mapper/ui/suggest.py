@@ -27,14 +27,14 @@ from epu_mapper.corrections import LIMITS, RELATIONS
 from epu_mapper.errors import EpuMapperError
 from epu_mapper.settings import NATIONS
 from epu_mapper.ui.format import md_escape
+from epu_mapper.ui.hours_editor import hours_editor
 
+HOURS_FIRST = "Please correct the opening hours first (see the message above)."
 SESSION_LIMIT = 3
 SESSION_WINDOW_S = 3600
 HONEYPOT_LABEL = "Leave this box empty (it catches spam robots)"
 SELF_REFERRAL_CHOICES = {"": "no change", "yes": "yes", "no": "no",
                          "conditional": "in some cases", "unknown": "not known"}
-HOURS_HELP = ("OpenStreetMap opening_hours, e.g. “Mo-Fr 08:00-17:30; Sa 09:00-12:00; Su off; "
-              "PH off”. Leave as it is if the hours have not changed.")
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -96,9 +96,10 @@ def confirmation_text(cid: int) -> str:
 # --------------------------------------------------------------------------- widgets
 
 
-def hours_field(label: str, value: str, key: str) -> str:
-    """The opening-hours input of the forms (one place to swap in the day/time editor)."""
-    return st.text_input(label, value=value, key=key, max_chars=LIMITS["opening_hours"], help=HOURS_HELP)
+def hours_field(label: str, value: str, key: str) -> str | None:
+    """The opening-hours input of the forms: the shared day/time editor (G's
+    :func:`epu_mapper.ui.hours_editor.hours_editor`); ``None`` while its input is unusable."""
+    return hours_editor(key, initial=value, label=label)
 
 
 def _client() -> str:
@@ -151,8 +152,19 @@ def _how_you_know(key: str) -> tuple[str, str]:
     return relation or "", note
 
 
+def _hours_part(key: str, current: str, tick: str) -> tuple[bool, str | None]:
+    """A tick box that opens the hours editor: hours are sent only when it is ticked."""
+    change = st.checkbox(tick, key=f"{key}_hours_change")
+    if not change:
+        return False, ""
+    return True, hours_field("Opening hours", current, f"{key}_hours")
+
+
 def suggest_correction(unit: Mapping[str, Any], where: str) -> None:
     """A "Suggest a correction" expander for one unit card.
+
+    The widgets are not in an ``st.form`` so the hours editor reacts as it is used; nothing is
+    stored until "Send suggestion" is pressed.
 
     Parameters
     ----------
@@ -169,30 +181,31 @@ def suggest_correction(unit: Mapping[str, Any], where: str) -> None:
     with st.expander("Suggest a correction"):
         st.caption("Know better? Tell us what has changed and where it is published. A reviewer "
                    "checks every suggestion before the directory changes.")
-        with st.form(key, clear_on_submit=False):
-            current_hours = str(unit.get("opening_hours") or "")
-            hours = hours_field("Opening hours", current_hours, f"{key}_hours")
-            c1, c2 = st.columns(2)
-            phone = c1.text_input("Phone", value=str(unit.get("phone") or ""), key=f"{key}_phone",
-                                  max_chars=LIMITS["phone"])
-            self_ref = c2.selectbox("Can women refer themselves?", list(SELF_REFERRAL_CHOICES),
-                                    format_func=SELF_REFERRAL_CHOICES.get, key=f"{key}_selfref")
-            c3, c4 = st.columns(2)
-            min_w = c3.text_input("Seen from week (gestation)", value=_weeks_text(unit.get("min_weeks")),
-                                  key=f"{key}_minw", max_chars=2)
-            max_w = c4.text_input("Seen up to week", value=_weeks_text(unit.get("max_weeks")),
-                                  key=f"{key}_maxw", max_chars=2)
-            closed = st.checkbox("This unit has closed for good", key=f"{key}_closed")
-            source = st.text_input("Where is this published? (web address, http:// or https://)",
-                                   key=f"{key}_source", max_chars=LIMITS["source_url"])
-            relation, note = _how_you_know(key)
-            honeypot = st.text_input(HONEYPOT_LABEL, key=f"{key}_hp", max_chars=100)
-            sent = st.form_submit_button("Send suggestion")
-        if sent:
-            values = {"opening_hours": hours, "phone": phone, "self_referral": self_ref,
-                      "min_weeks": min_w, "max_weeks": max_w, "closed": closed, "source_url": source,
-                      "relation": relation, "note": note}
-            _send(correction_form(uid, values, unit), honeypot, key)
+        changed, hours = _hours_part(key, str(unit.get("opening_hours") or ""),
+                                     "The opening hours are wrong or missing")
+        c1, c2 = st.columns(2)
+        phone = c1.text_input("Phone", value=str(unit.get("phone") or ""), key=f"{key}_phone",
+                              max_chars=LIMITS["phone"])
+        self_ref = c2.selectbox("Can women refer themselves?", list(SELF_REFERRAL_CHOICES),
+                                format_func=SELF_REFERRAL_CHOICES.get, key=f"{key}_selfref")
+        c3, c4 = st.columns(2)
+        min_w = c3.text_input("Seen from week (gestation)", value=_weeks_text(unit.get("min_weeks")),
+                              key=f"{key}_minw", max_chars=2)
+        max_w = c4.text_input("Seen up to week", value=_weeks_text(unit.get("max_weeks")),
+                              key=f"{key}_maxw", max_chars=2)
+        closed = st.checkbox("This unit has closed for good", key=f"{key}_closed")
+        source = st.text_input("Where is this published? (web address, http:// or https://)",
+                               key=f"{key}_source", max_chars=LIMITS["source_url"])
+        relation, note = _how_you_know(key)
+        honeypot = st.text_input(HONEYPOT_LABEL, key=f"{key}_hp", max_chars=100)
+        if st.button("Send suggestion", key=f"{key}_send"):
+            if changed and hours is None:
+                st.session_state[f"{key}__outcome"] = ("error", HOURS_FIRST)
+            else:
+                values = {"opening_hours": hours or "", "phone": phone, "self_referral": self_ref,
+                          "min_weeks": min_w, "max_weeks": max_w, "closed": closed, "source_url": source,
+                          "relation": relation, "note": note}
+                _send(correction_form(uid, values, unit), honeypot, key)
         _outcome(key)
 
 
@@ -203,25 +216,26 @@ def suggest_new_unit(where: str) -> None:
         st.caption("Our directory holds only some of the UK's early pregnancy units. If you know "
                    "one we do not list, tell us where to find it; a maintainer adds it once its "
                    "site is confirmed.")
-        with st.form(key):
-            name = st.text_input("Unit name", key=f"{key}_name", max_chars=LIMITS["unit_name"])
-            c1, c2 = st.columns(2)
-            hospital = c1.text_input("Hospital", key=f"{key}_hospital", max_chars=LIMITS["hospital"])
-            town = c2.text_input("Town", key=f"{key}_town", max_chars=LIMITS["town"])
-            c3, c4 = st.columns(2)
-            postcode = c3.text_input("Postcode (if known)", key=f"{key}_pc", max_chars=LIMITS["postcode"])
-            phone = c4.text_input("Phone (if known)", key=f"{key}_phone", max_chars=LIMITS["phone"])
-            hours = hours_field("Opening hours (if known)", "", f"{key}_hours")
-            source = st.text_input("Where is it published? (web address)", key=f"{key}_source",
-                                   max_chars=LIMITS["source_url"])
-            relation, note = _how_you_know(key)
-            honeypot = st.text_input(HONEYPOT_LABEL, key=f"{key}_hp", max_chars=100)
-            sent = st.form_submit_button("Send")
-        if sent:
-            form = {"kind": "new_unit", "unit_name": name, "hospital": hospital, "town": town,
-                    "postcode": postcode.upper(), "phone": phone, "opening_hours": hours,
-                    "source_url": source, "relation": relation, "note": note}
-            _send(form, honeypot, key)
+        name = st.text_input("Unit name", key=f"{key}_name", max_chars=LIMITS["unit_name"])
+        c1, c2 = st.columns(2)
+        hospital = c1.text_input("Hospital", key=f"{key}_hospital", max_chars=LIMITS["hospital"])
+        town = c2.text_input("Town", key=f"{key}_town", max_chars=LIMITS["town"])
+        c3, c4 = st.columns(2)
+        postcode = c3.text_input("Postcode (if known)", key=f"{key}_pc", max_chars=LIMITS["postcode"])
+        phone = c4.text_input("Phone (if known)", key=f"{key}_phone", max_chars=LIMITS["phone"])
+        changed, hours = _hours_part(key, "", "I know its opening hours")
+        source = st.text_input("Where is it published? (web address)", key=f"{key}_source",
+                               max_chars=LIMITS["source_url"])
+        relation, note = _how_you_know(key)
+        honeypot = st.text_input(HONEYPOT_LABEL, key=f"{key}_hp", max_chars=100)
+        if st.button("Send", key=f"{key}_send"):
+            if changed and hours is None:
+                st.session_state[f"{key}__outcome"] = ("error", HOURS_FIRST)
+            else:
+                form = {"kind": "new_unit", "unit_name": name, "hospital": hospital, "town": town,
+                        "postcode": postcode.upper(), "phone": phone, "opening_hours": hours or "",
+                        "source_url": source, "relation": relation, "note": note}
+                _send(form, honeypot, key)
         _outcome(key)
 
 
