@@ -39,9 +39,11 @@ postgres:
 
 # Leaflet for offline maps: fetched from the npm registry into git-ignored static/vendor/ (app)
 LEAFLET := static/vendor/leaflet-1.9.4/leaflet.js
-$(LEAFLET): $(STAMP)
+# axe-core for the browser test's accessibility check: same route, never committed
+AXE := static/vendor/axe-core-4.14.1/axe.min.js
+$(LEAFLET) $(AXE): $(STAMP)
 	$(PY) -m epu_mapper.ui.assets
-assets: $(LEAFLET)
+assets: $(LEAFLET) $(AXE)
 
 # Build every derived table that is missing or stale (a no-op when inputs are unchanged).
 build: $(STAMP)

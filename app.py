@@ -4,5 +4,12 @@ import streamlit as st
 
 from epu_mapper.ui.pages import pages
 
-st.set_page_config(page_title="EPU access mapper", page_icon=":material/pregnancy:", layout="wide")
-st.navigation(pages()).run()
+page = st.navigation(pages())
+# a distinct browser title per page (screen readers announce it; tabs and history show it)
+st.set_page_config(page_title=f"{page.title} · EPU access mapper",
+                   page_icon=":material/pregnancy:", layout="wide")
+# captions at >= 4.5:1 contrast on white (Streamlit fades them to 3.9:1 with opacity 0.6)
+st.html("<style>[data-testid='stCaptionContainer'] {opacity: 1 !important; "
+        "color: #55586a !important;} [data-testid='stCaptionContainer'] p "
+        "{color: #55586a !important;}</style>")
+page.run()

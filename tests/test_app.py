@@ -24,7 +24,7 @@ from epu_mapper.ui import assets
 
 APP = str(REPO_ROOT / "app.py")
 PAGES = "epu_mapper/ui/pages/{}.py"
-TIMEOUT = 60
+TIMEOUT = 120  # the first postcode loads the postcode index and the water model
 
 
 def _square(x: float, y: float) -> dict:

@@ -12,6 +12,7 @@ Chromium is Debian's (``make browser``); Playwright drives it via ``executable_p
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -167,6 +168,26 @@ def _wait_app(page) -> None:
     )
 
 
+AXE_URL = f"/app/static/vendor/axe-core-{assets.AXE_VERSION}/axe.min.js"
+#: WCAG 2.1 A/AA rules (colour contrast, names, labels, frames, ...).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def _axe(page, server: str) -> list[dict]:
+    """Serious or critical axe-core violations on the page and its same-origin frames."""
+    if not page.evaluate("() => !!window.axe"):
+        page.add_script_tag(url=f"{server}{AXE_URL}")
+    page.wait_for_timeout(300)
+    result = page.evaluate("""async (tags) => {
+        const r = await axe.run(document, {runOnly: {type: 'tag', values: tags},
+                                           iframes: false});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                       nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ')
+                                         + ' :: ' + (n.failureSummary || '').slice(0, 160))}));
+    }""", AXE_TAGS)
+    return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
 def _check_map(page, min_markers: int = 1, min_polygons: int = 0) -> dict:
     """The Leaflet map inside the streamlit-folium frame: container, local Leaflet, layers."""
     frame_el = page.wait_for_selector('iframe[title="streamlit_folium.st_folium"]',
@@ -216,12 +237,14 @@ def test_pages_offline(server, browser_ctx):
     _wait_app(page)
     page.get_by_label("Your postcode").fill(POSTCODE)
     page.get_by_role("button", name="Find units").click()
-    page.get_by_text(f"Units nearest {POSTCODE}").wait_for()
+    # the first postcode of a server may load the postcode index and the water model
+    page.get_by_text(f"Units nearest {POSTCODE}").wait_for(timeout=3 * TIMEOUT_MS)
     page.get_by_text("call 999 or go to A&E").first.wait_for()
     cards = page.locator('[data-testid="stMarkdownContainer"] strong')
     cards.filter(has_text="3. ").first.wait_for()  # the nearest few, in order
     assert cards.filter(has_text="1. ").count() >= 1
     _check_map(page, min_markers=4)  # units + the postcode
+    titles, violations = {"find": page.title()}, {"find": _axe(page, server)}
     _shot(page, "find", anchor=f"Units nearest {POSTCODE}", height=1700)
 
     # bad postcode: a clear message, no traceback
@@ -235,6 +258,7 @@ def test_pages_offline(server, browser_ctx):
     _wait_app(page)
     page.get_by_text("Ranked, worst first").wait_for()
     _check_map(page, min_markers=0, min_polygons=7)
+    titles["gaps"], violations["gaps"] = page.title(), _axe(page, server)
     _shot(page, "gaps")
 
     # 3. Local provision
@@ -242,6 +266,7 @@ def test_pages_offline(server, browser_ctx):
     _wait_app(page)
     page.get_by_text("Weekly timetable").wait_for()
     _check_map(page, min_markers=1)
+    titles["local"], violations["local"] = page.title(), _axe(page, server)
     _shot(page, "local", anchor="Weekly timetable", height=1500)
 
     # 4. Scenarios: apply the ranking's top suggestion
@@ -251,13 +276,22 @@ def test_pages_offline(server, browser_ctx):
     page.get_by_role("button", name="Try this unit").click()
     page.get_by_text("Person-hours gained per week").wait_for()
     _check_map(page, min_polygons=1, min_markers=0)
+    titles["scenarios"], violations["scenarios"] = page.title(), _axe(page, server)
     _shot(page, "scenarios", anchor="Effect:", height=1500)
 
     # 5. About
     page.goto(f"{server}/about")
     _wait_app(page)
     page.get_by_text("Contains OS data © Crown copyright and database right.").wait_for()
+    titles["about"], violations["about"] = page.title(), _axe(page, server)
     _shot(page, "about")
+
+    # a distinct browser title per page; no serious or critical WCAG 2.1 AA violation
+    assert len(set(titles.values())) == len(titles), titles
+    assert titles["find"] == "Find a unit · EPU access mapper"
+    found = {name: v for name, v in violations.items() if v}
+    (ARTIFACTS / "axe-violations.json").write_text(json.dumps(found, indent=1), encoding="utf-8")
+    assert not found, json.dumps(found, indent=1)[:4000]
 
     assert page.locator('[data-testid="stException"]').count() == 0
     ext = browser_ctx.external  # type: ignore[attr-defined]
@@ -279,10 +313,12 @@ def test_phone_width(server, browser_ctx):
     page.set_viewport_size({"width": 375, "height": 812})
     page.goto(f"{server}/")
     _wait_app(page)
-    page.get_by_label("Your postcode").fill(POSTCODE)
-    page.get_by_role("button", name="Find units").click()
+    # keyboard only: focus the postcode field, type, press Enter (submits the form)
+    page.get_by_label("Your postcode").focus()
+    page.keyboard.type(POSTCODE)
+    page.keyboard.press("Enter")
     heading = page.get_by_role("heading", name=f"Units nearest {POSTCODE}")
-    heading.wait_for()
+    heading.wait_for(timeout=3 * TIMEOUT_MS)
     _wait_app(page)
     # the results come into view without the user scrolling, the emergency advice with them
     page.wait_for_function("() => { const h = document.getElementById('find-results');"

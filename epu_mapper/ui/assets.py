@@ -9,6 +9,10 @@ folder at ``/app/static/...`` (``server.enableStaticServing`` in
 ``.streamlit/config.toml``); the streamlit-folium component frame loads the
 scripts from there, on the same origin as the app.
 
+axe-core (the accessibility rules the browser test runs) is fetched the same way into
+``static/vendor/axe-core-<version>/axe.min.js``; the app never loads it, the browser test
+injects it from there.
+
 No third-party JavaScript is committed to the repository.
 """
 
@@ -34,9 +38,16 @@ LEAFLET_INTEGRITY = (
 )
 LEAFLET_TARBALL = f"https://registry.npmjs.org/leaflet/-/leaflet-{LEAFLET_VERSION}.tgz"
 
+AXE_VERSION = "4.14.1"
+#: ``npm view axe-core@4.14.1 dist.integrity``
+AXE_INTEGRITY = (
+    "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ=="
+)
+
 #: Streamlit serves ``<folder of app.py>/static`` at ``/app/static``.
 STATIC_DIR = REPO_ROOT / "static"
 LEAFLET_DIR = STATIC_DIR / "vendor" / f"leaflet-{LEAFLET_VERSION}"
+AXE_DIR = STATIC_DIR / "vendor" / f"axe-core-{AXE_VERSION}"
 _NEEDED = ("leaflet.js", "leaflet.css", "images/layers.png", "images/marker-icon.png")
 
 
@@ -71,26 +82,27 @@ def _integrity(data: bytes) -> str:
     return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
 
 
-def _download_tarball() -> bytes:
-    """The Leaflet package tarball, via ``npm pack`` when npm exists, else plain HTTPS."""
+def _download_tarball(package: str = "leaflet", version: str = LEAFLET_VERSION) -> bytes:
+    """An npm package tarball, via ``npm pack`` when npm exists, else plain HTTPS."""
     npm = shutil.which("npm")
     if npm:
         with tempfile.TemporaryDirectory() as tmp:
             done = subprocess.run(
-                [npm, "pack", f"leaflet@{LEAFLET_VERSION}", "--pack-destination", tmp],
+                [npm, "pack", f"{package}@{version}", "--pack-destination", tmp],
                 capture_output=True, text=True, timeout=180, check=False,
             )
-            packed = list(Path(tmp).glob("leaflet-*.tgz"))
+            packed = list(Path(tmp).glob(f"{package}-*.tgz"))
             if done.returncode == 0 and packed:
                 return packed[0].read_bytes()
     import requests
 
+    url = f"https://registry.npmjs.org/{package}/-/{package}-{version}.tgz"
     try:
-        response = requests.get(LEAFLET_TARBALL, timeout=60)
+        response = requests.get(url, timeout=60)
         response.raise_for_status()
     except requests.RequestException as exc:
         raise AssetsMissingError(
-            f"could not fetch Leaflet {LEAFLET_VERSION} from the npm registry ({exc}); "
+            f"could not fetch {package} {version} from the npm registry ({exc}); "
             "run `make assets` on a machine with registry access"
         ) from exc
     return response.content
@@ -149,14 +161,56 @@ def ensure_leaflet(leaflet_dir: Path = LEAFLET_DIR) -> Path:
     return leaflet_dir
 
 
+def axe_present(axe_dir: Path = AXE_DIR) -> bool:
+    """True when the local axe-core copy exists."""
+    return (axe_dir / "axe.min.js").is_file()
+
+
+def fetch_axe(axe_dir: Path = AXE_DIR, tarball: bytes | None = None) -> Path:
+    """Fetch, verify (SHA-512 integrity) and unpack ``axe.min.js`` and its licence.
+
+    Parameters
+    ----------
+    axe_dir
+        Destination (git-ignored).
+    tarball
+        The package tarball bytes (tests pass one); downloaded when ``None``.
+
+    Returns
+    -------
+    Path
+        ``axe_dir``.
+    """
+    data = _download_tarball("axe-core", AXE_VERSION) if tarball is None else tarball
+    got = _integrity(data)
+    if got != AXE_INTEGRITY:
+        raise AssetsMissingError(
+            f"axe-core tarball integrity mismatch: expected {AXE_INTEGRITY}, got {got}")
+    tmp_dir = axe_dir.with_name(axe_dir.name + ".tmp")
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    tmp_dir.mkdir(parents=True)
+    wanted = {"package/axe.min.js": "axe.min.js", "package/LICENSE": "LICENSE"}
+    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        for member in tar.getmembers():
+            if member.isfile() and member.name in wanted:
+                extracted = tar.extractfile(member)
+                assert extracted is not None
+                (tmp_dir / wanted[member.name]).write_bytes(extracted.read())
+    shutil.rmtree(axe_dir, ignore_errors=True)
+    tmp_dir.rename(axe_dir)
+    return axe_dir
+
+
 def main() -> int:
-    """``python -m epu_mapper.ui.assets``: make sure the local Leaflet copy exists."""
+    """``python -m epu_mapper.ui.assets``: make sure the local Leaflet and axe-core copies
+    exist."""
     try:
         path = ensure_leaflet()
+        axe = AXE_DIR if axe_present() else fetch_axe()
     except EpuMapperError as exc:
         print(f"epu-mapper: {exc}", file=sys.stderr)
         return 2
-    print(f"Leaflet {LEAFLET_VERSION} ready in {path}")
+    print(f"Leaflet {LEAFLET_VERSION} ready in {path}; axe-core {AXE_VERSION} in {axe}")
     return 0
 
 

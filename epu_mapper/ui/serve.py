@@ -95,6 +95,9 @@ def warm(postcode_delay_s: float = POSTCODE_DELAY_S,
         from epu_mapper import postcodes
 
         postcodes.get_index(settings)  # the patient page's first postcode lookup
+        from epu_mapper.travel import water
+
+        water.load_model(settings.build_dir)  # the water rule of the first postcode's times
     except Exception as exc:  # noqa: BLE001 - best effort; the app shows any real error itself
         logging.getLogger(__name__).info("warm-up skipped: %s", exc)
     finally:
