@@ -192,7 +192,9 @@ def build_matrix(
                                   unit_ids, old)
             return out, old, True
 
-    mask = cand.candidate_mask(o_lat, o_lon, d_lat, d_lon, k=k, groups=groups, per_group=per_group)
+    straight = cand.straight_km_matrix(o_lat, o_lon, d_lat, d_lon) if engine == "estimate" else None
+    mask = cand.candidate_mask(o_lat, o_lon, d_lat, d_lon, k=k, groups=groups, per_group=per_group,
+                               straight_km=straight)
     if engine == "osrm":
         router = router or osrm_mod.OsrmRouter(net_dir)
         log(f"routing {int(mask.sum()):,} pairs with OSRM on network {router.name!r} ...")
@@ -206,7 +208,7 @@ def build_matrix(
         if water is None:
             log("no build/boundaries/nation.geojson: straight lines are not checked for water")
         result = compute_estimate(o_lat, o_lon, d_lat, d_lon, mask, o_land=o_land, d_land=d_land,
-                                  water=water)
+                                  water=water, straight_km=straight)
     long = to_long(result, area_codes, unit_ids, mask, engine)
 
     counts = {

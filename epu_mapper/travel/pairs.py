@@ -120,6 +120,7 @@ def compute_estimate(
     o_land: np.ndarray | None = None,
     d_land: np.ndarray | None = None,
     water: object | None = None,
+    straight_km: np.ndarray | None = None,
 ) -> PairResult:
     """The straight-line estimate for every kept pair, with no straight line across the sea.
 
@@ -138,6 +139,8 @@ def compute_estimate(
         :func:`epu_mapper.travel.water.load_model`: pairs whose over-land path is much longer
         than the straight line, or that need a ferry, follow :mod:`epu_mapper.travel.water`
         (NaN with ``no fixed link …`` / ``no same-day link …`` where nothing reaches).
+    straight_km : numpy.ndarray, optional
+        Precomputed ``(n_o, n_d)`` great-circle km.
 
     Returns
     -------
@@ -145,7 +148,7 @@ def compute_estimate(
         NaN with reason ``no coordinates`` where a point has no coordinates; ``water``:
         counts of the pairs the water rule changed.
     """
-    straight = straight_km_matrix(o_lat, o_lon, d_lat, d_lon)
+    straight = straight_km if straight_km is not None else straight_km_matrix(o_lat, o_lon, d_lat, d_lon)
     minutes, km = estimate_matrix(o_lat, o_lon, d_lat, d_lon, mask=mask, params=params,
                                   straight_km=straight)
     bad = mask & ~(_coords_ok(o_lat, o_lon)[:, None] & _coords_ok(d_lat, d_lon)[None, :])
@@ -296,21 +299,25 @@ def to_long(
     Returns
     -------
     pandas.DataFrame
-        ``area_code, unit_id`` (str), ``minutes, km`` (float32; NaN = unreachable),
+        ``area_code, unit_id`` (categorical of str), ``minutes, km`` (float32; NaN = unreachable),
         ``reason`` (categorical; null where routed), ``engine`` (categorical), in
         area order then unit order.
     """
     ii, jj = np.nonzero(mask)
     codes = result.reason[ii, jj]
     reason = _reason_labels(codes)
+    # categoricals (ids as categories): millions of rows without a string per row
+    areas = pd.Index(np.asarray(area_codes).astype(str), dtype=object)
+    units = pd.Index(np.asarray(unit_ids).astype(str), dtype=object)
     return pd.DataFrame(
         {
-            "area_code": np.asarray(area_codes, dtype=object)[ii],
-            "unit_id": np.asarray(unit_ids, dtype=object)[jj],
+            "area_code": pd.Categorical.from_codes(ii, categories=areas),
+            "unit_id": pd.Categorical.from_codes(jj, categories=units),
             "minutes": result.minutes[ii, jj].astype(np.float32),
             "km": result.km[ii, jj].astype(np.float32),
             "reason": reason,
-            "engine": pd.Categorical([engine] * len(ii), categories=list(ENGINES)),
+            "engine": pd.Categorical.from_codes(np.full(len(ii), ENGINES.index(engine), dtype=np.int8),
+                                                categories=list(ENGINES)),
         }
     )
 

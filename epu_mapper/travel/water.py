@@ -21,7 +21,10 @@ and :func:`~epu_mapper.travel.estimate.estimate_pairs`:
   overnight ferry does (Shetland), and for Northern Ireland <-> Great Britain.
 
 Ferries are used only to reach land with no fixed link (a mainland-to-mainland ferry such
-as a firth crossing is not used). ``km`` counts road only (not the sea).
+as a firth crossing is not used). ``km`` counts road only (not the sea). Over-land distances
+from a site are searched up to :data:`SEARCH_LIMIT_KM` (150 km, for speed): a pair farther
+apart over land, on the same land, keeps its straight line. Ferry ports are searched without
+a limit, so islands always get their ferry.
 
 Pure core: :func:`classify`; the grid and its distances are built once per build by
 :func:`load_model` / :func:`site_distances` (cached under ``build/travel/water/``).
@@ -284,11 +287,17 @@ def load_model(build_dir: Path | None = None, crossings_csv: Path = CROSSINGS_CS
     return _MODELS[stamp]
 
 
-def distances_from(model: WaterModel, nodes: np.ndarray, chunk: int = 24) -> np.ndarray:
+#: Over-land distances from sites are searched up to this many km (inf beyond: such a pair on
+#: the same land keeps its straight line). Ferry ports are searched without a limit.
+SEARCH_LIMIT_KM = 150.0
+
+
+def distances_from(model: WaterModel, nodes: np.ndarray, chunk: int = 24,
+                   limit: float = SEARCH_LIMIT_KM) -> np.ndarray:
     """Over-land km from each node to every grid node: float32 ``(n_nodes_grid, len(nodes))``.
 
-    Missing nodes (-1) give an all-inf column. Stored transposed (grid node first) so one
-    origin's distances to every source are one contiguous row.
+    Missing nodes (-1) give an all-inf column, and so do grid nodes beyond ``limit`` km. Stored
+    transposed (grid node first) so one origin's distances to every source are one contiguous row.
     """
     from scipy.sparse.csgraph import dijkstra
 
@@ -298,16 +307,17 @@ def distances_from(model: WaterModel, nodes: np.ndarray, chunk: int = 24) -> np.
     ok = np.flatnonzero(nodes >= 0)
     for start in range(0, len(ok), chunk):
         cols = ok[start:start + chunk]
-        d = dijkstra(model.graph, directed=False, indices=nodes[cols])
+        d = dijkstra(model.graph, directed=True, indices=nodes[cols], limit=limit)
         out[:, cols] = d.T.astype(np.float32)
     return out
 
 
-def _cached_distances(model: WaterModel, slot: str, nodes: np.ndarray) -> np.ndarray:
+def _cached_distances(model: WaterModel, slot: str, nodes: np.ndarray,
+                      limit: float = SEARCH_LIMIT_KM) -> np.ndarray:
     """:func:`distances_from` these nodes, kept in memory and in ``model.cache_dir``
     (``dist_<slot>_<key>.npy``, memory-mapped when read back)."""
     nodes = np.asarray(nodes, dtype=np.int64)
-    key = hashlib.sha256(model.key.encode() + nodes.tobytes()).hexdigest()[:16]
+    key = hashlib.sha256(model.key.encode() + nodes.tobytes() + repr(limit).encode()).hexdigest()[:16]
     held = model._cache.get(slot)
     if held is not None and held[0] == key:
         return held[1]
@@ -321,7 +331,7 @@ def _cached_distances(model: WaterModel, slot: str, nodes: np.ndarray) -> np.nda
         except (OSError, ValueError):
             arr = None
     if arr is None:
-        arr = distances_from(model, nodes)
+        arr = distances_from(model, nodes, limit=limit)
         if path is not None:
             _save_distances(path, slot, arr)
     model._cache[slot] = (key, arr, nodes)
@@ -350,7 +360,7 @@ def site_distances(model: WaterModel, nodes: np.ndarray) -> np.ndarray:
 
 def port_distances(model: WaterModel) -> np.ndarray:
     """Over-land km from every grid node to each ferry port: ``(n_nodes, n_ports)`` (cached)."""
-    return _cached_distances(model, "ports", model.ports)
+    return _cached_distances(model, "ports", model.ports, limit=np.inf)
 
 
 def link_distances(model: WaterModel) -> np.ndarray:
@@ -783,7 +793,7 @@ def water_pairs(
     rest = ~cached & (o_node >= 0) & (d_node >= 0)
     if rest.any():
         uniq, inv = np.unique(d_node[rest], return_inverse=True)
-        dist = distances_from(model, uniq)
+        dist = distances_from(model, uniq)  # the same search limit as the cached sites
         g[rest] = dist[o_node[rest], inv]
     res = _classify_subset(model, o_node, d_node, x[check], g, params)
     return check, res
