@@ -741,11 +741,15 @@ def water_matrix(
 
 def _on_land(model: WaterModel, o_lat, o_lon, d_lat, d_lon, x: np.ndarray,
              margin_km: float = 1.5) -> np.ndarray:
-    """Pairs whose straight segment stays on land (grid cells every 0.5 km; the ``margin_km``
+    """Pairs whose straight segment stays on land (a grid cell every km; the ``margin_km``
     at each end are not checked: coastal points often fall in a sea cell)."""
+    if len(x) > 20000:
+        return np.concatenate([_on_land(model, o_lat[i:i + 20000], o_lon[i:i + 20000], d_lat[i:i + 20000],
+                                        d_lon[i:i + 20000], x[i:i + 20000], margin_km)
+                               for i in range(0, len(x), 20000)])
     ox, oy = model.cells(o_lat, o_lon)
     dx, dy = model.cells(d_lat, d_lon)
-    n_s = np.maximum(np.ceil(np.nan_to_num(x, nan=0.0) / 0.5).astype(np.int64), 1)
+    n_s = np.maximum(np.ceil(np.nan_to_num(x, nan=0.0) / (RES_M / 1000.0)).astype(np.int64), 1)
     rep = np.repeat(np.arange(len(x)), n_s)
     start = np.repeat(np.cumsum(n_s) - n_s, n_s)
     t = (np.arange(len(rep)) - start + 0.5) / n_s[rep]
@@ -768,32 +772,48 @@ def water_pairs(
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """The water rule for element-wise pairs.
 
+    Pairs whose destination is a cached site (:func:`site_distances`, e.g. the units after
+    ``travel build`` or a :func:`point` query) read their over-land distance from the cache; the
+    others are checked on the grid first and only those whose straight segment leaves land get a
+    shortest-path search (one per distinct destination).
+
     Returns
     -------
     (which, result)
-        ``which``: int64 positions of the pairs whose straight segment leaves land (the others
-        keep the straight-line estimate); ``result``: their :func:`classify` rows (same order).
+        ``which``: int64 positions of the pairs given to :func:`classify` (the others keep the
+        straight-line estimate); ``result``: their :func:`classify` rows (same order).
     """
     x = np.asarray(straight_km, dtype=np.float64)
-    ok = np.isfinite(x)
-    check = np.flatnonzero(ok)
-    check = check[~_on_land(model, o_lat[check], o_lon[check], d_lat[check], d_lon[check], x[check])]
-    empty = pd.DataFrame({"minutes": np.zeros(0, np.float32), "km": np.zeros(0, np.float32),
-                          "route": np.zeros(0, object), "reason": np.zeros(0, object)})
-    if not len(check):
-        return check, empty
+    check = np.flatnonzero(np.isfinite(x))
     o_node = model.nodes(o_lat[check], o_lon[check])
     d_node = model.nodes(d_lat[check], d_lon[check])
     g = np.full(len(check), np.inf)
+    pos = np.full(len(check), -1)
     sites = model._cache.get("sites")
-    pos = pd.Index(sites[2]).get_indexer(d_node) if sites is not None else np.full(len(check), -1)
+    if sites is not None and len(sites[2]):  # destinations that are cached sites (two may share a cell)
+        uniq, first = np.unique(sites[2], return_index=True)
+        at = np.clip(np.searchsorted(uniq, d_node), 0, len(uniq) - 1)
+        pos = np.where((uniq[at] == d_node) & (d_node >= 0), first[at], -1)
     cached = (pos >= 0) & (o_node >= 0)
     if cached.any():
         g[cached] = sites[1][o_node[cached], pos[cached]]
-    rest = ~cached & (o_node >= 0) & (d_node >= 0)
-    if rest.any():
-        uniq, inv = np.unique(d_node[rest], return_inverse=True)
-        dist = distances_from(model, uniq)  # the same search limit as the cached sites
+    rest = np.flatnonzero(~cached & (o_node >= 0) & (d_node >= 0))
+    if len(rest):
+        wet = ~_on_land(model, o_lat[check[rest]], o_lon[check[rest]], d_lat[check[rest]],
+                        d_lon[check[rest]], x[check[rest]])
+        rest = rest[wet]
+    if len(rest):
+        uniq_d, inv = np.unique(d_node[rest], return_inverse=True)
+        dist = distances_from(model, uniq_d)  # the same search limit as the cached sites
         g[rest] = dist[o_node[rest], inv]
-    res = _classify_subset(model, o_node, d_node, x[check], g, params)
-    return check, res
+    keep = np.zeros(len(check), dtype=bool)
+    keep[cached] = True
+    keep[rest] = True
+    keep |= (o_node >= 0) & (d_node >= 0) & (model.component[np.maximum(o_node, 0)]
+                                             != model.component[np.maximum(d_node, 0)])
+    sel = np.flatnonzero(keep)
+    if not len(sel):
+        return check[:0], pd.DataFrame({"minutes": np.zeros(0, np.float32), "km": np.zeros(0, np.float32),
+                                        "route": np.zeros(0, object), "reason": np.zeros(0, object)})
+    res = _classify_subset(model, o_node[sel], d_node[sel], x[check][sel], g[sel], params)
+    return check[sel], res
