@@ -503,7 +503,7 @@ def test_scenarios_edit_hours_and_rank(fixture_app):
     at.button(key="sc_apply").click()
     at.run()
     _no_failures(at)
-    heading = at.subheader[0].value
+    heading = _plain(at.subheader[0].value)  # unit names and hours are Markdown-escaped
     assert heading == ("Effect: H0 — Unit zero open Monday to Saturday 09:00 to 17:00; "
                        "closed on bank holidays")
     sentences = [_plain(m.value) for m in at.markdown if m.value.startswith("- ")]

@@ -29,7 +29,7 @@ from epu_mapper.errors import (
 )
 from epu_mapper.settings import TIMEZONE, Settings, get_settings
 from epu_mapper.ui import assets, maps, serve
-from epu_mapper.ui.format import SAFETY_MESSAGE
+from epu_mapper.ui.format import SAFETY_MESSAGE, md_escape
 
 MAP_HEIGHT = 460
 DATA_HINT = (
@@ -107,12 +107,12 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
         try:
             page()
         except DataDirectoryError as exc:
-            st.error(f"The raw data folder is not available. {exc}")
+            st.error(f"The raw data folder is not available. {md_escape(exc)}")
             st.info(DATA_HINT)
         except BuildMissingError as exc:
             offer_build(exc)
         except EpuMapperError as exc:
-            st.error(str(exc))
+            st.error(md_escape(exc))  # messages echo what was typed: never Markdown
         finally:
             serve.page_ran()
 
@@ -178,12 +178,12 @@ def run_build(damaged: Path | None = None) -> None:
                 fn()
             except DataDirectoryError as exc:
                 status.update(label="The build stopped", state="error")
-                st.error(f"The raw data folder is not available: {exc}")
+                st.error(f"The raw data folder is not available: {md_escape(exc)}")
                 st.info(DATA_HINT)
                 return
             except EpuMapperError as exc:
                 status.update(label="The build stopped", state="error")
-                st.error(str(exc))
+                st.error(md_escape(exc))
                 return
         bar.progress(1.0, text="Done")
         status.update(label=f"Build finished in {time.perf_counter() - t0:.0f} s", state="complete")

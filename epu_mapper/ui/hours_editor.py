@@ -113,7 +113,7 @@ def hours_editor(key: str, initial: str | None = "", label: str = "Opening hours
             osm = to_osm(WeekSpec(periods=tuple(periods), bank_holidays=str(bank),
                                   always=always))
         except ValueError as exc:
-            st.error(str(exc))
+            st.error(md_escape(exc))
             return None
     st.caption(f"These hours: {md_escape(describe(osm))} (OpenStreetMap: {md_escape(osm)})")
     return osm

@@ -90,7 +90,7 @@ def page() -> None:
         facts = _facts(common.ctx_key())
     except EpuMapperError as exc:
         facts = {}
-        st.info(f"Build facts are not available yet: {exc}")
+        st.info(f"Build facts are not available yet: {md_escape(exc)}")
     manifest = facts.get("manifest") or {}
     if manifest.get("built_at"):
         st.caption(f"Derived tables built {md_escape(manifest['built_at'])} (UTC) from the raw "

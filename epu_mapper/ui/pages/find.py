@@ -224,7 +224,7 @@ def page() -> None:
     try:
         result = _nearest_now(*args) if is_now else _nearest_at(*args)
     except PostcodeError as exc:
-        st.error(f"We could not use that postcode: {exc}")
+        st.error(f"We could not use that postcode: {md_escape(exc)}")
         return
     _results(result, query, at, is_now)
 
@@ -235,7 +235,7 @@ def _results(result: Any, query: dict, at: datetime, is_now: bool) -> None:
     units = pd.DataFrame() if units is None else _with_directory(units)
     label = str(_get(origin, "postcode", query["postcode"]))
     when_words = "now" if is_now else f"on {at:%A %d %B at %H:%M}"
-    st.subheader(f"Units nearest {label}, {when_words}", anchor=RESULTS_ID)
+    st.subheader(f"Units nearest {md_escape(label)}, {when_words}", anchor=RESULTS_ID)
     st.error(SAFETY_MESSAGE, icon="⚠️")
     _announce_and_scroll(pt.found_text(len(units)), int(st.session_state.get("find_nonce", 0)))
     precision = _get(origin, "precision")

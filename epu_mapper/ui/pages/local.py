@@ -115,7 +115,7 @@ def page() -> None:
     hospitals = _get(result, "hospitals_without_unit", pd.DataFrame())
     today = common.uk_now().date()
 
-    st.subheader(f"Units in {names[code]}")
+    st.subheader(f"Units in {md_escape(names[code])}")
     if units is None or units.empty:
         st.warning("Our directory holds no unit in this region. That does not mean there is "
                    "none: the directory is incomplete.")
@@ -168,7 +168,7 @@ def page() -> None:
             st.warning("Our directory holds no unit inside this region. That does not mean "
                        "there is none: the directory is incomplete.")
         if (~inside).any():
-            st.subheader(f"Nearby units serving {names[code]}")
+            st.subheader(f"Nearby units serving {md_escape(names[code])}")
             st.caption("Outside the region, but the nearest unit for some of its small areas.")
             st.dataframe(table[(~inside).to_numpy()].drop(columns=["where"]), hide_index=True,
                          column_config=config)

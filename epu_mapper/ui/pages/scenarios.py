@@ -113,7 +113,7 @@ def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, l
                  names: dict[str, str]) -> None:
     result = _whatif(common.ctx_key(), changes, policy, level, mode)
     verb = "open" if mode == "replace" else "also open"
-    st.subheader("Effect: " + "; ".join(f"{names.get(u, u)} {verb} {describe(h)}"
+    st.subheader("Effect: " + "; ".join(f"{md_escape(names.get(u, u))} {verb} {md_escape(describe(h))}"
                                         for u, h in changes))
     totals = _get(result, "totals", {}) or {}
     by_hour = _get(result, "by_hour")
@@ -131,7 +131,7 @@ def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, l
     t3.metric("Person-hours lost per week", f"{totals.get('person_hours_week_lost', 0):,.0f}")
 
     for line in effect_lines(totals.get("equity")):
-        st.markdown(f"- {line}")
+        st.markdown(f"- {md_escape(line)}")
     st.caption("People are weighted as elsewhere in the app: women aged 15–44 in every nation "
                "(estimated outside Scotland); see About the data.")
     if by_hour is not None and len(by_hour):
