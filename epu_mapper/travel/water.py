@@ -317,10 +317,10 @@ def _cached_distances(model: WaterModel, slot: str, nodes: np.ndarray,
     """:func:`distances_from` these nodes, kept in memory and in ``model.cache_dir``
     (``dist_<slot>_<key>.npy``, memory-mapped when read back)."""
     nodes = np.asarray(nodes, dtype=np.int64)
-    key = hashlib.sha256(model.key.encode() + nodes.tobytes() + repr(limit).encode()).hexdigest()[:16]
     held = model._cache.get(slot)
-    if held is not None and held[0] == key:
+    if held is not None and held[3] == limit and np.array_equal(held[2], nodes):
         return held[1]
+    key = hashlib.sha256(model.key.encode() + nodes.tobytes() + repr(limit).encode()).hexdigest()[:16]
     path = Path(model.cache_dir) / f"dist_{slot}_{key}.npy" if model.cache_dir is not None else None
     arr = None
     if path is not None and path.is_file():
@@ -334,7 +334,7 @@ def _cached_distances(model: WaterModel, slot: str, nodes: np.ndarray,
         arr = distances_from(model, nodes, limit=limit)
         if path is not None:
             _save_distances(path, slot, arr)
-    model._cache[slot] = (key, arr, nodes)
+    model._cache[slot] = (key, arr, nodes, limit)
     return arr
 
 
@@ -547,6 +547,21 @@ def classify(
 LINK_NEAR_LINE_KM = 15.0
 
 
+def _link_arrays(model: WaterModel) -> dict[str, np.ndarray]:
+    """The fixed links as plain arrays (cached): ``length, wet, names, mid_x, mid_y``."""
+    if "link_arrays" not in model._cache:
+        lk = model.links
+        ax, ay = _node_xy(model, lk["node_a"].to_numpy())
+        bx, by = _node_xy(model, lk["node_b"].to_numpy())
+        model._cache["link_arrays"] = {
+            "length": lk["length_km"].to_numpy(np.float64),
+            "wet": lk["crosses_water_on_grid"].to_numpy(bool),
+            "names": lk["name"].to_numpy(object),
+            "mid_x": (ax + bx) / 2, "mid_y": (ay + by) / 2,
+        }
+    return model._cache["link_arrays"]
+
+
 def _node_xy(model: WaterModel, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Grid-corner-relative metres of node centres."""
     if "node_rc" not in model._cache:
@@ -561,9 +576,8 @@ def _near_line(model: WaterModel, o_node: np.ndarray, d_node: np.ndarray) -> np.
     straight segment origin → destination."""
     ox, oy = _node_xy(model, o_node)
     dx, dy = _node_xy(model, d_node)
-    ax, ay = _node_xy(model, model.links["node_a"].to_numpy())
-    bx, by = _node_xy(model, model.links["node_b"].to_numpy())
-    mx, my = (ax + bx)[None, :] / 2, (ay + by)[None, :] / 2
+    lk = _link_arrays(model)
+    mx, my = lk["mid_x"][None, :], lk["mid_y"][None, :]
     vx, vy = (dx - ox)[:, None], (dy - oy)[:, None]
     length2 = np.maximum(vx * vx + vy * vy, 1.0)
     t = np.clip(((mx - ox[:, None]) * vx + (my - oy[:, None]) * vy) / length2, 0.0, 1.0)
@@ -580,13 +594,14 @@ def _link_notes(model: WaterModel, geo: np.ndarray, link_km, sel: np.ndarray, pl
     if link_km is None or len(model.links) == 0:
         return notes
     o_a, o_b, d_a, d_b = (np.asarray(a, dtype=np.float64)[sel] for a in link_km)
-    length = model.links["length_km"].to_numpy(np.float64)[None, :]
+    lk = _link_arrays(model)
+    length = lk["length"][None, :]
     via = np.minimum(o_a + length + d_b, o_b + length + d_a)
     # a link whose ends the 1 km grid already joins over land is not named
-    used = (np.abs(via - geo[:, None]) < 0.1) & model.links["crosses_water_on_grid"].to_numpy(bool)[None, :]
+    used = (np.abs(via - geo[:, None]) < 0.1) & lk["wet"][None, :]
     if segment is not None:
         used &= _near_line(model, *segment)
-    names = model.links["name"].to_numpy()
+    names = lk["names"]
     prefix = "via " if plain == ROUTE_AROUND else "road via "
     bits = used.astype(np.int64) @ (np.int64(1) << np.arange(used.shape[1], dtype=np.int64))
     rows = np.flatnonzero(bits)
