@@ -342,14 +342,16 @@ def _save_distances(path: Path, slot: str, arr: np.ndarray) -> None:
     from epu_mapper.store import atomic_write
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    for old in path.parent.glob(f"dist_{slot}_*.npy"):
-        old.unlink(missing_ok=True)
 
     def _save(tmp: Path) -> None:
         with open(tmp, "wb") as fh:
             np.save(fh, arr, allow_pickle=False)
 
     atomic_write(path, _save)
+    # keep the two newest sets (e.g. the units, and the units with likely sites)
+    olds = sorted(path.parent.glob(f"dist_{slot}_*.npy"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in olds[2:]:
+        old.unlink(missing_ok=True)
 
 
 def site_distances(model: WaterModel, nodes: np.ndarray) -> np.ndarray:
