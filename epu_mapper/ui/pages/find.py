@@ -276,14 +276,17 @@ def _results(result: Any, query: dict, at: datetime, is_now: bool) -> None:
         for i, (_, row) in enumerate(visible.iterrows(), start=1):
             _unit_card(row, i, at, is_now, origin)
         hidden = len(units) - len(visible)
-        if hidden > 0 and st.button(f"Show {hidden} more units", key="find_more_btn"):
-            st.session_state["find_more"] = True
-            st.rerun()
+        if hidden > 0:  # a callback, so one script run (not a run and a rerun) shows them
+            st.button(f"Show {hidden} more units", key="find_more_btn", on_click=_show_more)
     with side:
         _map(visible, origin, label)
         st.caption("Table of the same units (the map's text alternative):")
         st.dataframe(results_table(visible, at, is_now), hide_index=True)
     suggest.suggest_new_unit("find")
+
+
+def _show_more() -> None:
+    st.session_state["find_more"] = True
 
 
 def _map(units: pd.DataFrame, origin: Any, label: str) -> None:
