@@ -63,8 +63,10 @@ bench: build
 screenshots: browser build assets
 	EPU_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/test_browser_app.py -m browser -q
 
+# Static gate: ruff (rules in pyproject.toml) on everything, mypy on the pure core (files there too).
 lint: $(STAMP)
-	$(VENV)/bin/ruff check epu_mapper tests app.py
+	$(VENV)/bin/ruff check epu_mapper tests app.py benchmarks
+	$(VENV)/bin/mypy
 
 clean:
 	rm -rf build .pytest_cache

@@ -20,7 +20,7 @@ def index(real_settings):
     return PostcodeIndex.load(real_settings)
 
 
-@pytest.mark.parametrize("text, precision", [
+@pytest.mark.parametrize(("text", "precision"), [
     ("sw1a 1aa", "unit"), ("EH11YZ", "unit"), ("SW1A 9ZZ", "district"),
     ("BT12 6BA", "ni_sdz"), ("LE15 6XX", "sector"),
 ])

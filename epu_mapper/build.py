@@ -89,6 +89,8 @@ class Step:
 
 @dataclass
 class Context:
+    """What a build step gets: settings, raw input paths, the build folder, warnings out."""
+
     settings: Settings
     paths: dict[str, Path]
     build_dir: Path
@@ -97,6 +99,7 @@ class Context:
     expected: dict[str, Any] | None = None
 
     def out(self, rel: str) -> Path:
+        """A path inside the build folder."""
         return self.build_dir / rel
 
 
@@ -164,8 +167,10 @@ def _check_totals(totals: pd.DataFrame, expected: dict[str, Any]) -> list[str]:
 
 
 def _women_15_44(raw: dict[str, pd.DataFrame], w: dict[str, pd.DataFrame]) -> dict[str, Any]:
-    """Replace the E&W proxy points and put women 15-44 on the LSOA and SDZ inputs (in place);
-    return the method's numbers for the manifest."""
+    """Replace the E&W proxy points and put women 15-44 on the LSOA and SDZ inputs (in place).
+
+    Return the method's numbers for the manifest.
+    """
     shares = population.ew_female_share(w["syoa"], w["bands"], w["lookup11"])
     lsoa = population.official_centroids(raw["lsoa"], w["pwc"])
     lsoa["women_15_44"], lsoa["weight_note"] = population.ew_women_15_44(lsoa, shares)
@@ -200,6 +205,7 @@ def _check_women(women: dict[str, Any], expected: dict[str, Any] | None) -> list
 
 
 def step_demand(ctx: Context) -> dict[str, Any]:
+    """Write ``demand.parquet`` (small areas, population, weights) and ``regions.parquet``."""
     raw = sources.read_demand_inputs(ctx.settings)
     women = _women_15_44(raw, sources.read_weight_inputs(ctx.settings))
     lookup = sources.read_area_regions(ctx.settings)
@@ -250,6 +256,7 @@ def _geojson_within_budget(layer, tolerance_m: float, budget: int) -> tuple[str,
 
 
 def step_boundaries(ctx: Context) -> dict[str, Any]:
+    """Write the simplified GeoJSON of every region level under ``boundaries/``."""
     regions = _read(ctx, "regions.parquet")
     keys = {"nhser": "nhser_bnd", "icb": "icb_bnd", "lhb": "lhb_bnd", "scot_hb": "scot_hb_bnd",
             "hsct": "hsct_bnd", "lad": "lad_bnd"}
@@ -281,6 +288,7 @@ def step_boundaries(ctx: Context) -> dict[str, Any]:
 
 
 def step_postcodes(ctx: Context) -> dict[str, Any]:
+    """Write the postcode tables the lookups use (units, Northern Ireland, sectors, districts)."""
     demand = _read(ctx, "demand.parquet", columns=["area_code", "lat", "lon", "lad_code", "nation"])
     lad_codes = set(demand["lad_code"])
     pc = sources.read_gb_postcodes(ctx.settings)
@@ -364,6 +372,7 @@ def step_postcodes(ctx: Context) -> dict[str, Any]:
 
 
 def step_hospitals(ctx: Context) -> dict[str, Any]:
+    """Write ``hospitals.parquet``: acute sites of the four nations with coordinates."""
     hosp = geography.hospitals_table(sources.read_hospital_inputs(ctx.settings))
     no_xy = hosp["lat"].isna() | hosp["lon"].isna()
     if no_xy.any():
@@ -378,12 +387,10 @@ def step_hospitals(ctx: Context) -> dict[str, Any]:
 
 
 def step_units(ctx: Context) -> dict[str, Any]:
+    """Join the directory's units to the geography: ``units_geo.parquet`` (area, regions, checks)."""
     from epu_mapper.postcodes import PostcodeIndex
+    from epu_mapper.units import load_units
 
-    try:
-        from epu_mapper.units import load_units
-    except ImportError as exc:  # pragma: no cover - the units module ships with the project
-        raise EpuMapperError(f"cannot join units to geography: {exc}") from exc
     units = load_units(settings=ctx.settings)
     for p in units.attrs.get("problems", []):
         ctx.warnings.append(f"units directory: {p}")
@@ -416,8 +423,10 @@ def step_units(ctx: Context) -> dict[str, Any]:
 
 
 def step_sites(ctx: Context) -> dict[str, Any]:
-    """Acute general hospitals matched to the directory; the unmatched ones are likely EPU sites
-    (rule and columns: :mod:`epu_mapper.sites`)."""
+    """Acute general hospitals matched to the directory.
+
+    The unmatched ones are likely EPU sites (rule and columns: :mod:`epu_mapper.sites`).
+    """
     from epu_mapper import sites
     from epu_mapper.units import load_units
 

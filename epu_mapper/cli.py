@@ -29,6 +29,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``epu-mapper`` argument parser with every command group registered."""
     parser = _Parser(
         prog="epu-mapper",
         description="UK early pregnancy unit access: directory, hours, travel times, gaps.",
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``epu-mapper`` command; returns the exit code (2 for a usage error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "func"):

@@ -382,5 +382,5 @@ def read_reference(path: Path) -> pd.DataFrame:
 
 
 def units_to_csv_text(units: pd.DataFrame) -> str:
-    """The directory as CSV text (UTF-8, ``\\n`` line ends, minimal quoting)."""
+    r"""The directory as CSV text (UTF-8, ``\n`` line ends, minimal quoting)."""
     return units.to_csv(index=False, lineterminator="\n")

@@ -339,7 +339,8 @@ def _solve_sets(
     out_idx = np.full((n_sets, n_areas), -1, dtype=np.int32)
     k = max(1, min(int(top_k), n_units))
     rows = np.arange(n_areas)
-    top = top_min = None
+    top: np.ndarray | None = None
+    top_min: np.ndarray | None = None
     for j in range(n_sets):
         members = np.flatnonzero(sets[j])
         if members.size == 0:
@@ -355,6 +356,7 @@ def _solve_sets(
                     order = sort_order(minutes)
                 top = np.ascontiguousarray(order[:, :k])
                 top_min = np.take_along_axis(minutes, top, axis=1)
+            assert top_min is not None
             hit = sets[j][top]
             first = hit.argmax(axis=1)
             found = hit[rows, first]
@@ -709,13 +711,12 @@ def week_summary(
     return pd.DataFrame(cols, index=pd.RangeIndex(n_groups, name="group"))
 
 
-def worst_best_ratio(values: np.ndarray, higher_is_worse: bool = True) -> float:
-    """Ratio of the worst region's value to the best region's value.
+def worst_best_ratio(values: np.ndarray) -> float:
+    """Ratio of the largest regional value to the smallest, so always >= 1.
 
-    For minutes (``higher_is_worse=True``): ``max / min`` over regions with a finite value
-    (``inf`` when the worst region's value is infinite, NaN when the best is 0 or there is none).
-    For coverage percentages (``higher_is_worse=False``): ``max / min`` as well, i.e. best over
-    worst, so the ratio is always >= 1.
+    For minutes that is worst over best; for coverage percentages best over worst. NaN values
+    are left out; ``inf`` when the largest is infinite, NaN when the smallest is 0 or there is
+    no value.
     """
     v = np.asarray(values, dtype=np.float64)
     v = v[~np.isnan(v)]

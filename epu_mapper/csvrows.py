@@ -44,7 +44,7 @@ class Record:
 
 
 def decode(raw: bytes) -> tuple[str | None, int, str]:
-    """Text of a CSV file, with undecodable bytes kept as surrogates for per-row reporting.
+    r"""Text of a CSV file, with undecodable bytes kept as surrogates for per-row reporting.
 
     Parameters
     ----------
@@ -55,7 +55,7 @@ def decode(raw: bytes) -> tuple[str | None, int, str]:
     -------
     text : str or None
         The text (UTF-8, BOM removed; a byte that is not UTF-8 becomes a lone
-        surrogate ``\\udc80``–``\\udcff``), or None when the whole file is unreadable.
+        surrogate ``\udc80``–``\udcff``), or None when the whole file is unreadable.
     line : int
         Where the whole-file fault is (when ``text`` is None).
     message : str

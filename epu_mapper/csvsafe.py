@@ -55,7 +55,7 @@ def formula_prefix(text: str) -> bool:
 
 
 def safe_cell(value: Any) -> Any:
-    """``value`` with a leading apostrophe when it is text a spreadsheet would run.
+    r"""``value`` with a leading apostrophe when it is text a spreadsheet would run.
 
     Parameters
     ----------
@@ -100,7 +100,7 @@ def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(df: pd.DataFrame, target: str | Path | IO[str], float_format: str | None = None) -> None:
-    """Write ``df`` as a spreadsheet-safe CSV (UTF-8, ``\\n`` line ends, no index).
+    r"""Write ``df`` as a spreadsheet-safe CSV (UTF-8, ``\n`` line ends, no index).
 
     Parameters
     ----------

@@ -57,8 +57,11 @@ def decile_from_rank(rank: np.ndarray | pd.Series, n: int) -> np.ndarray:
 
 
 def _pooled(lookup: pd.DataFrame, values: pd.Series, key: str) -> pd.DataFrame:
-    """Mean of ``values`` (indexed by LSOA11) over each LSOA21's linked LSOA11s, and whether the
-    link changed (any change code other than ``U``)."""
+    """Values carried from LSOA11 to LSOA21 through the ONS lookup.
+
+    Mean of ``values`` (indexed by LSOA11) over each LSOA21's linked LSOA11s, and whether the link
+    changed (any change code other than ``U``).
+    """
     link = lookup[["lsoa11_code", "lsoa21_code", "change_code"]].drop_duplicates(
         ["lsoa11_code", "lsoa21_code"])
     link = link.assign(v=link["lsoa11_code"].map(values), changed=link["change_code"] != "U")
@@ -68,8 +71,11 @@ def _pooled(lookup: pd.DataFrame, values: pd.Series, key: str) -> pd.DataFrame:
 
 
 def _crosswalk_mean(crosswalk: pd.DataFrame, values: pd.Series) -> pd.Series:
-    """Area-share-weighted mean of ``values`` (indexed by SOA) per SDZ (shares renormalised over
-    the SOAs that have a value)."""
+    """Area-share-weighted mean of ``values``.
+
+    Area-share-weighted mean of ``values`` (indexed by SOA) per SDZ (shares renormalised over the
+    SOAs that have a value).
+    """
     cw = crosswalk.assign(v=crosswalk["soa01_code"].map(values)).dropna(subset=["v"])
     cw = cw.assign(wv=cw["share_of_sdz21_area"] * cw["v"])
     g = cw.groupby("sdz21_code")
@@ -120,7 +126,7 @@ def area_deprivation(areas: pd.DataFrame, raw: dict[str, pd.DataFrame]) -> pd.Da
         official = code[eng].map(raw["imd"].set_index("lsoa21_code")["IMD_decile"])
         decile[eng.to_numpy()] = official.fillna(0).astype(np.int8).to_numpy()
     uk, uk_approx = _uk_decile(code, nation, raw)
-    out = pd.DataFrame({
+    return pd.DataFrame({
         "area_code": code.to_numpy(),
         "nation": nation.to_numpy(),
         "dep_index": nation.map(INDEX_NAME).to_numpy(),
@@ -133,7 +139,6 @@ def area_deprivation(areas: pd.DataFrame, raw: dict[str, pd.DataFrame]) -> pd.Da
         "uk_quintile": ((uk + 1) // 2).astype(np.int8),
         "uk_approximate": uk_approx,
     })
-    return out
 
 
 def _uk_decile(code: pd.Series, nation: pd.Series, raw: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -202,8 +207,10 @@ def area_equity_table(areas: pd.DataFrame, raw: dict[str, pd.DataFrame]) -> pd.D
 
 
 def check_area_equity(table: pd.DataFrame) -> list[str]:
-    """Problems that make the table unusable: an area without a within-nation decile, or an
-    E&W area without a car figure."""
+    """Problems that make the table unusable.
+
+    An area without a within-nation decile, or an E&W area without a car figure.
+    """
     problems = []
     missing = table.loc[table["dep_decile"] == 0, "area_code"]
     if len(missing):

@@ -91,10 +91,12 @@ def _lower_median(a: np.ndarray) -> np.ndarray:
 
 
 def slot_area_summary(
-    minutes: np.ndarray, reach: float = 60.0, thresholds: Sequence[int] = THRESHOLDS
+    minutes: np.ndarray, thresholds: Sequence[int] = THRESHOLDS
 ) -> dict[str, np.ndarray]:
-    """The one-slot equivalent of :func:`band_area_summaries` (``selected`` band; ``hours`` is
-    NaN: hours covered describe a band of hours, not one moment)."""
+    """The one-slot equivalent of :func:`band_area_summaries` (the ``selected`` band).
+
+    ``hours`` is NaN: hours covered describe a band of hours, not one moment.
+    """
     v = np.asarray(minutes, dtype=np.float64).reshape(-1)
     d: dict = {f"within_{t}": (v <= t).astype(np.float64) for t in thresholds}
     d["median"] = v
@@ -288,8 +290,10 @@ def double_disadvantage(
     weekend_median: np.ndarray,
     threshold: float = 60.0,
 ) -> np.ndarray:
-    """Areas in the most deprived quintile, with a high no-car share, and more than
-    ``threshold`` minutes from an open unit at night or at the weekend.
+    """Areas in the most deprived quintile.
+
+    Areas in the most deprived quintile, with a high no-car share, and more than ``threshold``
+    minutes from an open unit at night or at the weekend.
 
     Parameters
     ----------

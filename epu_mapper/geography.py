@@ -145,8 +145,7 @@ def demand_table(
         out[col] = out[col].astype("float64")
     for col in ("ruc_class", "ruc21_code", "ruc21_name"):
         out[col] = out[col].astype("str").where(out[col].notna(), None)
-    out = out[DEMAND_COLUMNS].sort_values("area_code", kind="stable").reset_index(drop=True)
-    return out
+    return out[DEMAND_COLUMNS].sort_values("area_code", kind="stable").reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------------
@@ -258,27 +257,33 @@ def check_regions(regions: pd.DataFrame, demand: pd.DataFrame) -> list[str]:
     bad_nation = merged["nation"] != merged["nation_regions"]
     if bad_nation.any():
         problems.append(f"{int(bad_nation.sum())} areas disagree on nation between demand and regions")
-    for nation, levels in LEVELS_BY_NATION.items():
-        rows = merged[merged["nation"] == nation]
-        for level in LEVELS:
-            code, name = region_columns(level)
-            has = rows[code].notna() & rows[code].astype(str).ne("")
-            if level in levels:
-                if not has.all():
-                    problems.append(f"{nation}: {int((~has).sum())} areas have no {level}")
-                named = rows[name].notna()
-                if not named.all():
-                    problems.append(f"{nation}: {int((~named).sum())} areas have no {level} name")
-            elif has.any():
+    for nation in LEVELS_BY_NATION:
+        problems += _check_nation_levels(merged[merged["nation"] == nation], nation)
+    return problems
+
+
+def _check_nation_levels(rows: pd.DataFrame, nation: str) -> list[str]:
+    """One nation's areas: a named region at each of its levels, none at the others."""
+    problems: list[str] = []
+    levels = LEVELS_BY_NATION[nation]
+    for level in LEVELS:
+        code, name = region_columns(level)
+        has = rows[code].notna() & rows[code].astype(str).ne("")
+        if level not in levels:
+            if has.any():
                 problems.append(f"{nation}: {int(has.sum())} areas have a {level}, which does not apply")
-        for level in levels:
-            code, name = region_columns(level)
-            per_code = rows.groupby(code)[name].nunique()
-            if (per_code > 1).any():
-                problems.append(f"{nation}: {level} codes with several names: {list(per_code[per_code > 1].index)}")
-        lad_prefix = rows["lad_code"].str[0].map(LAD_PREFIX_NATION)
-        if (lad_prefix != nation).any():
-            problems.append(f"{nation}: {int((lad_prefix != nation).sum())} areas in a LAD of another nation")
+            continue
+        if not has.all():
+            problems.append(f"{nation}: {int((~has).sum())} areas have no {level}")
+        named = rows[name].notna()
+        if not named.all():
+            problems.append(f"{nation}: {int((~named).sum())} areas have no {level} name")
+        per_code = rows.groupby(code)[name].nunique()
+        if (per_code > 1).any():
+            problems.append(f"{nation}: {level} codes with several names: {list(per_code[per_code > 1].index)}")
+    lad_prefix = rows["lad_code"].str[0].map(LAD_PREFIX_NATION)
+    if (lad_prefix != nation).any():
+        problems.append(f"{nation}: {int((lad_prefix != nation).sum())} areas in a LAD of another nation")
     return problems
 
 
@@ -755,8 +760,11 @@ def join_units(
 def lad_nearest_with_distance(
     lat: np.ndarray, lon: np.ndarray, lad: gpd.GeoDataFrame
 ) -> pd.DataFrame:
-    """``lad_polygon, lad_km``: the LAD polygon each point is in or nearest to, and the distance
-    to it in km (0 inside). ``lad`` has ``region_code`` and polygons (WGS84)."""
+    """``lad_polygon, lad_km``.
+
+    The LAD polygon each point is in or nearest to, and the distance to it in km (0 inside). ``lad``
+    has ``region_code`` and polygons (WGS84).
+    """
     pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat), crs=4326).to_crs(27700)
     polys = lad[["region_code", "geometry"]].to_crs(27700)
     joined = gpd.sjoin_nearest(pts, polys, how="left", distance_col="dist_m")

@@ -53,7 +53,11 @@ from zoneinfo import ZoneInfo
 import holidays as _holidays
 import numpy as np
 import pandas as pd
-from opening_hours import OpeningHours, ParserError, State
+from opening_hours import (  # type: ignore[attr-defined]  # ParserError is missing from its stubs
+    OpeningHours,
+    ParserError,
+    State,
+)
 
 from epu_mapper.errors import EpuMapperError
 from epu_mapper.settings import NATIONS, TIMEZONE
@@ -100,7 +104,9 @@ class HoursError(EpuMapperError, ValueError):
 
 def _split_rules(expr: str) -> list[str]:
     """Split an expression into ``;`` rules, ignoring separators inside ``"comments"``."""
-    rules, buf, quoted = [], [], False
+    rules: list[str] = []
+    buf: list[str] = []
+    quoted = False
     for ch in expr:
         if ch == '"':
             quoted = not quoted
@@ -147,8 +153,8 @@ def _resolve_ph(expr: str, holiday_weekday: int | None) -> str:
         if not _has_ph(rule):
             rules.append(rule)
             continue
-        subs = [_rewrite_subrule(s, holiday_weekday) for s in _SUBRULE_SPLIT_RE.split(rule)]
-        subs = [s for s in subs if s]
+        rewritten = [_rewrite_subrule(s, holiday_weekday) for s in _SUBRULE_SPLIT_RE.split(rule)]
+        subs = [s for s in rewritten if s]
         if subs:
             rules.append(", ".join(subs))
     return "; ".join(rules) if rules else "closed"
@@ -367,18 +373,13 @@ def _normalise(expr: object) -> str | None:
     return None if _is_blank(expr) else str(expr).strip()
 
 
-def week_states_for(
-    hours: Sequence[object], nations: Sequence[str] | None = None, step_minutes: int = 60
-) -> np.ndarray:
+def week_states_for(hours: Sequence[object], step_minutes: int = 60) -> np.ndarray:
     """Typical-week grid for arbitrary opening_hours strings (what-if).
 
     Parameters
     ----------
     hours : sequence of str
         One OSM opening_hours string per unit; empty/None = nothing known.
-    nations : sequence of str, optional
-        Accepted for symmetry with :func:`day_states_for`; a typical week has no
-        bank holiday, so nation does not change the result.
     step_minutes : int, default 60
         Slot length; 60 gives 168 hour-of-week columns.
 
@@ -430,17 +431,13 @@ def day_states_for(
 
 
 def bank_holiday_states_for(
-    hours: Sequence[object], nations: Sequence[str] | None = None, weekday: int = 0,
-    step_minutes: int = 60,
+    hours: Sequence[object], weekday: int = 0, step_minutes: int = 60
 ) -> np.ndarray:
     """Grid of a bank-holiday day (``PH`` rules applied) for arbitrary hours strings.
 
     Parameters
     ----------
     hours : sequence of str
-    nations : sequence of str, optional
-        Unused for a generic bank holiday (every unit is on a holiday in its own
-        nation); kept for a uniform signature.
     weekday : int, default 0
         The weekday the bank holiday falls on (0 = Monday, as most UK ones do).
     step_minutes : int, default 60
@@ -480,8 +477,8 @@ def week_states(units: pd.DataFrame, step_minutes: int = 60) -> np.ndarray:
     numpy.ndarray of int8, shape (n_units, 168) for hourly slots
         Row order = ``units`` row order; column ``h = day * 24 + hour``.
     """
-    hours, nations = _unit_columns(units)
-    return week_states_for(hours, nations, step_minutes)
+    hours, _ = _unit_columns(units)
+    return week_states_for(hours, step_minutes)
 
 
 def bank_holiday_states(units: pd.DataFrame, weekday: int = 0, step_minutes: int = 60) -> np.ndarray:
@@ -498,8 +495,8 @@ def bank_holiday_states(units: pd.DataFrame, weekday: int = 0, step_minutes: int
     -------
     numpy.ndarray of int8, shape (n_units, 24)
     """
-    hours, nations = _unit_columns(units)
-    return bank_holiday_states_for(hours, nations, weekday, step_minutes)
+    hours, _ = _unit_columns(units)
+    return bank_holiday_states_for(hours, weekday, step_minutes)
 
 
 def day_states(units: pd.DataFrame, day: date, step_minutes: int = 60) -> np.ndarray:
@@ -575,7 +572,7 @@ def combine_hours(existing: str | None, extra: str) -> str:
         When either string is not valid.
     """
     for label, s in (("existing", existing), ("extra", extra)):
-        msg = check_hours(s) if not _is_blank(s) else None
+        msg = check_hours(str(s)) if not _is_blank(s) else None
         if msg:
             raise HoursError(f"{label} hours: {msg}")
     if _is_blank(extra):

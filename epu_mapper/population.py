@@ -214,8 +214,10 @@ def ni_women_15_44(sdz: pd.DataFrame, lgd_share: pd.DataFrame) -> pd.Series:
 
 
 def official_centroids(lsoa: pd.DataFrame, pwc: pd.DataFrame) -> pd.DataFrame:
-    """Move E&W demand points to the ONS population-weighted centroids, keeping the proxy where
-    the official file lacks an area.
+    """Move E&W demand points to the ONS population-weighted centroids.
+
+    Move E&W demand points to the ONS population-weighted centroids, keeping the proxy where the
+    official file lacks an area.
 
     Parameters
     ----------

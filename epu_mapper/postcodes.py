@@ -63,8 +63,11 @@ NOT_UK = "that doesn't look like a UK postcode"
 
 
 def is_written_postcode(text: str) -> bool:
-    """True when ``text`` is a full UK postcode written canonically (upper case, one space
-    before the inward code, e.g. ``SW17 0QT``), ``GIR 0AA`` included. No normalising."""
+    """True when ``text`` is a full UK postcode written canonically (no normalising).
+
+    Canonical: upper case, one space before the inward code, e.g. ``SW17 0QT``; ``GIR 0AA``
+    included.
+    """
     compact = text.replace(" ", "")
     return text == f"{compact[:-3]} {compact[-3:]}" and (
         compact == "GIR0AA" or _UNIT_RE.match(compact) is not None
@@ -72,8 +75,10 @@ def is_written_postcode(text: str) -> bool:
 
 
 def normalise_postcode(text: object) -> str:
-    """Upper case, Unicode-compatibility folded, all whitespace removed, one space before
-    the last three characters (``" sw1a1aa "`` -> ``"SW1A 1AA"``). No validation.
+    """The canonical spelling of a postcode (``" sw1a1aa "`` -> ``"SW1A 1AA"``), unvalidated.
+
+    Upper case, Unicode-compatibility folded, all whitespace removed, one space before the last
+    three characters.
 
     Returns ``""`` for empty input; non-strings give ``""`` too.
     """
@@ -183,6 +188,7 @@ class PostcodeResult:
 
     @property
     def nation(self) -> str | None:
+        """The nation the postcode is in (None when not placed)."""
         return self.regions.get("nation")
 
     def to_dict(self) -> dict[str, Any]:

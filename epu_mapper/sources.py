@@ -248,8 +248,11 @@ def read_ni_postcodes(settings: Settings | None = None) -> pd.DataFrame:
 
 
 def read_postcode_centroids(settings: Settings | None = None) -> dict[str, pd.DataFrame]:
-    """Sector and district centroids (``postcode_sector``/``postcode_district``, ``n_postcodes``,
-    ``admin_district_code``, ``lat``, ``lon``)."""
+    """Sector and district centroids.
+
+    Columns ``postcode_sector``/``postcode_district``, ``n_postcodes``, ``admin_district_code``,
+    ``lat``, ``lon``.
+    """
     cols = ["n_postcodes", "admin_district_code", "lat", "lon"]
     return {
         "sector": read_csv("gb_sectors", settings, usecols=["postcode_sector", *cols],

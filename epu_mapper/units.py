@@ -129,6 +129,16 @@ def check_row(row: dict[str, str]) -> list[tuple[str, str]]:
     -------
     list of (column, message); empty when the row is valid.
     """
+    return [
+        problem
+        for check in (_check_identity, _check_postcode, _check_site, _check_hours, _check_weeks,
+                      _check_source)
+        for problem in check(row)
+    ]
+
+
+def _check_identity(row: dict[str, str]) -> list[tuple[str, str]]:
+    """Id, name, free text and nation."""
     out: list[tuple[str, str]] = []
     uid = row["unit_id"].strip()
     if not uid:
@@ -146,7 +156,12 @@ def check_row(row: dict[str, str]) -> list[tuple[str, str]]:
             out.append((col, f"contains HTML markup ({tag!r}); the directory is plain text"))
     if row["nation"] not in NATIONS:
         out.append(("nation", f"{row['nation']!r} is not one of {', '.join(NATIONS)}"))
+    return out
 
+
+def _check_postcode(row: dict[str, str]) -> list[tuple[str, str]]:
+    """The postcode, written as Royal Mail writes it."""
+    out: list[tuple[str, str]] = []
     pc = row["postcode"]
     if pc and not is_written_postcode(pc):
         compact = re.sub(r"\s+", "", pc.upper())
@@ -155,7 +170,12 @@ def check_row(row: dict[str, str]) -> list[tuple[str, str]]:
             out.append(("postcode", f"{pc!r} must be written as {canon!r} (upper case, one space)"))
         else:
             out.append(("postcode", f"{pc!r} is not a UK postcode"))
+    return out
 
+
+def _check_site(row: dict[str, str]) -> list[tuple[str, str]]:
+    """Coordinates inside the UK, and the ``mappable`` flag agreeing with them."""
+    out: list[tuple[str, str]] = []
     lat_s, lon_s = row["lat"].strip(), row["lon"].strip()
     has_xy = False
     if lat_s or lon_s:
@@ -180,7 +200,12 @@ def check_row(row: dict[str, str]) -> list[tuple[str, str]]:
         out.append(("mappable", f"{row['mappable']!r} must be 'true' or 'false'"))
     elif mappable == "true" and not has_xy and not (lat_s or lon_s):
         out.append(("mappable", "is true but the unit has no lat/lon"))
+    return out
 
+
+def _check_hours(row: dict[str, str]) -> list[tuple[str, str]]:
+    """Opening hours, their status and kind, and self-referral."""
+    out: list[tuple[str, str]] = []
     oh = row["opening_hours"]
     msg = check_hours(oh) if not _CONTROL_RE.search(oh) else None
     if msg:
@@ -202,7 +227,12 @@ def check_row(row: dict[str, str]) -> list[tuple[str, str]]:
     if row["self_referral"] not in SELF_REFERRAL:
         allowed = ", ".join(SELF_REFERRAL)
         out.append(("self_referral", f"{row['self_referral']!r} must be one of {allowed}"))
+    return out
 
+
+def _check_weeks(row: dict[str, str]) -> list[tuple[str, str]]:
+    """Gestation limits: whole weeks 1–45, min not above max."""
+    out: list[tuple[str, str]] = []
     weeks = {}
     for col in ("min_weeks", "max_weeks"):
         val = row[col].strip()
@@ -215,7 +245,12 @@ def check_row(row: dict[str, str]) -> list[tuple[str, str]]:
     if len(weeks) == 2 and weeks["min_weeks"] > weeks["max_weeks"]:
         lo, hi = weeks["min_weeks"], weeks["max_weeks"]
         out.append(("min_weeks", f"min_weeks {lo} is greater than max_weeks {hi}"))
+    return out
 
+
+def _check_source(row: dict[str, str]) -> list[tuple[str, str]]:
+    """Source URL and date, phone and site code."""
+    out: list[tuple[str, str]] = []
     url = row["source_url"].strip()
     if not url:
         out.append(("source_url", "is empty; every unit needs the URL of its source"))

@@ -1,5 +1,6 @@
-"""The urgent route for a patient: the right helpline for her nation and the nearest acute hospital
-(pure; no I/O).
+"""The urgent route for a patient.
+
+The right helpline for her nation and the nearest acute hospital (pure; no I/O).
 
 Helplines (wording checked against the services' own pages, 2026):
 

@@ -8,6 +8,7 @@ system user (created by the Debian package). Stopped by its PID; the folder is r
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -59,10 +60,8 @@ class PostgresServer:
         return self.url(name)
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGINT)  # "fast" shutdown
-        except ProcessLookupError:
-            pass
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

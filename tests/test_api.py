@@ -97,7 +97,7 @@ def test_gaps_bank_holiday_slot(ctx):
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    ("kwargs", "message"),
     [
         ({"level": "county"}, "unknown level"),
         ({"level": "icb", "at": "next tuesday"}, "cannot read the time"),

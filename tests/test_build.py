@@ -24,8 +24,7 @@ STEPS = ["demand", "equity", "boundaries", "postcodes", "hospitals"]
 def tiny(tmp_path, tiny_raw):
     raw = tmp_path / "raw"
     shutil.copytree(tiny_raw, raw)
-    s = dataclasses.replace(get_settings(), data_dir=raw, build_dir=tmp_path / "build")
-    return s
+    return dataclasses.replace(get_settings(), data_dir=raw, build_dir=tmp_path / "build")
 
 
 def _build(s, **kw):

@@ -69,7 +69,7 @@ def test_gaps_at_with_offset_and_text(run):
 
 
 @pytest.mark.parametrize(
-    "argv, message",
+    ("argv", "message"),
     [
         (["gaps", "--level", "county"], "invalid choice"),
         (["gaps", "--at", "29/11/2026"], "cannot read the time"),

@@ -146,7 +146,7 @@ def test_gini_two_points():
 
 
 @pytest.mark.parametrize(
-    "policy, hours, all_week, nice, bands",
+    ("policy", "hours", "all_week", "nice", "bands"),
     [
         (
             "exclude",

@@ -155,7 +155,7 @@ def test_check_regions_finds_lost_area(regions, demand):
 def test_region_names_and_columns(regions):
     assert g.region_columns("nation") == ("nation", "nation")
     assert g.region_columns("icb") == ("icb_code", "icb_name")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown region level 'parish'"):
         g.region_columns("parish")
     names = g.region_names(regions, "icb")
     assert names.to_dict("records") == [

@@ -79,7 +79,7 @@ def test_greedy_rank_by_hand():
     assert ranked.gain_population.tolist() == [6, 3]
     assert ranked.cumulative_person_hours.tolist() == [96, 144]
     assert ranked.hours_added.tolist() == [16, 16]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="k must be at least 1"):
         sc.greedy_rank(reach, base, ext, WEIGHTS, k=0)
 
 

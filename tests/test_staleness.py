@@ -23,7 +23,7 @@ TODAY = date(2026, 11, 30)
 REPO_UNITS = Path(__file__).resolve().parent.parent / "data" / "units.csv"
 
 
-@pytest.mark.parametrize("seen,expected", [
+@pytest.mark.parametrize(("seen", "expected"), [
     ("2026-06-01", False), ("2025-12-01", False), ("2025-11-30", False), ("2025-11-29", True),
     ("2025-12", False), ("2025", False), ("2024", True), ("", True), (None, True), ("undated", True),
     ("2025-02-30", True),  # not a date: unreadable counts as missing

@@ -58,7 +58,7 @@ def test_fit_ignores_non_finite_pairs_and_needs_data():
     y = np.array([4.0, 5.0, np.nan, 7.0])
     fitted = fit_estimate(x, y, x * 1.5, "t")
     assert fitted.n_pairs == 3 and fitted.intercept_min == 3.0 and fitted.min_per_km == 1.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least 3 routed pairs"):
         fit_estimate(x[:2], y[:2], x[:2], "t")
 
 

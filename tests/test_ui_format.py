@@ -127,3 +127,56 @@ def test_bank_holiday_file_part():
     assert bank_holiday_file_part(False) == ""
     assert bank_holiday_file_part(True) == "_bh"
     assert bank_holiday_file_part("Northern Ireland") == "_bh_northern_ireland"
+
+
+def test_position_note_says_how_roughly_a_postcode_was_placed():
+    assert fmt.position_note({"note": "", "precision": "unit"}) == ""
+    assert fmt.position_note({"note": None, "precision": "postcode"}) == ""
+    assert fmt.position_note({"note": "", "precision": "sector"}) == (
+        "Approximate position (located by sector).")
+    note = "placed at the centre of its postcode sector LE15 6."
+    assert fmt.position_note({"note": note, "precision": "sector"}) == (
+        f"Approximate position: {note}")
+
+
+def test_excluded_note_counts_each_reason_in_order():
+    assert fmt.excluded_note({"no_site": 0, "self_referral": 0, "weeks": 0, "unreachable": 0}) == ""
+    text = fmt.excluded_note({"no_site": 4, "self_referral": 2, "weeks": 1, "unreachable": 3})
+    assert text == ("2 units left out (no self-referral); 1 left out (weeks pregnant outside "
+                    "their limits); 3 cannot be reached by road from here; 4 directory entries "
+                    "have no known site and cannot be placed.")
+    assert fmt.excluded_note({"unreachable": 5}) == "5 cannot be reached by road from here."
+
+
+LOCAL_UNITS = pd.DataFrame({
+    "unit_name": ["EPU", "Early Pregnancy Unit", "Gynae Ward 5"],
+    "hospital": ["Alpha Hospital", "Beta Hospital", None],
+    "in_region": [True, False, True],
+    "opening_hours": ["Mo-Fr 08:00-17:00", "", None],
+    "hours_status": ["verified", "unknown", "partial"],
+    "hours_kind": ["door", "", None],
+    "self_referral": ["yes", "unknown", "conditional"],
+    "phone": ["0116 258 5111", None, ""],
+    "source_url": ["https://example.nhs.uk/epu", "javascript:alert(1)", None],
+    "source_seen": ["2026-10-01", "2024", None],
+})
+
+
+def test_local_data_gaps_lists_units_by_missing_or_stale_information():
+    gaps = fmt.local_data_gaps(LOCAL_UNITS, date(2026, 11, 30))
+    assert gaps == {
+        "Hours not published": ["Beta Hospital — Early Pregnancy Unit"],
+        "Hours partly known": ["Gynae Ward 5"],
+        "Undated or old source": ["Beta Hospital — Early Pregnancy Unit", "Gynae Ward 5"],
+    }
+
+
+def test_local_units_table_is_plain_text():
+    table = fmt.local_units_table(LOCAL_UNITS, date(2026, 11, 30))
+    assert table["where"].tolist() == ["in region", "nearest for some areas", "in region"]
+    assert table["opening hours"].tolist() == ["Mo-Fr 08:00-17:00", "not known", "not known"]
+    assert table["source"].tolist() == ["https://example.nhs.uk/epu", "", ""]
+    assert table["source read"].tolist() == ["2026-10-01", "2024", "not recorded"]
+    assert table["stale or undated"].tolist() == ["", "yes", "yes"]
+    assert table["phone"].tolist() == ["0116 258 5111", "", ""]
+    assert table["hospital"].tolist() == ["Alpha Hospital", "Beta Hospital", ""]

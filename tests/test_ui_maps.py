@@ -126,7 +126,7 @@ def test_bins_reverse_and_open_end():
 
 @pytest.mark.parametrize("edges", [[0], [0, 0, 1], [3, 2, 1], list(range(9))])
 def test_bad_bins_rejected(edges):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"edges"):
         maps.make_bins(edges)
 
 
@@ -183,7 +183,7 @@ def test_small_area_points_payload_is_compact():
 
 def test_safe_json_escapes_markup():
     assert maps.safe_json({"a": "<&>"}) == '{"a":"\\u003c\\u0026\\u003e"}'
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not JSON compliant"):
         maps.safe_json(float("nan"))
 
 

@@ -44,7 +44,8 @@ def test_results_table_plain_text():
         "opening_hours": ["Mo-Fr 08:00-17:00"], "nation": ["England"],
         "minutes": [12.4], "km": [9.95],
         "approximate": [True], "phone": [None], "self_referral": ["conditional"],
-        "source_url": ["javascript:alert(1)"], "source_seen": [""],
+        "source_url": ["javascript:alert(1)"], "source_seen": [""], "hours_kind": [""],
+        "out_of_hours": [""],
     })
     out = find.results_table(units, pd.Timestamp("2026-11-25 22:00").to_pydatetime(), True)
     row = out.iloc[0]

@@ -121,7 +121,7 @@ def test_form_stores_a_suggestion_and_confirms(upkeep_env):
     assert units.read_bytes() == before
 
 
-@pytest.mark.parametrize("values,expect", [
+@pytest.mark.parametrize(("values", "expect"), [
     ({"note": "<script>alert(1)</script>"}, "HTML"),
     ({"note": "=HYPERLINK(\"http://x\")"}, "formula"),
     ({"source": "javascript:alert(1)"}, "is not an http"),

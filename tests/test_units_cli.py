@@ -58,7 +58,7 @@ def test_list_skips_bad_rows_with_warning(capsys):
     assert "warning: skipped row:" in err and "html_in_name.csv:3: unit_name:" in err
 
 
-@pytest.mark.parametrize("argv,needle", [
+@pytest.mark.parametrize(("argv", "needle"), [
     (["units", "list", "--path", str(SMALL), "--open-at", "next tuesday"], "not an ISO date-time"),
     (["units", "list", "--path", str(FIX / "empty.csv")], "empty.csv:1: (file):"),
     (["units", "list", "--path", str(FIX / "missing.csv")], "no such file"),

@@ -131,7 +131,7 @@ def test_quoted_newline_record_and_a_later_fault(tmp_path):
     assert [(p.line, p.column) for p in problems] == [(12, "unit_name")]  # line 11 + the extra physical line
 
 
-@pytest.mark.parametrize("text,expect", [
+@pytest.mark.parametrize(("text", "expect"), [
     ('a,b\n1,2\n', [(2, ["1", "2"], None)]),
     ('a,b\n"1\n2",3\n4,5\n', [(2, ["1\n2", "3"], None), (4, ["4", "5"], None)]),
     ('a,b\n"1,2\n3,4\n', [(2, [], "never closed"), (3, ["3", "4"], None)]),

@@ -164,7 +164,7 @@ def test_load_units_attaches_problems_and_strict_raises():
         load_units(FIX / "nope.csv")
 
 
-@pytest.mark.parametrize("pc,ok", [
+@pytest.mark.parametrize(("pc", "ok"), [
     ("SW17 0QT", True), ("EC1A 1BB", True), ("W1A 0AX", True), ("M1 1AE", True), ("B33 8TH", True),
     ("CR2 6XH", True), ("DN55 1PT", True), ("GIR 0AA", True), ("BT63 5QQ", True), ("ZE1 0TB", True),
     ("sw17 0qt", False), ("SW170QT", False), ("SW17  0QT", False), ("Q1 1AA", False),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from epu_mapper import coverage as cov
@@ -12,9 +11,6 @@ from epu_mapper import hours as hrs
 from epu_mapper.errors import EpuMapperError
 from epu_mapper.inputs import check_year, shorten
 from epu_mapper.settings import NATIONS, TIMEZONE
-
-if TYPE_CHECKING:
-    from epu_mapper.api.context import Context
 
 LEVELS: tuple[str, ...] = ("nation", "nhs_region", "icb", "lhb", "scot_hb", "hsct", "lad")
 GAPS_POLICIES: tuple[str, ...] = (*cov.POLICIES, "range")
@@ -99,20 +95,24 @@ def _filters(self_referral: bool, weeks: float | None) -> tuple[bool, float | No
 
 @dataclass(frozen=True)
 class NationHoliday:
-    """Hour ``hour`` of a bank holiday in ``nation`` only (falling on a Monday): that nation's
-    units follow their bank-holiday rules, the other nations' units an ordinary Monday."""
+    """Hour ``hour`` of a bank holiday in ``nation`` only (falling on a Monday).
+
+    That nation's units follow their bank-holiday rules, the other nations' units an ordinary
+    Monday.
+    """
 
     nation: str
     hour: int
 
 
 def _resolve_slot(
-    ctx: Context, at, hour_of_week: int | None, bank_holiday: bool | str
+    at: datetime | date | str | None, hour_of_week: int | None, bank_holiday: bool | str
 ) -> tuple[str, int | None, datetime | NationHoliday | None]:
     """Decide which time a query is about: ``(label, standard slot or None, moment or None)``.
 
     ``bank_holiday`` True = the UK-wide typical bank-holiday day (slots 168–191); a nation name =
-    a bank holiday in that nation only (:class:`NationHoliday`)."""
+    a bank holiday in that nation only (:class:`NationHoliday`).
+    """
     if isinstance(bank_holiday, str):
         if bank_holiday not in NATIONS:
             raise CoverageArgumentError(

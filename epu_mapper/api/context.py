@@ -63,6 +63,7 @@ class Context:
 
     @property
     def reach_minutes(self) -> float:
+        """Minutes that count as within reach (``settings.reach_minutes``)."""
         return float(self.settings.reach_minutes)
 
     def eligible(self, flt: tuple[bool, float | None] | None = None) -> np.ndarray:
@@ -110,8 +111,11 @@ class Context:
         return self._cache[key]
 
     def weight_vector(self, weight: str = "women") -> np.ndarray:
-        """Area weights: ``women`` = ``demand.weight`` (women 15–44 in every nation);
-        ``population`` = all-ages population everywhere."""
+        """Area weights.
+
+        ``women`` = ``demand.weight`` (women 15–44 in every nation); ``population`` = all-ages
+        population everywhere.
+        """
         if weight == "women":
             return self.weights
         if weight == "population":
@@ -214,7 +218,7 @@ def build_context(
 
 
 @functools.lru_cache(maxsize=2)
-def _load_context_cached(settings: Settings, stamp: tuple) -> Context:
+def _load_context_cached(settings: Settings, _stamp: tuple) -> Context:
     from epu_mapper.travel import load_matrix
     from epu_mapper.units import load_units
 
@@ -241,8 +245,10 @@ def load_context(settings: Settings | None = None) -> Context:
 
 
 def build_stamp(settings: Settings) -> tuple:
-    """Modification times of the context's inputs, so a rebuilt table is picked up (the cache
-    key of :func:`load_context`, and of the app's caches built on the context)."""
+    """Modification times of the context's inputs, so a rebuilt table is picked up.
+
+    The cache key of :func:`load_context`, and of the app's caches built on the context.
+    """
     paths = [
         settings.build_dir / "demand.parquet",
         settings.build_dir / "regions.parquet",

@@ -162,7 +162,7 @@ def equity(
     directory = dirs.check_directory(directory) or "known"
     ctx = dirs.context_for(ctx, directory)
     group = group_vector(ctx, by)
-    label, slot, when = _resolve_slot(ctx, at, hour_of_week, bank_holiday)
+    label, slot, when = _resolve_slot(at, hour_of_week, bank_holiday)
     selected = _nearest_at(ctx, slot, when, policy)
     g, uniq = ctx.groups(level)
     labels = BY[by]
@@ -211,8 +211,10 @@ def _named(df: pd.DataFrame, reg: pd.DataFrame, level: str) -> pd.DataFrame:
 
 
 def double_disadvantage(ctx: Context, level: str = "lad", policy: str = "exclude") -> pd.DataFrame:
-    """Areas in the most deprived quintile (own nation), in the highest no-car fifth (E&W), and
-    more than 60 min from an open unit (median over the hours) at night or at the weekend.
+    """Areas in the most deprived quintile.
+
+    Areas in the most deprived quintile (own nation), in the highest no-car fifth (E&W), and more
+    than 60 min from an open unit (median over the hours) at night or at the weekend.
 
     Returns
     -------

@@ -114,7 +114,7 @@ def gaps(
     check_level(level)
     check_policy(policy, GAPS_POLICIES)
     flt = _filters(self_referral, weeks)
-    label, slot, when = _resolve_slot(ctx, at, hour_of_week, bank_holiday)
+    label, slot, when = _resolve_slot(at, hour_of_week, bank_holiday)
     base = _region_frame(ctx, level)
     g, uniq = ctx.groups(level)
     anyq = cov.weighted_quantiles(ctx.nearest_any(flt).minutes[:, 0], ctx.weights, g, len(uniq), [0.5])
@@ -211,7 +211,7 @@ def small_areas(
     flt = _filters(self_referral, weeks)
     rows = _region_rows(ctx, level, region_code)
     label, slot, when = _resolve_slot(
-        ctx, at if (at is not None or hour_of_week is not None) else None, hour_of_week, bank_holiday
+        at if (at is not None or hour_of_week is not None) else None, hour_of_week, bank_holiday
     )
     if slot is not None:
         res = ctx.nearest_week(policy, flt)

@@ -1,5 +1,7 @@
-"""Hospitals beside the directory in a patient's answer: likely EPU sites, the nearest acute
-hospital (A&E) and the helpline for her nation (:func:`patient_extras`, used by :func:`nearest`).
+"""Hospitals beside the directory in a patient's answer.
+
+Likely EPU sites, the nearest acute hospital (A&E) and the helpline for her nation
+(:func:`patient_extras`, used by :func:`nearest`).
 
 The tables are ``build/acute_sites.parquet`` and ``build/likely_sites.parquet`` (rule:
 :mod:`epu_mapper.sites`); without them (an older build) the answer simply has no hospitals and

@@ -85,9 +85,12 @@ def local(ctx: Context, level: str, region_code: str, policy: str = "exclude") -
 
 
 def _inside_boundary(ctx: Context, level: str, region_code: str) -> np.ndarray | None:
-    """Which mapped units' sites lie inside the region's boundary polygon (``None`` when the
-    boundary is not available). A unit by a border belongs to the region its site is in,
-    not to the region of its nearest small-area centroid."""
+    """Which mapped units' sites lie inside the region's boundary polygon.
+
+    Which mapped units' sites lie inside the region's boundary polygon (``None`` when the boundary
+    is not available). A unit by a border belongs to the region its site is in, not to the region of
+    its nearest small-area centroid.
+    """
     key = ("inside", level, str(region_code))
     if key not in ctx._cache:
         import shapely

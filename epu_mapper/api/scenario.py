@@ -64,9 +64,10 @@ def _unit_index(ctx: Context, unit_id: str) -> int:
     raise CoverageArgumentError(f"no unit with id {shorten(unit_id)} in the directory (see `epu-mapper units list`)")
 
 
-def _states_for(hours_strings: list[str], nations: list[str]) -> np.ndarray:
-    return np.hstack([hrs.week_states_for(hours_strings, nations),
-                      hrs.bank_holiday_states_for(hours_strings, nations)]).astype(np.int8)
+def _states_for(hours_strings: list[str]) -> np.ndarray:
+    """``int8 (n, 192)`` typical week then bank-holiday day of hours strings."""
+    return np.hstack([hrs.week_states_for(hours_strings),
+                      hrs.bank_holiday_states_for(hours_strings)]).astype(np.int8)
 
 
 def _checked_hours(text: str, what: str) -> str:
@@ -130,9 +131,8 @@ def whatif(
         except hrs.HoursError as exc:
             raise CoverageArgumentError(f"hours for {uid}: {exc}") from None
         idx.append(i), before_h.append(old), after_h.append(new)
-    nations = ctx.mapped["nation"].astype(str).to_numpy()[idx].tolist()
     states_after = ctx.states.copy()
-    states_after[idx] = _states_for(after_h, nations)
+    states_after[idx] = _states_for(after_h)
     if mode == "add":
         _refuse_removal(ctx, idx, states_after)
     before = ctx.open_mask(policy)
@@ -288,7 +288,7 @@ def rank(
             new = [hrs.combine_hours(h or None, extra) for h in old]
         except hrs.HoursError as exc:
             raise CoverageArgumentError(f"extension hours: {exc}") from None
-        ctx._cache[key] = (old, new, _states_for(new, ctx.mapped["nation"].astype(str).tolist()))
+        ctx._cache[key] = (old, new, _states_for(new))
     old, new, ext_states = ctx._cache[key]
     ranked = sc.greedy_rank(
         ctx.reach, ctx.open_mask(policy), cov.open_mask(ext_states, policy), w, k=k,

@@ -1,0 +1,1 @@
+"""The ``epu-mapper`` command groups (one module each)."""

@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the parser."""
     grp = sub.add_parser("corrections", help="suggested directory corrections: submit, review, audit")
     csub = grp.add_subparsers(dest="corrections_command", metavar="SUBCOMMAND")
-    grp.set_defaults(func=lambda args: (grp.print_help(sys.stderr), 2)[1])
+    grp.set_defaults(func=lambda _args: (grp.print_help(sys.stderr), 2)[1])
 
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         p = csub.add_parser(name, help=help_text)

@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = dsub.add_parser("status", help="show the build manifest (row counts, date, warnings)")
     s.add_argument("--json", action="store_true", help="print the whole manifest as JSON")
     s.set_defaults(func=_status)
-    data.set_defaults(func=lambda args: (data.print_help(sys.stderr), 2)[1])
+    data.set_defaults(func=lambda _args: (data.print_help(sys.stderr), 2)[1])
 
 
 def _build(args: argparse.Namespace) -> int:

@@ -132,7 +132,7 @@ def _point(args: argparse.Namespace) -> int:
     return 0
 
 
-def _status(args: argparse.Namespace) -> int:
+def _status(_args: argparse.Namespace) -> int:
     from epu_mapper.travel import osrm as osrm_mod
     from epu_mapper.travel.pairs import ENGINES
     from epu_mapper.travel.store import matrix_paths
@@ -170,7 +170,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the parser."""
     p = sub.add_parser("travel", help="travel times: road network (OSRM), matrix, calibration")
     tsub = p.add_subparsers(dest="travel_command", metavar="SUBCOMMAND", parser_class=type(p))
-    p.set_defaults(func=lambda a: (p.print_help(), 2)[1])
+    p.set_defaults(func=lambda _args: (p.print_help(), 2)[1])
 
     n = tsub.add_parser("network", help="build an OSRM car graph from an OpenStreetMap extract")
     src = n.add_mutually_exclusive_group(required=True)

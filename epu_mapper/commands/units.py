@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add this group's subcommands to the parser."""
     units = sub.add_parser("units", help="the EPU directory: validate, list, import")
     usub = units.add_subparsers(dest="units_command", metavar="SUBCOMMAND")
-    units.set_defaults(func=lambda args: (units.print_help(sys.stderr), 2)[1])
+    units.set_defaults(func=lambda _args: (units.print_help(sys.stderr), 2)[1])
 
     v = usub.add_parser("validate", help="check a directory CSV; every problem as file:line: column: message")
     v.add_argument("path", type=Path, help="the directory CSV (e.g. data/units.csv)")

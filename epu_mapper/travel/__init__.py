@@ -1,11 +1,14 @@
-"""Travel times: one interface (:class:`TravelMatrix`, :func:`load_matrix`, :func:`from_point`),
-two engines (``osrm`` on an OpenStreetMap road graph; ``estimate``, a calibrated
-straight-line model). See docs/architecture.md for the contracts.
+"""Travel times.
+
+One interface (:class:`TravelMatrix`, :func:`load_matrix`, :func:`from_point`), two engines
+(``osrm`` on an OpenStreetMap road graph; ``estimate``, a calibrated straight-line model). See
+docs/architecture.md for the contracts.
 
 Modules: ``pairs`` (the pure core: pairs by either engine, long and dense forms), ``store`` (paths,
 fingerprints, the dense load cache), ``build`` (:func:`build_matrix`), ``load``
 (:func:`load_matrix`), ``point`` (:func:`from_point`), ``osrm`` (querying a road graph),
-``network`` (building one), ``candidates``, ``estimate``, ``calibrate``."""
+``network`` (building one), ``candidates``, ``estimate``, ``calibrate``.
+"""
 
 from epu_mapper.travel.build import build_matrix
 from epu_mapper.travel.estimate import CALIBRATED, EstimateParams

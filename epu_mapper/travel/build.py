@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from epu_mapper.travel.pairs import (
     REASONS,
     SCHEMA_VERSION,
     UNIT_OUTSIDE,
+    PairResult,
     _complete_osrm,
     compute_estimate,
     compute_osrm,
@@ -72,6 +74,50 @@ def unit_groups(units: pd.DataFrame) -> np.ndarray | None:
 
     nation = units["nation"].to_numpy() if "nation" in units.columns else None
     return cand.open_state_groups(hours.week_states(units), hours.bank_holiday_states(units), extra=nation)
+
+
+def _engine_and_network(
+    engine: str | None, settings: Settings, network: str | None,
+    router: osrm_mod.OsrmRouter | None,
+) -> tuple[str, Path | None]:
+    """The engine to build and, for OSRM without a given router, the built network's folder."""
+    net_dir = osrm_mod.find_network(settings.build_dir, network) if router is None else None
+    if router is not None:
+        engine = engine or "osrm"
+        if engine != "osrm":
+            raise TravelMatrixError(f"an OSRM server gives road times: use engine 'osrm', not {engine!r}")
+    elif engine is None:
+        engine = "osrm" if net_dir is not None else "estimate"
+    if engine not in ENGINES:
+        raise TravelMatrixError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "osrm" and net_dir is None and router is None:
+        raise BuildMissingError(
+            "A road network for the OSRM engine", Path(settings.build_dir) / "osrm",
+            "epu-mapper travel network --pbf FILE.osm.pbf",
+        )
+    return engine, net_dir
+
+
+def _checked_units(settings: Settings, units: pd.DataFrame | None) -> pd.DataFrame:
+    """The mappable units (the directory's by default), with unique ids."""
+    units = load_mappable_units(settings) if units is None else mappable(units)
+    if units.empty:
+        raise TravelMatrixError("no mappable units (with coordinates) in the directory")
+    if units["unit_id"].duplicated().any():
+        raise TravelMatrixError("unit_id values must be unique")
+    return units
+
+
+def _pruning_groups(
+    units: pd.DataFrame, k: int, per_group: int, log: Callable[[str], None]
+) -> np.ndarray | None:
+    """Open-state groups of the units for the candidate rule (None: prune by the k nearest)."""
+    if k >= len(units) or per_group <= 0:
+        return None
+    if {"opening_hours", "nation"} <= set(units.columns):
+        return unit_groups(units)
+    log("units carry no opening_hours/nation: pruning by the k nearest only")
+    return None
 
 
 def _sha256_or_none(path: Path) -> str | None:
@@ -126,26 +172,9 @@ def build_matrix(
     """
     settings = settings or get_settings()
     t0 = time.perf_counter()
-    net_dir = osrm_mod.find_network(settings.build_dir, network) if router is None else None
-    if router is not None:
-        engine = engine or "osrm"
-        if engine != "osrm":
-            raise TravelMatrixError(f"an OSRM server gives road times: use engine 'osrm', not {engine!r}")
-    elif engine is None:
-        engine = "osrm" if net_dir is not None else "estimate"
-    if engine not in ENGINES:
-        raise TravelMatrixError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine == "osrm" and net_dir is None and router is None:
-        raise BuildMissingError(
-            "A road network for the OSRM engine", Path(settings.build_dir) / "osrm",
-            "epu-mapper travel network --pbf FILE.osm.pbf",
-        )
+    engine, net_dir = _engine_and_network(engine, settings, network, router)
     demand = load_demand_points(settings) if demand is None else demand
-    units = load_mappable_units(settings) if units is None else mappable(units)
-    if units.empty:
-        raise TravelMatrixError("no mappable units (with coordinates) in the directory")
-    if units["unit_id"].duplicated().any():
-        raise TravelMatrixError("unit_id values must be unique")
+    units = _checked_units(settings, units)
 
     area_codes = demand["area_code"].astype(str).to_numpy()
     o_lat, o_lon = demand["lat"].to_numpy(np.float64), demand["lon"].to_numpy(np.float64)
@@ -153,17 +182,16 @@ def build_matrix(
     d_lat = pd.to_numeric(units["lat"]).to_numpy(np.float64)
     d_lon = pd.to_numeric(units["lon"]).to_numpy(np.float64)
 
-    groups = None
-    if k < len(units) and per_group > 0:
-        if {"opening_hours", "nation"} <= set(units.columns):
-            groups = unit_groups(units)
-        else:
-            log("units carry no opening_hours/nation: pruning by the k nearest only")
+    groups = _pruning_groups(units, k, per_group, log)
     params: dict = {"k": k, "per_group": per_group if groups is not None else None,
                     "n_groups": None if groups is None else int(groups.max() + 1)}
     net_meta: dict | None = None
     if engine == "osrm":
-        net_meta = osrm_mod.read_network_meta(net_dir) if router is None else dict(router.meta)
+        if router is None:
+            assert net_dir is not None  # checked above
+            net_meta = osrm_mod.read_network_meta(net_dir)
+        else:
+            net_meta = dict(router.meta)
         params.update(snap_far_m=osrm_mod.SNAP_FAR_M, extent_cell_deg=net_meta.get("extent_cell_deg"),
                       profile=net_meta.get("profile"), osrm_bindings=net_meta.get("osrm_bindings"))
     else:
@@ -196,7 +224,9 @@ def build_matrix(
     mask = cand.candidate_mask(o_lat, o_lon, d_lat, d_lon, k=k, groups=groups, per_group=per_group,
                                straight_km=straight)
     if engine == "osrm":
-        router = router or osrm_mod.OsrmRouter(net_dir)
+        if router is None:
+            assert net_dir is not None  # checked above
+            router = osrm_mod.OsrmRouter(net_dir)
         log(f"routing {int(mask.sum()):,} pairs with OSRM on network {router.name!r} ...")
         result = compute_osrm(router, o_lat, o_lon, d_lat, d_lon, mask, chunk=chunk, progress=progress)
         if groups is not None:
@@ -211,7 +241,7 @@ def build_matrix(
                                   water=water, straight_km=straight)
     long = to_long(result, area_codes, unit_ids, mask, engine)
 
-    counts = {
+    counts: dict[str, Any] = {
         "areas": len(area_codes),
         "units": len(unit_ids),
         "pairs_total": int(mask.size),
@@ -237,36 +267,10 @@ def build_matrix(
         "counts": counts,
     }
     if engine == "osrm":
-        o_in = result.reason != AREA_OUTSIDE
-        units_out = [str(u) for u, code in zip(unit_ids, (result.reason == UNIT_OUTSIDE).any(axis=0), strict=True)
-                     if code]
-        provenance.update(
-            network={key: net_meta.get(key) for key in (
-                "name", "source_pbf", "source_sha256", "osm_timestamp", "built_at", "profile",
-                "osrm_bindings", "road_bbox", "url", "max_table_size", "snap_limit_m")},
-            areas_outside_network=int((~o_in.all(axis=1)).sum()),
-            units_outside_network=units_out,
-            covers_all=bool(counts["unreachable"]["area outside network"] == 0
-                            and counts["unreachable"]["unit outside network"] == 0
-                            and counts["unreachable"]["no coordinates"] == 0),
-            far_snapped_origins={"threshold_m": osrm_mod.SNAP_FAR_M, "count": len(far_list),
-                                 "areas": far_list[:1000]},
-            typical_error_min=None,
-            caption="road travel time by car (OSRM, free-flow, OpenStreetMap "
-                    f"{(net_meta.get('osm_timestamp') or '')[:10]})" if router is None or
-                    net_meta.get("osm_timestamp") else
-                    f"road travel time by car (OSRM server {net_meta.get('url')}, free-flow)",
-        )
+        assert net_meta is not None  # read above for the osrm engine
+        provenance.update(_osrm_provenance(result, unit_ids, counts, net_meta, far_list))
     else:
-        provenance.update(
-            covers_all=bool(counts["unreachable"]["no coordinates"] == 0),
-            typical_error_min=CALIBRATED.mae_min,
-            p90_error_min=CALIBRATED.p90_min,
-            median_bias_min=CALIBRATED.median_bias_min,
-            calibration=stored_calibration(),
-            water=None if result.water is None else {**params["water"], "pairs": result.water},
-            caption=CALIBRATED.caption(),
-        )
+        provenance.update(_estimate_provenance(counts, result, params))
     provenance["seconds"] = round(time.perf_counter() - t0, 2)
     from epu_mapper.store import write_json, write_parquet
 
@@ -277,3 +281,45 @@ def build_matrix(
     log(f"wrote {out} ({counts['pairs_kept']:,} pairs, {counts['pairs_routed']:,} with a time) "
         f"in {provenance['seconds']} s")
     return out, provenance, False
+
+
+def _osrm_provenance(
+    result: PairResult, unit_ids: np.ndarray, counts: dict[str, Any], net_meta: dict,
+    far_list: list[dict],
+) -> dict[str, Any]:
+    """The OSRM engine's part of a matrix's provenance (network, coverage, caption)."""
+    o_in = result.reason != AREA_OUTSIDE
+    outside = (result.reason == UNIT_OUTSIDE).any(axis=0)
+    unreachable = counts["unreachable"]
+    return {
+        "network": {key: net_meta.get(key) for key in (
+            "name", "source_pbf", "source_sha256", "osm_timestamp", "built_at", "profile",
+            "osrm_bindings", "road_bbox", "url", "max_table_size", "snap_limit_m")},
+        "areas_outside_network": int((~o_in.all(axis=1)).sum()),
+        "units_outside_network": [str(u) for u in np.asarray(unit_ids)[outside]],
+        "covers_all": bool(unreachable["area outside network"] == 0
+                           and unreachable["unit outside network"] == 0
+                           and unreachable["no coordinates"] == 0),
+        "far_snapped_origins": {"threshold_m": osrm_mod.SNAP_FAR_M, "count": len(far_list),
+                                "areas": far_list[:1000]},
+        "typical_error_min": None,
+        "caption": ("road travel time by car (OSRM, free-flow, OpenStreetMap "
+                    f"{(net_meta.get('osm_timestamp') or '')[:10]})"
+                    if net_meta.get("osm_timestamp") or not net_meta.get("url") else
+                    f"road travel time by car (OSRM server {net_meta.get('url')}, free-flow)"),
+    }
+
+
+def _estimate_provenance(
+    counts: dict[str, Any], result: PairResult, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The estimate's part of a matrix's provenance (calibration, errors, water, caption)."""
+    return {
+        "covers_all": bool(counts["unreachable"]["no coordinates"] == 0),
+        "typical_error_min": CALIBRATED.mae_min,
+        "p90_error_min": CALIBRATED.p90_min,
+        "median_bias_min": CALIBRATED.median_bias_min,
+        "calibration": stored_calibration(),
+        "water": None if result.water is None else {**params["water"], "pairs": result.water},
+        "caption": CALIBRATED.caption(),
+    }

@@ -24,10 +24,14 @@ figures are). The earlier Rutland-only fit against OSRM is kept as
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from epu_mapper.travel.candidates import straight_km_matrix
+
+if TYPE_CHECKING:
+    from epu_mapper.travel.water import WaterModel
 
 
 @dataclass(frozen=True)
@@ -266,10 +270,12 @@ def estimate_pairs(
     d_lat: np.ndarray,
     d_lon: np.ndarray,
     params: EstimateParams = CALIBRATED,
-    water: object = True,
+    water: WaterModel | bool | None = True,
 ):
-    """The estimate for element-wise origin → destination pairs (one row per pair), with no
-    straight line across the sea (:mod:`epu_mapper.travel.water`).
+    """The estimate for element-wise origin → destination pairs.
+
+    The estimate for element-wise origin → destination pairs (one row per pair), with no straight
+    line across the sea (:mod:`epu_mapper.travel.water`).
 
     Parameters
     ----------
@@ -310,7 +316,7 @@ def estimate_pairs(
         from epu_mapper.travel import water as water_mod
 
         water = water_mod.load_model()
-    if water is None:
+    if water is None or water is False:
         out.loc[ok, "route"] = ROUTE_ROAD + "; water not checked (boundaries not built)"
         return out
     from epu_mapper.travel.water import water_pairs

@@ -131,8 +131,9 @@ def load_matrix(
     out, _ = matrix_paths(settings.build_dir, engine)
     if prov is None:
         raise BuildMissingError(f"The travel matrix ({engine})", out, f"epu-mapper travel build --engine {engine}")
-    if fresh[engine] is not None:
-        raise MatrixOutOfDateError(engine, out, fresh[engine])
+    changed = fresh[engine]
+    if changed is not None:
+        raise MatrixOutOfDateError(engine, out, changed)
     cached = read_dense_cache(settings.build_dir, engine, prov)
     if cached is not None:
         matrix = _matrix_from_cache(cached, engine, prov, demand, units)
@@ -182,8 +183,11 @@ def _travel_matrix(
 def _cache_positions(
     built: np.ndarray, wanted: pd.DataFrame | None, column: str, long_order: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Positions in the cache of the requested ids (``wanted[column]``; -1 = not cached), or the
-    Parquet path's order when nothing is requested; with the ids in that order."""
+    """Positions in the cache of the requested ids (``wanted[column]``.
+
+    -1 = not cached), or the Parquet path's order when nothing is requested; with the ids in that
+    order.
+    """
     if wanted is None:
         return long_order, built[long_order]
     ids = wanted[column].astype(str).to_numpy()
@@ -194,8 +198,10 @@ def _matrix_from_cache(
     cached: dict[str, np.ndarray], engine: str, prov: dict,
     demand: pd.DataFrame | None, units: pd.DataFrame | None,
 ) -> TravelMatrix | None:
-    """The matrix from its dense cache, in the order the Parquet path would give (None when the
-    requested rows/columns are not all in the cache)."""
+    """The matrix from its dense cache, in the order the Parquet path would give.
+
+    None when the requested rows/columns are not all in the cache.
+    """
     built_areas = cached["area_codes"].astype(object)
     built_units = cached["unit_ids"].astype(object)
     rows, area_codes = _cache_positions(built_areas, demand, "area_code", cached["long_rows"])

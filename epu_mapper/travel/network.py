@@ -19,6 +19,7 @@ import time
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -87,6 +88,7 @@ def filter_roads(src: Path, dst: Path) -> dict:
     reader.close()
     ways = restrictions = 0
     with osmium.BackReferenceWriter(str(dst), ref_src=str(src), remove_tags=False) as writer:
+        obj: Any  # a way or a relation (the processor's filter)
         for obj in osmium.FileProcessor(str(src), osmium.osm.WAY | osmium.osm.RELATION):
             if obj.is_way():
                 if "highway" in obj.tags:
@@ -127,6 +129,7 @@ def extent_cells(pbf: Path, cell_deg: float = EXTENT_CELL_DEG) -> tuple[np.ndarr
         batch_lat.clear()
         batch_lon.clear()
 
+    node: Any  # a node (the processor's filter)
     for node in osmium.FileProcessor(str(pbf), osmium.osm.NODE):
         loc = node.location
         if loc.valid():
@@ -179,7 +182,8 @@ def read_poly(path: Path):
     import shapely
 
     lines = [ln.strip() for ln in Path(path).read_text(encoding="utf-8").splitlines()]
-    outers, holes = [], []
+    outers: list = []
+    holes: list = []
     i = 1  # line 0 is the file's name
     while i < len(lines) and lines[i] != "END":
         name = lines[i]

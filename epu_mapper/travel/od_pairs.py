@@ -137,7 +137,9 @@ def _pair_blocks(o_key: np.ndarray, d_key: np.ndarray, max_coords: int) -> Itera
     Pairs are taken in (origin, destination) order, so pairs sharing ends share a table.
     """
     order = np.lexsort((d_key, o_key))
-    start, origins, dests = 0, set(), set()
+    start = 0
+    origins: set[int] = set()
+    dests: set[int] = set()
     half = max(1, max_coords // 2)
     for i, pos in enumerate(order.tolist()):
         o, d = int(o_key[pos]), int(d_key[pos])
@@ -374,7 +376,7 @@ class _RecordLines:
         self.extra_lines = 0
 
     def handler(self, row) -> str:
-        """pyarrow ``invalid_row_handler``: remember the row, skip it."""
+        """Pyarrow ``invalid_row_handler``: remember the row, skip it."""
         text = row.text or ""
         self.skipped.append((int(row.number), text.count("\n"), text))
         return "skip"
@@ -542,7 +544,8 @@ def pairs_file(
                 for pos, col, msg in problems:
                     report(int(row_lines[pos]), col, msg)
                     first.setdefault(pos, f"{INVALID}: {col} {msg}")
-                res = compute_pairs(*(values[c] for c in INPUT_COLUMNS), router=router,
+                o_lat, o_lon, d_lat, d_lon = (values[c] for c in INPUT_COLUMNS)
+                res = compute_pairs(o_lat, o_lon, d_lat, d_lon, router=router,
                                     road_only=road_only, engine_name=engine_name,
                                     estimate=estimate, max_coords=max_coords)
                 if first:

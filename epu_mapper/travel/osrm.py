@@ -154,11 +154,14 @@ class OsrmRouter:
 
     @property
     def name(self) -> str:
+        """The network's name (its folder name unless ``network.json`` says otherwise)."""
         return str(self.meta.get("name", self.network_dir.name))
 
     def inside(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        """True where a point lies within the network's extent (see :data:`EXTENT_CELL_DEG`)
-        and, when the network was built with a boundary, inside that boundary."""
+        """True where a point lies within the network's extent (:data:`EXTENT_CELL_DEG`).
+
+        When the network was built with a boundary, the point must also lie inside it.
+        """
         lat = np.atleast_1d(np.asarray(lat, dtype=np.float64))
         lon = np.atleast_1d(np.asarray(lon, dtype=np.float64))
         ok = np.isfinite(lat) & np.isfinite(lon)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ from epu_mapper.travel import candidates as cand
 from epu_mapper.travel import osrm as osrm_mod
 from epu_mapper.travel.candidates import straight_km_matrix
 from epu_mapper.travel.estimate import CALIBRATED, EstimateParams, estimate_matrix
+
+if TYPE_CHECKING:
+    from epu_mapper.travel.water import WaterModel
 
 ENGINES = ("osrm", "estimate")
 SCHEMA_VERSION = 3  # 2: NI <-> GB pairs are "no road link" in the estimate; 3: the water rule
@@ -98,10 +102,8 @@ def landmass(nations: object) -> np.ndarray:
     return out
 
 
-def _no_road_link(o_land: np.ndarray | None, d_land: np.ndarray | None) -> np.ndarray | None:
-    """``(n_o, n_d)`` True where both islands are known and differ (None when either is not given)."""
-    if o_land is None or d_land is None:
-        return None
+def _no_road_link(o_land: np.ndarray, d_land: np.ndarray) -> np.ndarray:
+    """``(n_o, n_d)`` True where both islands are known and differ."""
     o, d = np.asarray(o_land)[:, None], np.asarray(d_land)[None, :]
     return (o >= 0) & (d >= 0) & (o != d)
 
@@ -119,7 +121,7 @@ def compute_estimate(
     params: EstimateParams = CALIBRATED,
     o_land: np.ndarray | None = None,
     d_land: np.ndarray | None = None,
-    water: object | None = None,
+    water: WaterModel | None = None,
     straight_km: np.ndarray | None = None,
 ) -> PairResult:
     """The straight-line estimate for every kept pair, with no straight line across the sea.
@@ -153,9 +155,8 @@ def compute_estimate(
                                   straight_km=straight)
     bad = mask & ~(_coords_ok(o_lat, o_lon)[:, None] & _coords_ok(d_lat, d_lon)[None, :])
     reason = np.where(bad, NO_COORDS, OK).astype(np.int8)
-    sea = _no_road_link(o_land, d_land)
-    if sea is not None:
-        sea &= mask & ~bad
+    if o_land is not None and d_land is not None:
+        sea = _no_road_link(o_land, d_land) & mask & ~bad
         reason[sea] = NO_ROAD_LINK
         bad |= sea
     counts = None
@@ -277,8 +278,10 @@ def _complete_osrm(
     chunk: int,
     log: Callable[[str], None],
 ) -> np.ndarray:
-    """Route the pairs :func:`~epu_mapper.travel.candidates.completion_mask` asks for
-    (updating ``result`` in place) until none are left; return the final mask."""
+    """Route the pairs :func:`~epu_mapper.travel.candidates.completion_mask` asks for.
+
+    Updates ``result`` in place until none are left; returns the final mask.
+    """
     dist = cand.straight_km_matrix(o_lat, o_lon, d_lat, d_lon)
     mask = mask.copy()
     while (extra := cand.completion_mask(mask, result.minutes, dist, groups)).any():

@@ -24,7 +24,7 @@ from epu_mapper.travel.pairs import (
 
 
 @functools.lru_cache(maxsize=4)
-def _router(network_dir: str, stamp: float) -> osrm_mod.OsrmRouter:
+def _router(network_dir: str, _stamp: float) -> osrm_mod.OsrmRouter:
     return osrm_mod.OsrmRouter(Path(network_dir))
 
 
@@ -44,7 +44,7 @@ def from_point(
     settings: Settings | None = None,
     router: osrm_mod.OsrmRouter | None | bool = True,
     origin_nation: str | None = None,
-    water: object = True,
+    water: water_mod.WaterModel | bool | None = True,
 ) -> pd.DataFrame:
     """Travel from one point (a patient's postcode) to every unit.
 
@@ -80,6 +80,8 @@ def from_point(
     """
     if router is True:
         router = current_router(settings)
+    elif router is False:
+        router = None
     d_lat = pd.to_numeric(units["lat"], errors="coerce").to_numpy(np.float64)
     d_lon = pd.to_numeric(units["lon"], errors="coerce").to_numpy(np.float64)
     n = len(d_lat)
@@ -93,20 +95,22 @@ def from_point(
     use_osrm = np.zeros(n, dtype=bool)
     if router is not None and bool(router.inside(o_lat, o_lon)[0]):
         use_osrm = router.inside(d_lat, d_lon) & d_ok
-    if use_osrm.any():
-        res = router.table(o_lat, o_lon, d_lat[use_osrm], d_lon[use_osrm])
-        minutes[use_osrm] = res.minutes[0]
-        km[use_osrm] = res.km[0]
-        engine[use_osrm] = "osrm"
-        snap = float(res.origin_snap_m[0])
-        reason[use_osrm & ~np.isfinite(minutes)] = REASONS[NO_ROUTE]
-    route = np.where(use_osrm, "road (OSRM)", None).astype(object)
+        if use_osrm.any():
+            res = router.table(o_lat, o_lon, d_lat[use_osrm], d_lon[use_osrm])
+            minutes[use_osrm] = res.minutes[0]
+            km[use_osrm] = res.km[0]
+            engine[use_osrm] = "osrm"
+            snap = float(res.origin_snap_m[0])
+            reason[use_osrm & ~np.isfinite(minutes)] = REASONS[NO_ROUTE]
+    route = np.full(n, None, dtype=object)
+    route[use_osrm] = "road (OSRM)"
     est = ~use_osrm & d_ok
     if est.any():
         m, k = estimate_matrix(o_lat, o_lon, d_lat[est], d_lon[est])
         minutes[est], km[est] = m[0], k[0]
         route[est] = ROUTE_ROAD
-        model = water_mod.load_model((settings or get_settings()).build_dir) if water is True else water
+        model = (water_mod.load_model((settings or get_settings()).build_dir) if water is True
+                 else water or None)
         if model is not None and np.isfinite(o_lat[0]) and np.isfinite(o_lon[0]):
             minutes[est], km[est], route[est], reason[est] = water_mod.point(
                 model, o_lat[0], o_lon[0], d_lat[est], d_lon[est])

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 #: Highway types with a speed in the car.lua profile bundled with osrm-bindings 26.10.
 CAR_HIGHWAYS = frozenset({
@@ -101,6 +102,7 @@ def filter_drivable(src: Path, dst: Path) -> dict:
     processor = osmium.FileProcessor(str(src), osmium.osm.WAY | osmium.osm.RELATION).with_filter(
         osmium.filter.KeyFilter("highway", "route", "type"))
     with osmium.BackReferenceWriter(str(dst), ref_src=str(src), remove_tags=False) as writer:
+        obj: Any  # a way or a relation (the processor's filter)
         for obj in processor:
             if obj.is_way():
                 if is_drivable(obj.tags):

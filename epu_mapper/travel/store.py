@@ -119,8 +119,10 @@ def drop_dense_cache(build_dir: Path, engine: str) -> None:
 
 
 def read_dense_cache(build_dir: Path, engine: str, provenance: dict) -> dict[str, np.ndarray] | None:
-    """The cache arrays when present, readable and made for this provenance (same
-    ``inputs_key`` and ``created_at``, consistent shapes); else None."""
+    """The cache arrays when present, readable and made for this provenance; else None.
+
+    Made for it: the same ``inputs_key`` and ``created_at``, and consistent shapes.
+    """
     if not provenance.get("inputs_key"):
         return None
     try:

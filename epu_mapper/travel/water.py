@@ -37,6 +37,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -101,7 +102,7 @@ class WaterModel:
     y0: float
     shape: tuple[int, int]
     node_of_cell: np.ndarray
-    graph: object
+    graph: Any  # scipy.sparse.csr_matrix
     component: np.ndarray
     ni_component: int
     links: pd.DataFrame
@@ -314,8 +315,10 @@ def distances_from(model: WaterModel, nodes: np.ndarray, chunk: int = 24,
 
 def _cached_distances(model: WaterModel, slot: str, nodes: np.ndarray,
                       limit: float = SEARCH_LIMIT_KM) -> np.ndarray:
-    """:func:`distances_from` these nodes, kept in memory and in ``model.cache_dir``
-    (``dist_<slot>_<key>.npy``, memory-mapped when read back)."""
+    """:func:`distances_from` these nodes, kept in memory and in ``model.cache_dir``.
+
+    The file is ``dist_<slot>_<key>.npy``, memory-mapped when read back.
+    """
     nodes = np.asarray(nodes, dtype=np.int64)
     held = model._cache.get(slot)
     if held is not None and held[3] == limit and np.array_equal(held[2], nodes):
@@ -355,8 +358,10 @@ def _save_distances(path: Path, slot: str, arr: np.ndarray) -> None:
 
 
 def site_distances(model: WaterModel, nodes: np.ndarray) -> np.ndarray:
-    """Over-land km from every grid node to each destination node (cached; see
-    :func:`distances_from`)."""
+    """Over-land km from every grid node to each destination node (cached).
+
+    See :func:`distances_from`.
+    """
     return _cached_distances(model, "sites", nodes)
 
 
@@ -366,8 +371,10 @@ def port_distances(model: WaterModel) -> np.ndarray:
 
 
 def link_distances(model: WaterModel) -> np.ndarray:
-    """Over-land km from every grid node to each fixed link's ends: ``(n_nodes, 2 × n_links)``
-    (the ``a`` ends, then the ``b`` ends; cached)."""
+    """Over-land km from every grid node to each fixed link's ends.
+
+    ``(n_nodes, 2 × n_links)`` (the ``a`` ends, then the ``b`` ends; cached).
+    """
     ends = np.r_[model.links["node_a"].to_numpy(), model.links["node_b"].to_numpy()]
     return _cached_distances(model, "links", ends)
 
@@ -449,7 +456,7 @@ def _ferry_tables(model: WaterModel, port_dist: np.ndarray, params: EstimatePara
     return tables
 
 
-def _ferry_names(model: WaterModel, nxt: np.ndarray, hop: np.ndarray, i: int, j: int) -> list[int]:
+def _ferry_names(nxt: np.ndarray, hop: np.ndarray, i: int, j: int) -> list[int]:
     """Ferry row indices on the best port path i -> j (walk the next-hop table)."""
     out, guard = [], 0
     while i != j and guard < 64:
@@ -574,8 +581,11 @@ def _node_xy(model: WaterModel, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _near_line(model: WaterModel, o_node: np.ndarray, d_node: np.ndarray) -> np.ndarray:
-    """``(n, n_links)`` True where a link's midpoint lies within :data:`LINK_NEAR_LINE_KM` of the
-    straight segment origin → destination."""
+    """Which fixed links lie near the straight line of each pair.
+
+    ``(n, n_links)`` True where a link's midpoint lies within :data:`LINK_NEAR_LINE_KM` of the
+    straight segment origin → destination.
+    """
     ox, oy = _node_xy(model, o_node)
     dx, dy = _node_xy(model, d_node)
     lk = _link_arrays(model)
@@ -589,9 +599,12 @@ def _near_line(model: WaterModel, o_node: np.ndarray, d_node: np.ndarray) -> np.
 
 def _link_notes(model: WaterModel, geo: np.ndarray, link_km, sel: np.ndarray, plain: str,
                 segment: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
-    """Route notes naming the fixed links on each over-land path (within 0.1 km of the shortest),
-    else ``plain``. With ``segment`` (origin and destination nodes of paths close to the straight
-    line), a link is named only when it lies near the line (``road via …``)."""
+    """Route notes naming the fixed links on each over-land path.
+
+    Route notes naming the fixed links on each over-land path (within 0.1 km of the shortest), else
+    ``plain``. With ``segment`` (origin and destination nodes of paths close to the straight line),
+    a link is named only when it lies near the line (``road via …``).
+    """
     notes = np.full(len(geo), plain, dtype=object)
     if link_km is None or len(model.links) == 0:
         return notes
@@ -643,7 +656,7 @@ def _ferries(model, sel, o_port_km, d_port_km, minutes, km, route, reason, param
         texts, names, same = _ferry_texts(model)
         for combo in np.unique(flat[hit]):
             pi, qi = divmod(int(combo), p)
-            legs = _ferry_names(model, nxt, hop, pi, qi)
+            legs = _ferry_names(nxt, hop, pi, qi)
             sub = hit & (flat == combo)
             rows = idx[sub]
             if same_day:
@@ -758,8 +771,10 @@ def water_matrix(
 
 def _on_land(model: WaterModel, o_lat, o_lon, d_lat, d_lon, x: np.ndarray,
              margin_km: float = 1.5) -> np.ndarray:
-    """Pairs whose straight segment stays on land (a grid cell every km; the ``margin_km``
-    at each end are not checked: coastal points often fall in a sea cell)."""
+    """Pairs whose straight segment stays on land (a grid cell every km).
+
+    The ``margin_km`` at each end are not checked: coastal points often fall in a sea cell.
+    """
     if len(x) > 20000:
         return np.concatenate([_on_land(model, o_lat[i:i + 20000], o_lon[i:i + 20000], d_lat[i:i + 20000],
                                         d_lon[i:i + 20000], x[i:i + 20000], margin_km)
@@ -813,6 +828,7 @@ def water_pairs(
         pos = np.where((uniq[at] == d_node) & (d_node >= 0), first[at], -1)
     cached = (pos >= 0) & (o_node >= 0)
     if cached.any():
+        assert sites is not None  # pos >= 0 only with the sites cache
         g[cached] = sites[1][o_node[cached], pos[cached]]
     rest = np.flatnonzero(~cached & (o_node >= 0) & (d_node >= 0))
     if len(rest):

@@ -68,8 +68,10 @@ def build(settings: Settings | None = None, force: bool = False,
 
 
 def load(settings: Settings, demand: pd.DataFrame, units: pd.DataFrame):
-    """The with-likely :class:`~epu_mapper.travel.matrix.TravelMatrix` in the given row/column
-    order (raises ``BuildMissingError`` naming ``epu-mapper travel build`` when missing or stale)."""
+    """The with-likely :class:`~epu_mapper.travel.TravelMatrix` in the given row/column order.
+
+    Raises ``BuildMissingError`` naming ``epu-mapper travel build`` when missing or stale.
+    """
     from epu_mapper.travel.load import load_matrix
 
     return load_matrix(likely_settings(settings), engine=ENGINE, demand=demand, units=units)

@@ -1,0 +1,1 @@
+"""The Streamlit app: pages, shared glue, maps and pure text helpers."""

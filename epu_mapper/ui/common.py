@@ -1,5 +1,6 @@
-"""Streamlit glue shared by the pages: cached context and results, the error guard,
-the build button, the map widget and the safety banner.
+"""Streamlit glue shared by the pages.
+
+Cached context and results, the error guard, the build button, the map widget and the safety banner.
 
 Pages stay thin: they read widgets, call these cached wrappers around
 :mod:`epu_mapper.api`, and draw.
@@ -45,7 +46,7 @@ def uk_now() -> datetime:
 
 
 @st.cache_resource(show_spinner="Loading units, areas and travel times…", max_entries=2)
-def _load_context(stamp: str) -> Any:
+def _load_context(stamp: str) -> Any:  # noqa: ARG001 - stamp: the cache key
     serve.wait_for_warm_up()  # the launcher may be loading it right now
     return api.load_context(get_settings())
 
@@ -66,15 +67,19 @@ def _prepared(level: str, _key: str) -> maps.PreparedGeometry:
 
 
 def boundaries(level: str) -> maps.PreparedGeometry:
-    """A level's boundaries, serialised once per build and published as a static file so the
-    browser fetches (and caches) the geometry instead of receiving it on every rerun."""
+    """A level's boundaries, serialised once per build and published as a static file.
+
+    The browser fetches (and caches) the geometry instead of receiving it on every rerun.
+    """
     return publish_geometry(_prepared(level, ctx_key()), level)
 
 
 def publish_geometry(geometry: maps.PreparedGeometry, name: str,
                      static_dir: Path | None = None) -> maps.PreparedGeometry:
-    """Write the geometry JSON to ``static/geo/<name>-<hash>.json`` (once; content-addressed)
-    and return it with its URL. Falls back to inline geometry when the folder is not writable.
+    """Write the geometry JSON to ``static/geo/<name>-<hash>.json`` (once.
+
+    Content-addressed) and return it with its URL. Falls back to inline geometry when the folder is
+    not writable.
     """
     static_dir = static_dir or assets.STATIC_DIR
     digest = hashlib.sha256(geometry.json.encode()).hexdigest()[:16]
@@ -144,8 +149,10 @@ def _forced(step_outputs: tuple[str, ...], damaged: Path | None, settings: Setti
 
 
 def _build_steps(settings: Settings, damaged: Path | None = None) -> list[tuple[str, Callable[[], Any]]]:
-    """The build as named steps (data steps, then the travel matrix); the step that wrote a
-    ``damaged`` file (or every step, for a damaged manifest) is forced."""
+    """The build as named steps (data steps, then the travel matrix).
+
+    The step that wrote a ``damaged`` file (or every step, for a damaged manifest) is forced.
+    """
     from epu_mapper import build as data_build
     from epu_mapper.travel import build_matrix
 
@@ -164,8 +171,10 @@ def _build_steps(settings: Settings, damaged: Path | None = None) -> list[tuple[
 
 
 def run_build(damaged: Path | None = None) -> None:
-    """Run every build step in-process with ``st.status`` and ``st.progress`` (forcing the
-    step that wrote a ``damaged`` file)."""
+    """Run every build step in-process with ``st.status`` and ``st.progress``.
+
+    The step that wrote a ``damaged`` file is forced.
+    """
     settings = get_settings()
     steps = _build_steps(settings, damaged)
     bar = st.progress(0.0, text="Starting the build…")

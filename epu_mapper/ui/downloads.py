@@ -1,5 +1,7 @@
-"""Downloads that say what they are: file names with level, time, policy and build date, the
-same facts as columns, and one rule for values that have no number (pure, no Streamlit).
+"""Downloads that say what they are.
+
+File names with level, time, policy and build date, the same facts as columns, and one rule for
+values that have no number (pure, no Streamlit).
 
 Infinite or undefined values (no open unit routed, no people in a region) are empty cells in
 CSV and ``null`` in JSON, in every download.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -74,8 +75,10 @@ def fmt_state(state: Any) -> str:
 
 
 def fmt_when(dt: Any, now: datetime | None = None) -> str:
-    """A next-opening time relative to ``now``: ``"today 08:00"``, ``"tomorrow 09:00"``,
-    ``"Mon 3 Jun 08:00"``; ``"not known"`` when missing."""
+    """A next-opening time relative to ``now``.
+
+    ``"today 08:00"``, ``"tomorrow 09:00"``, ``"Mon 3 Jun 08:00"``; ``"not known"`` when missing.
+    """
     if is_missing(dt):
         return "not known"
     ts = pd.Timestamp(dt)
@@ -154,9 +157,10 @@ def hours_kind_note(value: Any) -> str:
 
 
 def when_closed_text(state: Any, out_of_hours: Any) -> str:
-    """The directory's out-of-hours pathway for a unit that is closed or whose hours are
-    unknown (``""`` when it is open or no pathway is published). Plain text: escape it
-    before Markdown."""
+    """The directory's out-of-hours pathway for a unit that is closed or of unknown hours.
+
+    ``""`` when it is open or no pathway is published. Plain text: escape it before Markdown.
+    """
     if str(state) == "open" or is_missing(out_of_hours):
         return ""
     return str(out_of_hours).strip()
@@ -205,8 +209,10 @@ PRESETS: tuple[Preset, ...] = (
 
 
 def bank_holiday_file_part(bank_holiday: bool | str) -> str:
-    """File-name part for a bank-holiday scope: ``""`` (none), ``"_bh"`` (every nation) or
-    ``"_bh_northern_ireland"`` (one nation only)."""
+    """File-name part for a bank-holiday scope.
+
+    ``""`` (none), ``"_bh"`` (every nation) or ``"_bh_northern_ireland"`` (one nation only).
+    """
     if bank_holiday is True:
         return "_bh"
     if isinstance(bank_holiday, str) and bank_holiday.strip():
@@ -289,8 +295,10 @@ def fmt_metric(value: Any, metric: Metric) -> str:
 
 
 def stale(seen: Any, today: date) -> bool:
-    """True when ``source_seen`` needs re-checking: missing or older than 12 months
-    (:func:`epu_mapper.staleness.is_stale`, the one rule)."""
+    """True when ``source_seen`` needs re-checking.
+
+    Missing or older than 12 months (:func:`epu_mapper.staleness.is_stale`, the one rule).
+    """
     from epu_mapper.staleness import is_stale
 
     return is_stale(None if is_missing(seen) else seen, today)
@@ -300,8 +308,11 @@ _GENERIC = re.compile(r"^(early pregnancy|epau|epu|emergency gyn)", re.IGNORECAS
 
 
 def unit_label(unit_name: Any, hospital: Any) -> str:
-    """A distinguishing label: many units share a generic name ("Early Pregnancy Unit"),
-    so the hospital comes first when it is known: ``"Hinchingbrooke Hospital — EPAU"``."""
+    """A distinguishing label.
+
+    Many units share a generic name ("Early Pregnancy Unit"), so the hospital comes first when it is
+    known: ``"Hinchingbrooke Hospital — EPAU"``.
+    """
     name = "" if is_missing(unit_name) else str(unit_name).strip()
     hosp = "" if is_missing(hospital) else str(hospital).strip()
     if hosp and hosp.lower() not in name.lower():
@@ -317,9 +328,126 @@ def unit_labels(units: pd.DataFrame) -> pd.Series:
 
 
 def safe_url(url: Any) -> str:
-    """``url`` when it is a plain ``http(s)://`` address, else ``""`` (never a ``javascript:``
-    or ``data:`` link from the data)."""
+    """``url`` when it is a plain ``http(s)://`` address, else ``""``.
+
+    So a ``javascript:`` or ``data:`` link from the data is never shown.
+    """
     if is_missing(url):
         return ""
     u = str(url).strip()
     return u if re.match(r"^https?://[^\s<>\"']+$", u, re.IGNORECASE) else ""
+
+
+def position_note(origin: Mapping[str, Any]) -> str:
+    """How roughly a postcode was placed, for the patient page (``""`` when placed exactly).
+
+    Parameters
+    ----------
+    origin : mapping
+        :attr:`epu_mapper.api.NearestResult.origin`: ``note`` (the postcode module's own
+        explanation, ``""`` for an exact postcode) and ``precision`` (``unit``, ``sector``,
+        ``district`` or ``ni_sdz``).
+
+    Returns
+    -------
+    str
+        Plain text: escape it before Markdown.
+    """
+    note, precision = origin.get("note"), origin.get("precision")
+    if not is_missing(note):
+        return f"Approximate position: {str(note).strip()}"
+    if not is_missing(precision) and str(precision) not in {"postcode", "unit"}:
+        return f"Approximate position (located by {precision})."
+    return ""
+
+
+def excluded_note(excluded: Mapping[str, int]) -> str:
+    """One sentence on the units a patient answer left out, by reason (``""`` when none).
+
+    Parameters
+    ----------
+    excluded : mapping
+        :attr:`epu_mapper.api.NearestResult.excluded`: counts ``self_referral``, ``weeks``,
+        ``unreachable`` and ``no_site``.
+
+    Returns
+    -------
+    str
+        Plain text, e.g. ``"3 units left out (no self-referral); 2 cannot be reached by road
+        from here."``.
+    """
+    parts = []
+    if excluded.get("self_referral"):
+        parts.append(f"{excluded['self_referral']} units left out (no self-referral)")
+    if excluded.get("weeks"):
+        parts.append(f"{excluded['weeks']} left out (weeks pregnant outside their limits)")
+    if excluded.get("unreachable"):
+        parts.append(f"{excluded['unreachable']} cannot be reached by road from here")
+    if excluded.get("no_site"):
+        parts.append(f"{excluded['no_site']} directory entries have no known site and cannot "
+                     "be placed")
+    return "; ".join(parts) + "." if parts else ""
+
+
+def local_data_gaps(units: pd.DataFrame, today: date) -> dict[str, list[str]]:
+    """The units of a region whose information is missing or stale, by kind.
+
+    Parameters
+    ----------
+    units : pandas.DataFrame
+        :attr:`epu_mapper.api.LocalResult.units`: ``unit_name, hospital, hours_status,
+        source_seen``.
+    today : datetime.date
+        The day staleness is judged on (:func:`stale`).
+
+    Returns
+    -------
+    dict
+        ``{"Hours not published": [...], "Hours partly known": [...], "Undated or old source":
+        [...]}``: unit labels (:func:`unit_labels`), in the units' order.
+    """
+    from epu_mapper.staleness import needs_rechecking
+
+    labels = unit_labels(units)
+    status = units["hours_status"].astype(str)
+    old = needs_rechecking(units["source_seen"], today)
+    return {
+        "Hours not published": labels[status == "unknown"].tolist(),
+        "Hours partly known": labels[status == "partial"].tolist(),
+        "Undated or old source": labels[old].tolist(),
+    }
+
+
+def local_units_table(units: pd.DataFrame, today: date) -> pd.DataFrame:
+    """The Local provision page's table of a region's units: plain text columns only.
+
+    Parameters
+    ----------
+    units : pandas.DataFrame
+        :attr:`epu_mapper.api.LocalResult.units`: ``unit_name, hospital, in_region,
+        opening_hours, hours_status, hours_kind, self_referral, phone, source_url, source_seen``.
+    today : datetime.date
+        The day staleness is judged on (:func:`stale`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``unit, where, hospital, opening hours, hours, what the hours describe, self-referral,
+        phone, source, source read, stale or undated``.
+    """
+    from epu_mapper.staleness import needs_rechecking
+
+    return pd.DataFrame({
+        "unit": unit_labels(units),
+        "where": units["in_region"].map({True: "in region", False: "nearest for some areas"}),
+        "hospital": units["hospital"].fillna(""),
+        "opening hours": units["opening_hours"].fillna("").replace("", "not known"),
+        "hours": units["hours_status"].astype(str),
+        "what the hours describe": units["hours_kind"].fillna(""),
+        "self-referral": units["self_referral"].map(fmt_self_referral),
+        "phone": units["phone"].fillna(""),
+        "source": units["source_url"].map(safe_url),
+        "source read": units["source_seen"].fillna("").astype(str).replace("", "not recorded"),
+        "stale or undated": needs_rechecking(units["source_seen"], today).map({True: "yes",
+                                                                              False: ""}),
+    })

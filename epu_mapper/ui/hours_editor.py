@@ -1,5 +1,7 @@
-"""A reusable Streamlit opening-hours editor: day checkboxes and time pickers, with the
-OpenStreetMap ``opening_hours`` syntax only as an advanced option.
+"""A reusable Streamlit opening-hours editor.
+
+Day checkboxes and time pickers, with the OpenStreetMap ``opening_hours`` syntax only as an advanced
+option.
 
 Used by the Scenarios page and by the correction forms on unit cards. Conversion and error
 wording are pure functions in :mod:`epu_mapper.ui.hours_spec` (tested there).

@@ -1,5 +1,7 @@
-"""Weekly opening hours as people enter them (days + opening and closing times), converted to
-and from OpenStreetMap ``opening_hours`` strings, with error messages in plain words.
+"""Weekly opening hours as people enter them.
+
+Weekly opening hours as people enter them (days + opening and closing times), converted to and from
+OpenStreetMap ``opening_hours`` strings, with error messages in plain words.
 
 Pure module (no Streamlit, no I/O); the widget is :mod:`epu_mapper.ui.hours_editor`.
 
@@ -175,9 +177,25 @@ def _parse_ranges(text: str) -> list[tuple[time, time]] | None:
     return out
 
 
+def _day_rule(rule: str) -> tuple[list[int], list[tuple[time, time]]] | None:
+    """The days and time ranges of one ``<days> <ranges>`` rule (None when not that simple)."""
+    parts = rule.split(None, 1)
+    if len(parts) != 2:
+        return None
+    days = _parse_days(parts[0])
+    if days is None:
+        return None
+    if parts[1].strip() in ("off", "closed"):
+        return list(days), []
+    ranges = _parse_ranges(parts[1].replace(" ", ""))
+    return None if ranges is None else (list(days), ranges)
+
+
 def from_osm(expr: str | None) -> WeekSpec | None:
-    """Read an OSM string back into the simple form, or ``None`` when it uses more than the
-    simple form can hold (months, week numbers, comments, ``unknown`` days…).
+    """Read an OSM string back into the simple form (``None`` when it holds more than that).
+
+    ``None`` when the string uses more than the simple form can hold (months, week numbers,
+    comments, ``unknown`` days…).
 
     Rules are applied in order with OSM's precedence (a later rule replaces the earlier hours
     of the days it names). Without a ``PH`` rule bank holidays are ``"as_usual"``.
@@ -200,19 +218,10 @@ def from_osm(expr: str | None) -> WeekSpec | None:
         if rule == "PH unknown":
             bank = "unknown"
             continue
-        parts = rule.split(None, 1)
-        if len(parts) != 2:
+        day_rule = _day_rule(rule)
+        if day_rule is None:
             return None
-        days = _parse_days(parts[0])
-        if days is None:
-            return None
-        if parts[1].strip() in ("off", "closed"):
-            ranges: list[tuple[time, time]] = []
-        else:
-            parsed = _parse_ranges(parts[1].replace(" ", ""))
-            if parsed is None:
-                return None
-            ranges = parsed
+        days, ranges = day_rule
         for d in days:
             per_day[d] = list(ranges)
     by_range: dict[tuple[time, time], list[int]] = {}
@@ -227,9 +236,11 @@ def from_osm(expr: str | None) -> WeekSpec | None:
 
 
 def describe(expr: str | None) -> str:
-    """Plain words for a simple OSM string: ``"Monday to Friday 08:00 to 17:30; closed on
-    bank holidays"``; the raw string when it is not in the simple form; ``"Hours not
-    published"`` when empty."""
+    """Plain words for a simple OSM string.
+
+    ``"Monday to Friday 08:00 to 17:30; closed on bank holidays"``; the raw string when it is not in
+    the simple form; ``"Hours not published"`` when empty.
+    """
     spec = from_osm(expr)
     if expr is None or not str(expr).strip():
         return "Hours not published"
@@ -264,8 +275,11 @@ _LONG_DAY = re.compile(r"\b(mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(day)?s?
 
 
 def plain_error(expr: str | None) -> str | None:
-    """``None`` when ``expr`` can be used, else what is wrong in plain words (never the
-    parser's own message)."""
+    """``None`` when ``expr`` can be used, else what is wrong in plain words.
+
+    ``None`` when ``expr`` can be used, else what is wrong in plain words (never the parser's own
+    message).
+    """
     if expr is None or not str(expr).strip():
         return "Enter the opening hours, for example: " + EXAMPLE
     text = str(expr).strip()

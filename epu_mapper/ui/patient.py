@@ -1,5 +1,6 @@
-"""Plain words for the patient answer beside the directory's units: the nearer hospital, the
-urgent route for her nation and the likely EPU sites (pure; no Streamlit).
+"""Plain words for the patient answer beside the directory's units.
+
+The nearer hospital, the urgent route for her nation and the likely EPU sites (pure; no Streamlit).
 
 The functions return plain text (no Markdown): pages escape it with
 :func:`epu_mapper.ui.format.md_escape` before display, the CLI prints it as is.
@@ -93,8 +94,10 @@ def urgent_lines(urgent: dict[str, Any]) -> list[str]:
 
 
 def likely_site_line(row: dict[str, Any] | pd.Series) -> str:
-    """``"Derriford Hospital (PL6 8DH), about 3 min (estimate): no EPU information held; phone
-    01752 202082."`` for one row of ``likely_sites``."""
+    """``"Derriford Hospital (PL6 8DH), about 3 min (estimate).
+
+    No EPU information held; phone 01752 202082."`` for one row of ``likely_sites``.
+    """
     pc = "" if is_missing(row.get("postcode")) else f" ({row.get('postcode')})"
     phone = "" if is_missing(row.get("phone")) else f"; phone {str(row.get('phone')).strip()}"
     return f"{row.get('name')}{pc}, {_minutes(row)}: no early pregnancy unit information held{phone}."

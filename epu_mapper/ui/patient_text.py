@@ -43,8 +43,9 @@ def _day_time(when: datetime, ref: datetime, is_now: bool) -> str:
 
 def status_line(state: Any, opening_hours: Any, nation: Any, at: datetime,
                 is_now: bool) -> str:
-    """``"Open now, until 17:30"``, ``"Closed, opens Monday 08:00"``, ``"Hours not
-    published"``.
+    """A unit's state in plain words, for the card.
+
+    ``"Open now, until 17:30"``, ``"Closed, opens Monday 08:00"``, ``"Hours not published"``.
 
     Parameters
     ----------
@@ -81,8 +82,9 @@ def status_line(state: Any, opening_hours: Any, nation: Any, at: datetime,
 
 
 def expires_at(units: pd.DataFrame, at: datetime) -> datetime | None:
-    """When the first of these units opens or closes after ``at`` (``None``: never within
-    3 weeks). A "now" answer is valid until then.
+    """When the first of these units opens or closes after ``at``.
+
+    ``None`` when none does within 3 weeks. A "now" answer is valid until then.
 
     Parameters
     ----------
@@ -116,8 +118,10 @@ def travel_text(minutes: Any, approximate: bool = False) -> str:
 
 
 def tel_href(phone: Any) -> str | None:
-    """``"tel:+441162584567"`` for a UK phone number as written in the directory; ``None``
-    when it has no usable number. Only digits (and a leading +) reach the link."""
+    """``"tel:+441162584567"`` for a UK phone number as written in the directory.
+
+    ``None`` when it has no usable number. Only digits (and a leading +) reach the link.
+    """
     if is_missing(phone):
         return None
     first = re.split(r"[/;]|\bor\b|\bext", str(phone), flags=re.IGNORECASE)[0]
@@ -186,8 +190,10 @@ def _month_year(seen: Any) -> str:
 
 def confidence_line(opening_hours: Any, hours_status: Any, source_url: Any,
                     source_seen: Any) -> str:
-    """How sure we are of the hours, in plain words: ``"Hours checked on an NHS website in
-    March 2026."`` / ``"We could not find published hours."``."""
+    """How sure we are of the hours, in plain words.
+
+    ``"Hours checked on an NHS website in March 2026."`` / ``"We could not find published hours."``.
+    """
     if is_missing(opening_hours):
         return "We could not find published hours: call before you go."
     where = ("an NHS website" if not is_missing(source_url) and _NHS_SITE.match(str(source_url))
@@ -201,8 +207,9 @@ def confidence_line(opening_hours: Any, hours_status: Any, source_url: Any,
 
 
 def pick_shown(units: pd.DataFrame, few: int = FEW, reach: float = REACH_MINUTES) -> pd.Series:
-    """Which units to show before "show more": the ``few`` nearest, plus every open unit
-    within ``reach`` minutes.
+    """Which units to show before "show more".
+
+    The ``few`` nearest, plus every open unit within ``reach`` minutes.
 
     Parameters
     ----------

@@ -87,8 +87,11 @@ def effect_sentences(by_hour: pd.DataFrame, totals: dict, minutes: int = 60,
 
 
 def difference_frame(by_region: pd.DataFrame) -> pd.DataFrame:
-    """The difference map's data: ``region_code``, ``value`` (after − before, percentage
-    points of the week's population-hours within reach) and a hover ``text``."""
+    """The difference map's data.
+
+    ``region_code``, ``value`` (after − before, percentage points of the week's population-hours
+    within reach) and a hover ``text``.
+    """
     diff = (pd.to_numeric(by_region["after_pct"], errors="coerce")
             - pd.to_numeric(by_region["before_pct"], errors="coerce"))
     names = by_region.get("region_name", by_region["region_code"]).astype(str)

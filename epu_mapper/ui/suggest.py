@@ -97,8 +97,11 @@ def confirmation_text(cid: int) -> str:
 
 
 def hours_field(label: str, value: str, key: str) -> str | None:
-    """The opening-hours input of the forms: the shared day/time editor (G's
-    :func:`epu_mapper.ui.hours_editor.hours_editor`); ``None`` while its input is unusable."""
+    """The opening-hours input of the forms.
+
+    The shared day/time editor (G's :func:`epu_mapper.ui.hours_editor.hours_editor`); ``None`` while
+    its input is unusable.
+    """
     return hours_editor(key, initial=value, label=label)
 
 

@@ -1,5 +1,8 @@
-"""About the data and methods: sources, dates, licences, attribution, travel engine, weights,
-limitations. Facts about the build come from the api / build manifest at run time."""
+"""About the data and methods.
+
+Sources, dates, licences, attribution, travel engine, weights, limitations. Facts about the build
+come from the api / build manifest at run time.
+"""
 
 from __future__ import annotations
 
@@ -73,6 +76,7 @@ def _weights_table(weights: dict) -> pd.DataFrame:
 
 @common.guarded
 def page() -> None:
+    """Draw the About page: sources, dates, licences, travel engine, weights, limitations."""
     st.title("About the data and methods")
     st.markdown(
         "This tool maps where, and when, women in the UK are far from an open early pregnancy "

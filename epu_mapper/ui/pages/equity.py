@@ -21,7 +21,7 @@ from epu_mapper.ui.pages.gaps import time_controls
 
 
 @st.cache_data(show_spinner="Computing access by group…", max_entries=64)
-def _equity(key: str, level: str, hour: int, bank_holiday: bool | str, by: str,
+def _equity(key: str, level: str, hour: int, bank_holiday: bool | str, by: str,  # noqa: ARG001 - key: the build stamp, part of the cache key
             policy: str, directory: str) -> api.EquityResult:
     return api.equity(common.context(), level, hour_of_week=hour, bank_holiday=bank_holiday,
                       by=by, policy=policy, directory=directory)
@@ -33,6 +33,7 @@ DIRECTORIES = {"known": "Units in the directory",
 
 @common.guarded
 def page() -> None:
+    """Draw the Equity page: who is far from care, by deprivation and car access."""
     st.title("Who is far from care")
     st.markdown("Access to an open early pregnancy unit for women aged 15–44, by how deprived "
                 "their area is or how many households there have no car.")

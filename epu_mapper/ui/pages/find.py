@@ -1,8 +1,12 @@
-"""Find a unit (patients), phone-first: postcode in, nearest units as care cards with
-"Open now, until …", tap-to-call and directions; the results scroll into view."""
+"""Find a unit (patients), phone-first.
+
+Postcode in, nearest units as care cards with "Open now, until …", tap-to-call and directions; the
+results scroll into view.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -42,7 +46,7 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 
 
 @st.cache_data(show_spinner="Finding units…", max_entries=64)
-def _nearest_at(key: str, postcode: str, at: datetime, self_referral: bool,
+def _nearest_at(key: str, postcode: str, at: datetime, self_referral: bool,  # noqa: ARG001 - key: the build stamp, part of the cache key
                 weeks: int | None, limit: int) -> Any:
     """A chosen-time query (a fixed moment: cached as long as the build)."""
     return api.nearest(common.context(), postcode, at=at, self_referral=self_referral,
@@ -89,8 +93,11 @@ def _nearest_now(key: str, postcode: str, now: datetime, self_referral: bool,
 
 
 def _announce_and_scroll(message: str, nonce: int) -> None:
-    """Move the results heading into view and focus it; announce ``message`` in a polite
-    live region. Runs once per search (``nonce``), not on later reruns."""
+    """Move the results heading into view and focus it.
+
+    Announce ``message`` in a polite live region. Runs once per search (``nonce``), not on later
+    reruns.
+    """
     import streamlit.components.v1 as components
 
     safe = "".join(ch for ch in message if ch.isalnum() or ch in " ,.")
@@ -205,6 +212,7 @@ def _form(now: datetime) -> None:
 
 @common.guarded
 def page() -> None:
+    """Draw the Find page: a postcode in, the nearest units as care cards."""
     st.title("Find an early pregnancy unit")
     common.safety_banner()
     now = common.uk_now()
@@ -296,10 +304,8 @@ def _map(units: pd.DataFrame, origin: Any, label: str) -> None:
         pd.concat([units["lon"], pd.Series([_get(origin, "lon")])]),
     )
     m = maps.base_map(bounds=bounds, base_url_path=common.base_url_path())
-    try:
+    with contextlib.suppress(EpuMapperError, OSError, ValueError):  # decoration only
         maps.add_outline(m, common.boundaries("nation"))
-    except (EpuMapperError, OSError, ValueError):  # decoration only; markers still draw
-        pass
     maps.add_units(m, units.assign(unit_name=unit_labels(units)))
     if _get(origin, "lat") is not None:
         maps.add_origin(m, float(_get(origin, "lat")), float(_get(origin, "lon")),

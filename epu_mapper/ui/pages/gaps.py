@@ -32,7 +32,7 @@ TOOLTIP_LIMIT = 8000
 
 
 @st.cache_data(show_spinner="Computing coverage…", max_entries=256)
-def _gaps(key: str, level: str, hour: int, bank_holiday: bool | str, policy: str) -> pd.DataFrame:
+def _gaps(key: str, level: str, hour: int, bank_holiday: bool | str, policy: str) -> pd.DataFrame:  # noqa: ARG001 - key: the build stamp, part of the cache key
     table = api.gaps(common.context(), level, hour_of_week=hour,
                                   bank_holiday=bank_holiday, policy=policy)
     if "region_code" not in table.columns:
@@ -41,7 +41,7 @@ def _gaps(key: str, level: str, hour: int, bank_holiday: bool | str, policy: str
 
 
 @st.cache_data(show_spinner="Loading small areas…", max_entries=32)
-def _small_areas(key: str, level: str, code: str, hour: int, bank_holiday: bool | str,
+def _small_areas(key: str, level: str, code: str, hour: int, bank_holiday: bool | str,  # noqa: ARG001 - key: the build stamp, part of the cache key
                  policy: str) -> pd.DataFrame:
     return api.small_areas(common.context(), level, code, hour_of_week=hour,
                                         bank_holiday=bank_holiday, policy=policy)
@@ -52,8 +52,11 @@ ALL_NATIONS = "All UK nations"
 
 
 def bank_holiday_scope(prefix: str) -> bool | str:
-    """Where the bank holiday is: ``True`` = every UK nation, else one nation's name (a holiday
-    there only, e.g. St Andrew's Day in Scotland; the other nations' units keep Monday hours)."""
+    """Where the bank holiday is.
+
+    ``True`` = every UK nation, else one nation's name (a holiday there only, e.g. St Andrew's Day
+    in Scotland; the other nations' units keep Monday hours).
+    """
     choice = st.selectbox(
         "Bank holiday in", [ALL_NATIONS, *NATIONS], key=f"{prefix}_bh_nation",
         help="A bank holiday in every UK nation, or in one nation only (other nations' units "
@@ -98,8 +101,11 @@ WIDTH_EDGES = {"%": (0, 5, 10, 20, 40, 100), " min": (0, 5, 10, 20, 40, float("i
 
 
 def map_values(table: pd.DataFrame, metric_key: str, policy: str, view: str) -> pd.Series:
-    """The values the map colours: one bound, or the width of the range (``|upper - lower|``;
-    NaN when either bound is missing or infinite)."""
+    """The values the map colours.
+
+    One bound, or the width of the range (``|upper - lower|``; NaN when either bound is missing or
+    infinite).
+    """
     lower, upper = shown_values(table, metric_key, policy)
     if upper is None or view == "lower":
         return lower
@@ -151,6 +157,7 @@ def ranked_table(table: pd.DataFrame, metric_key: str, policy: str = "exclude") 
 
 @common.guarded
 def page() -> None:
+    """Draw the Regional gaps page: access statistics by region at one time, map and table."""
     st.title("Regional gaps")
     st.markdown("Where, and when, people are far from an open early pregnancy unit.")
     c1, c2, c3 = st.columns(3)

@@ -1,8 +1,13 @@
-"""Local provision (charities): one region's units, weekly timetable, coverage by hour,
-data gaps (unknown or stale hours, acute sites with no directory entry), export."""
+"""Local provision (charities).
+
+One region's units, weekly timetable, coverage by hour, data gaps (unknown or stale hours, acute
+sites with no directory entry), export.
+"""
 
 from __future__ import annotations
 
+import contextlib
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -16,11 +21,10 @@ from epu_mapper.ui.format import (
     DAYS,
     LEVELS,
     POLICIES,
-    fmt_self_referral,
     how_label,
+    local_data_gaps,
+    local_units_table,
     md_escape,
-    safe_url,
-    stale,
     unit_labels,
 )
 
@@ -31,19 +35,13 @@ TIMETABLE_WORDS = {"open": "Open", "closed": "Closed", "unknown": "Hours unknown
 
 
 @st.cache_data(show_spinner="Loading the region…", max_entries=32)
-def _local(key: str, level: str, code: str, policy: str) -> Any:
+def _local(key: str, level: str, code: str, policy: str) -> Any:  # noqa: ARG001 - key: the build stamp, part of the cache key
     return api.local(common.context(), level, code, policy=policy)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _regions(key: str, level: str) -> pd.DataFrame:
+def _regions(key: str, level: str) -> pd.DataFrame:  # noqa: ARG001 - key: the build stamp, part of the cache key
     return api.regions(common.context(), level)
-
-
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
 
 
 def timetable_long(units: pd.DataFrame, week: np.ndarray) -> pd.DataFrame:
@@ -73,7 +71,7 @@ def timetable_long(units: pd.DataFrame, week: np.ndarray) -> pd.DataFrame:
     })
 
 
-def _heatmap_spec(n_units: int) -> dict[str, Any]:
+def _heatmap_spec() -> dict[str, Any]:
     return {
         "mark": {"type": "rect"},
         "height": {"step": 20},
@@ -92,8 +90,44 @@ def _heatmap_spec(n_units: int) -> dict[str, Any]:
     }
 
 
+def _units_section(units: pd.DataFrame, week: np.ndarray, today: date, region: str) -> None:
+    """The region's units: data-gap warnings, the table and the weekly timetable."""
+    gaps = local_data_gaps(units, today)
+    unknown, partial = gaps["Hours not published"], gaps["Hours partly known"]
+    old = gaps["Undated or old source"]
+    if unknown or partial:
+        st.warning(f"Hours not published for {len(unknown)} of {len(units)} units and only "
+                   f"partly known for {len(partial)}. Unknown is not closed: see the "
+                   "unknown-hours control.")
+    if old:
+        st.info(f"{len(old)} of {len(units)} units rest on a source that is undated or over "
+                "12 months old: it needs re-checking (column “stale or undated”).")
+    if unknown or partial or old:
+        with st.expander("Units with missing or stale information"):
+            for label, names_ in gaps.items():
+                if names_:
+                    st.markdown(f"**{label}:** " + "; ".join(md_escape(n) for n in names_))
+    table = local_units_table(units, today).drop(columns=["where"])
+    inside = units["in_region"].astype(bool).to_numpy()
+    config = {"source": st.column_config.LinkColumn("source")}
+    if inside.any():
+        st.dataframe(table[inside], hide_index=True, column_config=config)
+    else:
+        st.warning("Our directory holds no unit inside this region. That does not mean "
+                   "there is none: the directory is incomplete.")
+    if (~inside).any():
+        st.subheader(f"Nearby units serving {region}")
+        st.caption("Outside the region, but the nearest unit for some of its small areas.")
+        st.dataframe(table[~inside], hide_index=True, column_config=config)
+    suggest.suggest_for_units(units, unit_labels(units), "local")
+    st.subheader("Weekly timetable")
+    st.vega_lite_chart(timetable_long(units, week), _heatmap_spec())
+    st.caption("Grey = hours unknown (not the same as closed). Typical week, no bank holiday.")
+
+
 @common.guarded
 def page() -> None:
+    """Draw the Local provision page: one region's units, timetable and coverage by hour."""
     st.title("Local provision")
     st.markdown("Pick a region to see its early pregnancy units, when they are open, and where "
                 "information is missing.")
@@ -109,82 +143,21 @@ def page() -> None:
         st.info("No regions available at this level.")
         return
     result = _local(common.ctx_key(), level, code, policy)
-    units = _get(result, "units", pd.DataFrame())
-    week = _get(result, "week")
-    coverage = _get(result, "coverage_by_hour")
-    hospitals = _get(result, "hospitals_without_unit", pd.DataFrame())
+    units, week, coverage = result.units, result.week, result.coverage_by_hour
+    hospitals = result.hospitals_without_unit
     today = common.uk_now().date()
 
     st.subheader(f"Units in {md_escape(names[code])}")
-    if units is None or units.empty:
+    if units.empty:
         st.warning("Our directory holds no unit in this region. That does not mean there is "
                    "none: the directory is incomplete.")
     else:
-        status = units.get("hours_status", pd.Series("unknown", index=units.index)).astype(str)
-        is_stale = units.get("source_seen", pd.Series(None, index=units.index)).map(
-            lambda s: stale(s, today))
-        labels = unit_labels(units)
-        unknown = labels[status == "unknown"].tolist()
-        partial = labels[status == "partial"].tolist()
-        old = labels[is_stale].tolist()
-        if unknown or partial:
-            st.warning(f"Hours not published for {len(unknown)} of {len(units)} units and only "
-                       f"partly known for {len(partial)}. Unknown is not closed: see the "
-                       "unknown-hours control.")
-        if old:
-            st.info(f"{len(old)} of {len(units)} units rest on a source that is undated or over "
-                    "12 months old: it needs re-checking (column “stale or undated”).")
-        if unknown or partial or old:
-            with st.expander("Units with missing or stale information"):
-                for label, names_ in (("Hours not published", unknown),
-                                      ("Hours partly known", partial),
-                                      ("Undated or old source", old)):
-                    if names_:
-                        st.markdown(f"**{label}:** " + "; ".join(md_escape(n) for n in names_))
-        table = pd.DataFrame({
-            "unit": labels,
-            "where": units.get("in_region", pd.Series(True, index=units.index)).map(
-                {True: "in region", False: "nearest for some areas"}),
-            "hospital": units.get("hospital", pd.Series("", index=units.index)).fillna(""),
-            "opening hours": units.get("opening_hours", pd.Series("", index=units.index))
-            .fillna("").replace("", "not known"),
-            "hours": status,
-            "what the hours describe": units.get("hours_kind", pd.Series("", index=units.index))
-            .fillna(""),
-            "self-referral": units.get("self_referral", pd.Series("unknown", index=units.index))
-            .map(fmt_self_referral),
-            "phone": units.get("phone", pd.Series("", index=units.index)).fillna(""),
-            "source": units.get("source_url", pd.Series("", index=units.index)).map(safe_url),
-            "source read": units.get("source_seen", pd.Series("", index=units.index)).fillna("")
-            .astype(str).replace("", "not recorded"),
-            "stale or undated": is_stale.map({True: "yes", False: ""}),
-        })
-        inside = units.get("in_region", pd.Series(True, index=units.index)).astype(bool)
-        config = {"source": st.column_config.LinkColumn("source")}
-        if inside.any():
-            st.dataframe(table[inside.to_numpy()].drop(columns=["where"]), hide_index=True,
-                         column_config=config)
-        else:
-            st.warning("Our directory holds no unit inside this region. That does not mean "
-                       "there is none: the directory is incomplete.")
-        if (~inside).any():
-            st.subheader(f"Nearby units serving {md_escape(names[code])}")
-            st.caption("Outside the region, but the nearest unit for some of its small areas.")
-            st.dataframe(table[(~inside).to_numpy()].drop(columns=["where"]), hide_index=True,
-                         column_config=config)
-        suggest.suggest_for_units(units, labels, "local")
-        if week is not None and len(units):
-            st.subheader("Weekly timetable")
-            long = timetable_long(units, week)
-            st.vega_lite_chart(long, _heatmap_spec(len(units)))
-            st.caption("Grey = hours unknown (not the same as closed). Typical week, no bank "
-                       "holiday.")
+        _units_section(units, week, today, md_escape(names[code]))
 
-    if coverage is not None and len(coverage):
+    if len(coverage):
         st.subheader("Coverage by hour of the week")
         cov = coverage[coverage["hour_of_week"] < 168].copy()
-        ycol = next((c for c in ("pct_within_60", "pct", "value") if c in cov.columns),
-                    cov.columns[-1])
+        ycol = "pct_within_60"
         cov["when"] = cov["hour_of_week"].map(how_label)
         st.vega_lite_chart(cov, {
             "mark": {"type": "line", "interpolate": "step-after"},
@@ -199,25 +172,22 @@ def page() -> None:
             },
         })
         bh = coverage[coverage["hour_of_week"] >= 168]
-        if len(bh) and ycol in bh.columns:
+        if len(bh):
             st.caption(f"On a bank-holiday day: {bh[ycol].min():.0f}–{bh[ycol].max():.0f}% "
                        "within 60 min of an open unit, depending on the hour.")
         st.caption(f"Unknown hours: {POLICIES[policy].lower()}.")
 
     st.subheader("Map")
     m = maps.base_map(bounds=_bounds(units, hospitals), base_url_path=common.base_url_path())
-    try:
+    with contextlib.suppress(OSError, ValueError):
         maps.add_outline(m, common.boundaries(level))
-    except (OSError, ValueError):
-        pass
-    if hospitals is not None and len(hospitals):
+    if len(hospitals):
         maps.add_hospitals(m, hospitals, tip_prefix=f"{NO_INFO}: ")
-    if units is not None and len(units):
+    if len(units):
         u = units.copy()
-        u["state"] = u.get("hours_status", pd.Series("unknown", index=u.index)).map(
+        u["state"] = u["hours_status"].map(
             {"verified": "open", "partial": "unknown", "unknown": "unknown"}).fillna("unknown")
-        u["tip"] = unit_labels(u) + " — hours " + u.get(
-            "hours_status", pd.Series("unknown", index=u.index)).astype(str)
+        u["tip"] = unit_labels(u) + " — hours " + u["hours_status"].astype(str)
         maps.add_units(m, u, legend=False)
     m.add_child(maps.Legend("Sites", [(maps.STATE_COLOURS["open"], "EPU, hours known"),
                                       (maps.STATE_COLOURS["unknown"], ("EPU, hours partly or not "
@@ -226,23 +196,21 @@ def page() -> None:
                             round_swatches=True))
     common.show_map(m, key=f"local_map_{level}_{code}")
 
-    if hospitals is not None and len(hospitals):
+    if len(hospitals):
         st.subheader(f"Acute hospital sites with {NO_INFO}")
         hs = hospitals.copy()
         hs["EPU information"] = NO_INFO
-        st.dataframe(hs[[c for c in ("name", "organisation", "postcode", "site_code",
-                                     "EPU information") if c in hs.columns]], hide_index=True)
+        st.dataframe(hs[["name", "organisation", "postcode", "site_code", "EPU information"]],
+                     hide_index=True)
     st.subheader("Export")
     e1, e2 = st.columns(2)
-    if units is not None and len(units):
+    if len(units):
         e1.download_button("Units (CSV)", csv_bytes(units),
                            file_name=f"epu_units_{code}.csv", mime="text/csv", key="local_csv")
-        if week is not None:
-            e1.download_button("Weekly timetable (CSV)",
-                               csv_bytes(timetable_long(units, week)),
-                               file_name=f"epu_timetable_{code}.csv", mime="text/csv",
-                               key="local_timetable_csv")
-    if hospitals is not None and len(hospitals):
+        e1.download_button("Weekly timetable (CSV)", csv_bytes(timetable_long(units, week)),
+                           file_name=f"epu_timetable_{code}.csv", mime="text/csv",
+                           key="local_timetable_csv")
+    if len(hospitals):
         e2.download_button("Sites with no EPU information (CSV)",
                            csv_bytes(hospitals),
                            file_name=f"epu_sites_without_unit_{code}.csv", mime="text/csv",
@@ -252,9 +220,8 @@ def page() -> None:
     suggest.suggest_new_unit("local")
 
 
-def _bounds(units: pd.DataFrame | None, hospitals: pd.DataFrame | None) -> Any:
-    frames = [f[["lat", "lon"]] for f in (units, hospitals)
-              if f is not None and len(f) and {"lat", "lon"} <= set(f.columns)]
+def _bounds(units: pd.DataFrame, hospitals: pd.DataFrame) -> Any:
+    frames = [f[["lat", "lon"]] for f in (units, hospitals) if len(f)]
     if not frames:
         return maps.UK_BOUNDS
     both = pd.concat(frames)

@@ -92,6 +92,7 @@ def _card(rec: dict[str, Any], reviewer: str) -> None:
 
 @common.guarded
 def page() -> None:
+    """Draw the Review page: suggested directory corrections to accept or reject."""
     st.title("Review suggested corrections")
     stored = upkeep.reviewer_hash()
     if not stored:

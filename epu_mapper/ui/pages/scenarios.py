@@ -1,5 +1,8 @@
-"""Scenarios: change a unit's opening hours (or take one from the ranking) and see who is
-newly within 60 minutes of an open unit, by hour and by region, before and after."""
+"""Scenarios.
+
+Change a unit's opening hours (or take one from the ranking) and see who is newly within 60 minutes
+of an open unit, by hour and by region, before and after.
+"""
 
 from __future__ import annotations
 
@@ -33,24 +36,25 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 
 
 @st.cache_data(show_spinner="Ranking units…", max_entries=16)
-def _rank(key: str, k: int, hours: str, policy: str) -> pd.DataFrame:
+def _rank(key: str, k: int, hours: str, policy: str) -> pd.DataFrame:  # noqa: ARG001 - key: the build stamp, part of the cache key
     return api.rank(common.context(), k=k, hours=hours, policy=policy)
 
 
 @st.cache_data(show_spinner="Computing the scenario…", max_entries=32)
-def _whatif(key: str, changes: tuple[tuple[str, str], ...], policy: str, level: str,
+def _whatif(key: str, changes: tuple[tuple[str, str], ...], policy: str, level: str,  # noqa: ARG001 - key: the build stamp, part of the cache key
             mode: str) -> Any:
     return api.whatif(common.context(), dict(changes), policy=policy, level=level,
                                    mode=mode)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def _units(key: str) -> pd.DataFrame:
+def _units(key: str) -> pd.DataFrame:  # noqa: ARG001 - key: the build stamp, part of the cache key
     return common.context().mapped
 
 
 @common.guarded
 def page() -> None:
+    """Draw the Scenarios page: what-if hours changes and the greedy ranking."""
     st.title("Scenarios")
     st.markdown("What if a unit opened for longer? Edit a unit's hours, or take a suggestion "
                 "from the ranking, and see the population newly within 60 minutes of an open "
