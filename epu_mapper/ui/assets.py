@@ -202,8 +202,10 @@ def fetch_axe(axe_dir: Path = AXE_DIR, tarball: bytes | None = None) -> Path:
 
 
 def main() -> int:
-    """``python -m epu_mapper.ui.assets``: make sure the local Leaflet and axe-core copies
-    exist."""
+    """``python -m epu_mapper.ui.assets``.
+
+    Make sure the local Leaflet and axe-core copies exist.
+    """
     try:
         path = ensure_leaflet()
         axe = AXE_DIR if axe_present() else fetch_axe()
