@@ -16,7 +16,7 @@ import streamlit as st
 
 from epu_mapper import api
 from epu_mapper.errors import EpuMapperError, PostcodeError
-from epu_mapper.ui import common, maps, suggest
+from epu_mapper.ui import common, hospitals_view, maps, suggest
 from epu_mapper.ui import patient_text as pt
 from epu_mapper.ui.format import (
     SAFETY_MESSAGE,
@@ -246,6 +246,7 @@ def _results(result: Any, query: dict, at: datetime, is_now: bool) -> None:
     st.subheader(f"Units nearest {md_escape(label)}, {when_words}", anchor=RESULTS_ID)
     st.error(SAFETY_MESSAGE, icon="⚠️")
     _announce_and_scroll(pt.found_text(len(units)), int(st.session_state.get("find_nonce", 0)))
+    hospitals_view.nearer_and_urgent(result)
     precision = _get(origin, "precision")
     if _get(origin, "note") or (precision and str(precision) not in {"postcode", "unit"}):
         st.info("We could only find the rough area of your postcode, so travel times are "
@@ -290,6 +291,7 @@ def _results(result: Any, query: dict, at: datetime, is_now: bool) -> None:
         _map(visible, origin, label)
         st.caption("Table of the same units (the map's text alternative):")
         st.dataframe(results_table(visible, at, is_now), hide_index=True)
+    hospitals_view.likely_sites(result)
     suggest.suggest_new_unit("find")
 
 

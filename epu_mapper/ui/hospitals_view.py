@@ -1,0 +1,45 @@
+"""Streamlit blocks for the hospitals beside the directory in a patient answer: the nearer
+hospital (shown before any unit), the urgent route for her nation and the likely EPU sites.
+
+Thin: the words come from :mod:`epu_mapper.ui.patient` (pure, tested) and are escaped with
+:func:`~epu_mapper.ui.format.md_escape` (data is never rendered as HTML). Called by the Find page.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from epu_mapper.ui import patient
+from epu_mapper.ui.format import md_escape
+
+
+def _get(result: Any, name: str, default: Any = None) -> Any:
+    return result.get(name, default) if isinstance(result, dict) else getattr(result, name, default)
+
+
+def nearer_and_urgent(result: Any) -> None:
+    """The nearer-hospital card (when one is nearer than the unit we would send her to), then
+    the urgent route: 999, her nation's helpline, the nearest hospital A&E."""
+    nearer = _get(result, "nearer")
+    if nearer:
+        st.warning(md_escape(patient.nearer_hospital_text(nearer)), icon=":material/local_hospital:")
+    urgent = _get(result, "urgent") or {}
+    if urgent:
+        with st.container(border=True, key="urgent_route"):
+            st.markdown("**Urgent help**")
+            for line in patient.urgent_lines(urgent):
+                st.markdown(md_escape(line))
+
+
+def likely_sites(result: Any) -> None:
+    """Hospitals near her with no early pregnancy unit information (they may have one)."""
+    sites = _get(result, "likely_sites")
+    if sites is None or not isinstance(sites, pd.DataFrame) or sites.empty:
+        return
+    st.markdown("**Hospitals near you that may have an early pregnancy unit** "
+                "(we hold no information on them; phone first)")
+    for _, row in sites.iterrows():
+        st.markdown("- " + md_escape(patient.likely_site_line(row)))
