@@ -360,9 +360,13 @@ def _save_distances(path: Path, slot: str, arr: np.ndarray) -> None:
 def site_distances(model: WaterModel, nodes: np.ndarray) -> np.ndarray:
     """Over-land km from every grid node to each destination node (cached).
 
-    See :func:`distances_from`.
+    See :func:`distances_from`. Each destination set (the directory's units, the acute
+    hospitals of a patient answer, …) has its own cache slot, so queries on different sets do
+    not evict each other.
     """
-    return _cached_distances(model, "sites", nodes)
+    nodes = np.asarray(nodes, dtype=np.int64)
+    tag = hashlib.sha256(nodes.tobytes()).hexdigest()[:8]
+    return _cached_distances(model, f"sites-{tag}", nodes)
 
 
 def port_distances(model: WaterModel) -> np.ndarray:

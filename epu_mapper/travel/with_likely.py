@@ -62,9 +62,29 @@ def build(settings: Settings | None = None, force: bool = False,
     from epu_mapper.travel.build import build_matrix, load_demand_points
 
     settings = settings or get_settings()
-    return build_matrix(engine=ENGINE, settings=likely_settings(settings), force=force, log=log,
-                        progress=False, demand=load_demand_points(settings),
-                        units=directory_units(settings))
+    sub = likely_settings(settings)
+    sub.build_dir.mkdir(parents=True, exist_ok=True)
+    link = sub.build_dir / "boundaries"  # the same water model (coastline) as the main matrix
+    if not link.exists() and (Path(settings.build_dir) / "boundaries").is_dir():
+        link.symlink_to(Path(settings.build_dir).resolve() / "boundaries", target_is_directory=True)
+    out = build_matrix(engine=ENGINE, settings=sub, force=force, log=log, progress=False,
+                       demand=load_demand_points(settings), units=directory_units(settings))
+    warm_patient_sites(settings, log)
+    return out
+
+
+def warm_patient_sites(settings: Settings, log: Callable[[str], None] = print) -> None:
+    """Precompute the water model's over-land distances to every acute hospital (the patient
+    answer's destinations), so the first ``nearest`` after a build is fast."""
+    from epu_mapper.travel import water
+
+    path = Path(settings.build_dir) / "acute_sites.parquet"
+    model = water.load_model(settings.build_dir)
+    if model is None or not path.exists():
+        return
+    acute = pd.read_parquet(path, columns=["lat", "lon"])
+    log(f"over-land distances to {len(acute)} acute hospitals (patient answers) ...")
+    water.site_distances(model, model.nodes(acute["lat"].to_numpy(float), acute["lon"].to_numpy(float)))
 
 
 def load(settings: Settings, demand: pd.DataFrame, units: pd.DataFrame):
