@@ -3,12 +3,14 @@
 Each group of subcommands lives in ``epu_mapper/commands/<group>.py`` and exposes
 ``register(subparsers)``; every registered parser sets ``func(args) -> int``.
 User errors (:class:`~epu_mapper.errors.EpuMapperError`) print their message to
-stderr and exit with status 2 — never a traceback.
+stderr and exit with status 2 — never a traceback; an unexpected error prints one
+"internal error" line and exits 2 too (``EPU_MAPPER_DEBUG=1`` re-raises it).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -58,6 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # the last resort: a message, never a traceback
+        if os.environ.get("EPU_MAPPER_DEBUG"):
+            raise
+        print(f"epu-mapper: internal error ({type(exc).__name__}: {one_line(str(exc), 200)}); "
+              "please report it with the command you ran (EPU_MAPPER_DEBUG=1 shows the details)",
+              file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ def _check(argv: list[str], capsys) -> tuple[int, str, str]:
         rc = exc.code
     out, err = capsys.readouterr()
     assert rc in (0, 2), (argv[:3], rc, err[-300:])
-    assert "Traceback" not in out + err
+    assert "Traceback" not in out + err and "internal error" not in err, err[-300:]
     if rc == 2:
         lines = err.strip().splitlines()
         assert lines, "exit 2 without a message"
@@ -144,3 +144,19 @@ def test_data_status_on_an_empty_folder_exits_2(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("EPU_MAPPER_BUILD", str(tmp_path))
     rc, _, err = _check(["data", "status"], capsys)
     assert rc == 2 and "epu-mapper data build" in err
+
+
+def test_an_unexpected_error_is_one_line_not_a_traceback(monkeypatch, capsys):
+    from epu_mapper.commands import units as units_cmd
+
+    def boom(_args):
+        raise RuntimeError("x" * 10_000)
+
+    monkeypatch.setattr(units_cmd, "_validate", boom)
+    rc = cli.main(["units", "validate", "data/units.csv"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("epu-mapper: internal error (RuntimeError: ")
+    assert len(err.strip().splitlines()) == 1 and len(err) < 600
+    monkeypatch.setenv("EPU_MAPPER_DEBUG", "1")
+    with pytest.raises(RuntimeError):
+        cli.main(["units", "validate", "data/units.csv"])
