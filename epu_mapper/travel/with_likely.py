@@ -74,8 +74,11 @@ def build(settings: Settings | None = None, force: bool = False,
 
 
 def warm_patient_sites(settings: Settings, log: Callable[[str], None] = print) -> None:
-    """Precompute the water model's over-land distances to every acute hospital (the patient
-    answer's destinations), so the first ``nearest`` after a build is fast."""
+    """Precompute the water model's over-land distances to every acute hospital.
+
+    The acute hospitals are the patient answer's destinations, so the first ``nearest`` after a
+    build is fast.
+    """
     from epu_mapper.travel import water
 
     path = Path(settings.build_dir) / "acute_sites.parquet"

@@ -1,5 +1,7 @@
-"""Streamlit blocks for the hospitals beside the directory in a patient answer: the nearer
-hospital (shown before any unit), the urgent route for her nation and the likely EPU sites.
+"""Streamlit blocks for the hospitals beside the directory in a patient answer.
+
+The nearer hospital (shown before any unit), the urgent route for her nation and the likely
+EPU sites.
 
 Thin: the words come from :mod:`epu_mapper.ui.patient` (pure, tested) and are escaped with
 :func:`~epu_mapper.ui.format.md_escape` (data is never rendered as HTML). Called by the Find page.
@@ -21,8 +23,11 @@ def _get(result: Any, name: str, default: Any = None) -> Any:
 
 
 def nearer_and_urgent(result: Any) -> None:
-    """The nearer-hospital card (when one is nearer than the unit we would send her to), then
-    the urgent route: 999, her nation's helpline, the nearest hospital A&E."""
+    """Show the nearer-hospital card, then the urgent route.
+
+    The card shows when a hospital is nearer than the unit we would send her to; the urgent
+    route is 999, her nation's helpline and the nearest hospital A&E.
+    """
     nearer = _get(result, "nearer")
     if nearer:
         st.warning(md_escape(patient.nearer_hospital_text(nearer)), icon=":material/local_hospital:")

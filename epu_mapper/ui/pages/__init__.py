@@ -17,6 +17,7 @@ PAGE_SPECS = (
     ("find.py", "Find a unit", ":material/location_on:", "find"),
     ("gaps.py", "Regional gaps", ":material/map:", "gaps"),
     ("local.py", "Local provision", ":material/local_hospital:", "local"),
+    ("directory_gaps.py", "Directory gaps", ":material/checklist:", "directory-gaps"),
     ("scenarios.py", "Scenarios", ":material/tune:", "scenarios"),
     ("equity.py", "Who is far from care", ":material/diversity_3:", "equity"),
     ("about.py", "About the data", ":material/info:", "about"),
