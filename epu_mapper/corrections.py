@@ -235,7 +235,7 @@ def validate_new_unit(form: dict[str, Any], probe: dict[str, str]) -> Submission
         candidate["hours_status"] = hours_status_safe(given["opening_hours"])
     if f.get("source_url"):
         candidate["source_url"] = f["source_url"]
-    keys = {k for k in ("postcode", "phone", "opening_hours") if k in given}
+    keys: set[str] = {k for k in ("postcode", "phone", "opening_hours") if k in given}
     if f.get("source_url"):
         keys.add("source_url")
     problems += _row_problems(candidate, keys)

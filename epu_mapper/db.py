@@ -228,7 +228,10 @@ def insert_correction(engine: Engine, kind: str, unit_id: str | None, fields: di
             base_version=version, source_url=source_url, relation=relation, note=note,
             client=client, submitted_at=_now(),
         ))
-        return int(res.inserted_primary_key[0])
+        key = res.inserted_primary_key
+        if key is None:
+            raise DatabaseError("the database did not return the new correction's id")
+        return int(key[0])
 
 
 def count_recent(engine: Engine, client: str, since: datetime) -> int:
