@@ -59,3 +59,16 @@ def test_real_find_offers_the_nearer_hospital_and_the_nations_helpline(real_sett
     assert hospital in text
     if postcode != "LE15 6RB":  # Oakham: Leicester and Grantham are equally near
         assert hospital in cards[0]
+
+
+@pytest.mark.integration
+def test_real_gaps_page_says_when_a_region_has_no_unit(real_settings):
+    at = _app("gaps")
+    at.selectbox(key="gaps_level").set_value("nation")
+    at.run()
+    _no_failures(at)
+    warnings = [_plain(w.value) for w in at.warning]
+    assert "The directory holds no unit in Wales: these figures use units across the border." in warnings
+    assert any("Dashed purple outline" in c.value for c in at.caption)
+    ranked = at.dataframe[0].value
+    assert {"placed_units", "likely_sites", "directory complete %"} <= set(ranked.columns)

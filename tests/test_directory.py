@@ -142,3 +142,25 @@ def test_gaps_cli_carries_completeness(real_settings, capsys):
         capsys.readouterr().out
     assert cli.main(["rank", "--k", "2", "--directory", "with-likely", "--csv"]) == 0
     assert "likely" in capsys.readouterr().out.splitlines()[0]
+
+
+def test_ui_completeness_words_and_outline(ctx):
+    from epu_mapper.ui import completeness as uc
+    from epu_mapper.ui import maps
+
+    row = {"placed_units": 12, "units_known_hours": 2, "likely_sites": 15, "completeness": 12 / 27}
+    assert uc.completeness_text(row) == ("12 units placed (2 with hours), 15 likely sites without "
+                                         "a record: directory 44 % complete")
+    table = pd.DataFrame({"region_code": ["W1", "E1"], "region_name": ["Wales", "England"],
+                          "nation": ["Wales", "England"], "no_placed_unit": [True, False],
+                          "incomplete": [True, False]})
+    assert uc.no_unit_sentences(table) == [
+        "The directory holds no unit in Wales: these figures use units across the border."]
+    geo = maps.prepare_geometry({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"region_code": c, "region_name": c},
+         "geometry": {"type": "Point", "coordinates": [0, 0]}} for c in ("E1", "W1")]})
+    m = maps.base_map(bounds=((50, -5), (55, 0)))
+    assert uc.add_incomplete(m, geo, table) == 1
+    script = maps.map_script(m)
+    assert "dashArray" in script and "[1]" in script and uc.LEGEND_TITLE in script
+    assert uc.add_incomplete(maps.base_map(), geo, table.assign(incomplete=False)) == 0

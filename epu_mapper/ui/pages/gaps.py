@@ -9,7 +9,7 @@ import streamlit as st
 
 from epu_mapper import api
 from epu_mapper.settings import NATIONS
-from epu_mapper.ui import common, downloads, maps
+from epu_mapper.ui import common, completeness, downloads, maps
 from epu_mapper.ui.format import (
     LEVELS,
     METRIC_BY_KEY,
@@ -205,8 +205,15 @@ def page() -> None:
 
     m = maps.base_map(bounds=geometry.bounds, base_url_path=common.base_url_path())
     maps.add_choropleth(m, geometry, frame, bins, legend, fmt="{:g}")
+    n_incomplete = completeness.add_incomplete(m, geometry, table)
     st.markdown(f"**Map: {md_escape(legend)}**")
     common.show_map(m, key=f"gaps_map_{level}")
+    for sentence in completeness.no_unit_sentences(table):
+        st.warning(md_escape(sentence))
+    if n_incomplete:
+        st.caption(f"Dashed purple outline: {n_incomplete} regions whose figures rest on incomplete "
+                   "data (fewer than half of their likely early pregnancy sites are in our "
+                   "directory, or it holds no unit there). See Directory gaps.")
     kinds = set(table.get("weight_kind", pd.Series(dtype=str)).dropna().astype(str))
     if len(kinds) > 1:
         st.caption("Percentages are of women aged 15–44 in every nation: Scotland's census "
@@ -217,6 +224,8 @@ def page() -> None:
     else:
         st.caption("Darkest = worst. The table below gives the same figures.")
     ranked = ranked_table(table, metric_key, policy)
+    ranked = ranked.merge(completeness.completeness_columns(table), how="left",
+                          left_on="code", right_on="region_code").drop(columns="region_code")
     st.markdown(f"**Ranked, worst first — {title}** (the map's table)")
     number = metric.unit.strip() or "value"
     st.dataframe(ranked, hide_index=True, height=min(420, 38 + 35 * len(ranked)),
