@@ -113,8 +113,9 @@ def _parse(text: str, pos: int) -> tuple[list[str], int, str | None, int | None]
                 return cells, pos, (f"characters after the closing quote ({text[pos:pos + 10]!r}); "
                                     "a quoted cell must end at the quote"), i
         else:
-            m = _PLAIN.match(text, pos)
-            value, pos = m.group(0), m.end()
+            plain = _PLAIN.match(text, pos)  # always matches (possibly empty)
+            assert plain is not None
+            value, pos = plain.group(0), plain.end()
             if pos < n and text[pos] == '"':
                 return cells, pos, ("a quote inside an unquoted cell; quote the whole cell and "
                                     "double the quotes inside it"), i
