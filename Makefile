@@ -31,7 +31,7 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
 # PostgreSQL for the corrections storage tests (Debian package; the tests start their own server
-# on 127.0.0.1 with initdb/pg_ctl in a temporary folder and stop it by PID).
+# on 127.0.0.1 with initdb + postgres in a temporary folder and stop it by PID).
 postgres:
 	@command -v pg_ctl >/dev/null || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { \
 	  echo "Installing Debian postgresql"; \

@@ -1,14 +1,15 @@
 """A throw-away PostgreSQL server for the storage tests (Debian `postgresql` package).
 
-``initdb`` + ``pg_ctl`` into a fresh temporary folder, listening on 127.0.0.1 on a free
-port (no Unix socket in a shared place), trust authentication for the local test user.
-PostgreSQL refuses to run as root, so under root the server runs as the ``postgres``
-system user (created by the Debian package). Stopped by its PID; the folder is removed.
+``initdb`` into a fresh temporary folder, then the ``postgres`` server itself as a child of the
+test process, listening on 127.0.0.1 on a free port (its Unix socket in that folder), trust
+authentication for the local test user. PostgreSQL refuses to run as root, so under root the
+server runs as the ``postgres`` system user (created by the Debian package). Stopped by its PID
+(SIGINT, fast shutdown) and the folder removed; if the test process is killed, the kernel sends
+the server SIGTERM (PR_SET_PDEATHSIG), so no server outlives an interrupted run.
 """
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import os
 import pwd
@@ -39,14 +40,26 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _die_with_parent() -> None:
+    """In the server process: get SIGTERM when the test process dies (even if it is killed), so
+    an interrupted test run never leaves a server behind (Linux prctl PR_SET_PDEATHSIG)."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
 @dataclass
 class PostgresServer:
-    """A running server: ``admin_url`` for the ``postgres`` database, ``pid`` to stop it."""
+    """A running server (the ``postgres`` process itself, a child of the test process)."""
 
     folder: Path
     port: int
-    pid: int
+    proc: subprocess.Popen
     user: str = "epu"
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
 
     def url(self, database: str) -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
@@ -60,20 +73,21 @@ class PostgresServer:
         return self.url(name)
 
     def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGINT)  # "fast" shutdown
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        """Fast shutdown by PID (SIGINT), then remove the folder."""
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGINT)
             try:
-                os.kill(self.pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.1)
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def start() -> PostgresServer:
     """Start a server in a new temporary folder; raise with the server log if it fails."""
+    import psycopg
+
     bindir = _bindir()
     folder = Path(tempfile.mkdtemp(prefix="epu-pg-"))
     run_as: dict = {}
@@ -87,13 +101,23 @@ def start() -> PostgresServer:
                     "--no-sync", "--no-instructions"], check=True, capture_output=True, env=env,
                    cwd=folder, **run_as)
     port = _free_port()
-    opts = (f"-p {port} -c listen_addresses=127.0.0.1 -k {folder} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=50")
-    proc = subprocess.run([bindir / "pg_ctl", "-D", data, "-o", opts, "-l", log, "-w", "-t", "60", "start"],
-                          check=False, capture_output=True, env=env, cwd=folder, **run_as)
-    if proc.returncode != 0:
-        detail = log.read_text(errors="replace")[-2000:] if log.exists() else proc.stderr.decode()[-2000:]
-        shutil.rmtree(folder, ignore_errors=True)
-        raise RuntimeError(f"PostgreSQL did not start:\n{detail}")
-    pid = int((data / "postmaster.pid").read_text().splitlines()[0])
-    return PostgresServer(folder, port, pid)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [bindir / "postgres", "-D", data, "-p", str(port), "-c", "listen_addresses=127.0.0.1",
+             "-k", folder, "-c", "fsync=off", "-c", "synchronous_commit=off",
+             "-c", "full_page_writes=off", "-c", "max_connections=50"],
+            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=folder,
+            preexec_fn=_die_with_parent, **run_as)  # noqa: PLW1509 - only prctl, no locks taken
+    server = PostgresServer(folder, port, proc)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            psycopg.connect(host="127.0.0.1", port=port, user="epu", dbname="postgres",
+                            connect_timeout=2).close()
+            return server
+        except psycopg.OperationalError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                detail = log.read_text(errors="replace")[-2000:]
+                server.stop()
+                raise RuntimeError(f"PostgreSQL did not start:\n{detail}") from None
+            time.sleep(0.2)
