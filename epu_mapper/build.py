@@ -34,6 +34,7 @@ from tqdm import tqdm
 
 from epu_mapper import deprivation, geography, population, sources, store
 from epu_mapper.errors import EpuMapperError
+from epu_mapper.levels import LEVELS
 from epu_mapper.settings import Settings, get_settings
 
 #: Bump when the meaning of an output changes (the code hash also changes fingerprints).
@@ -57,8 +58,7 @@ EXPECTED = {
 #: Web budget for each boundary level's GeoJSON (bytes).
 BOUNDARY_BUDGET_BYTES = 2_000_000
 #: Simplification tolerance (metres, BNG) per level: coarse levels can be coarser.
-SIMPLIFY_M = {"nation": 200.0, "nhs_region": 100.0, "icb": 100.0, "lhb": 100.0,
-              "scot_hb": 100.0, "hsct": 100.0, "lad": 100.0, "ni_sdz2021": 20.0}
+SIMPLIFY_M = {**dict.fromkeys(LEVELS, 100.0), "nation": 200.0, "ni_sdz2021": 20.0}
 #: A unit further than this from its own postcode's point is reported.
 UNIT_POSTCODE_MAX_KM = 3.0
 
@@ -466,7 +466,7 @@ STEPS: list[Step] = [
          ("area_equity.parquet",), step_equity, depends=("demand",)),
     Step("boundaries", ("nhser_bnd", "icb_bnd", "lhb_bnd", "scot_hb_bnd", "hsct_bnd", "lad_bnd",
                         "ni_sdz_bnd"),
-         tuple(f"boundaries/{lvl}.geojson" for lvl in geography.LEVELS)
+         tuple(f"boundaries/{lvl}.geojson" for lvl in LEVELS)
          + ("boundaries/ni_sdz2021.geojson",),
          step_boundaries, depends=("demand",)),
     Step("postcodes", ("gb_postcodes", "gb_sectors", "gb_districts", "ni_postcodes", "lad_bnd"),

@@ -19,17 +19,7 @@ import shapely
 from shapely.geometry import mapping
 
 from epu_mapper import population
-
-#: Region levels, in display order; ``L_code``/``L_name`` columns in ``regions.parquet``.
-LEVELS: tuple[str, ...] = ("nation", "nhs_region", "icb", "lhb", "scot_hb", "hsct", "lad")
-
-#: Which levels apply to each nation (every area has exactly one region at each of them).
-LEVELS_BY_NATION: dict[str, tuple[str, ...]] = {
-    "England": ("nation", "nhs_region", "icb", "lad"),
-    "Wales": ("nation", "lhb", "lad"),
-    "Scotland": ("nation", "scot_hb", "lad"),
-    "Northern Ireland": ("nation", "hsct", "lad"),
-}
+from epu_mapper.levels import LEVELS, LEVELS_BY_NATION, REGION_FIELDS, region_columns
 
 AREA_TYPE_BY_NATION = {
     "England": "LSOA21", "Wales": "LSOA21", "Scotland": "DZ2011", "Northern Ireland": "SDZ2021",
@@ -43,12 +33,7 @@ DEMAND_COLUMNS = [
     "centroid_method",
 ]
 
-REGION_COLUMNS = [
-    "area_code", "nation",
-    "nhs_region_code", "nhs_region_name", "icb_code", "icb_name",
-    "lhb_code", "lhb_name", "scot_hb_code", "scot_hb_name", "hsct_code", "hsct_name",
-    "lad_code", "lad_name",
-]
+REGION_COLUMNS = ["area_code", *REGION_FIELDS]
 
 #: How each nation's weight is defined (``weight_kind`` -> default ``weight_note``); every
 #: kind is women aged 15-44 (methods in :mod:`epu_mapper.population`).
@@ -195,13 +180,6 @@ def regions_table(lookup: pd.DataFrame) -> pd.DataFrame:
         "lad_name": lookup["lad_name"],
     })
     return out.sort_values("area_code", kind="stable").reset_index(drop=True)
-
-
-def region_columns(level: str) -> tuple[str, str]:
-    """The (code, name) columns of ``regions.parquet`` for a level (``nation`` uses ``nation``)."""
-    if level not in LEVELS:
-        raise ValueError(f"unknown region level {level!r}; expected one of {LEVELS}")
-    return ("nation", "nation") if level == "nation" else (f"{level}_code", f"{level}_name")
 
 
 def region_names(regions: pd.DataFrame, level: str) -> pd.DataFrame:

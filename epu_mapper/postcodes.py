@@ -31,6 +31,7 @@ import pyarrow.parquet as pq
 
 from epu_mapper import store
 from epu_mapper.errors import BuildDamagedError, BuildMissingError, PostcodeError
+from epu_mapper.levels import REGION_FIELDS
 from epu_mapper.settings import Settings, get_settings
 
 #: Outward code + inward code, spaces removed. The letters allowed in each position follow
@@ -55,10 +56,7 @@ _OVERSEAS = {
 _MAX_INPUT = 40
 
 PRECISIONS = ("unit", "sector", "district", "ni_sdz", "online")
-_REGION_FIELDS = (
-    "nation", "nhs_region_code", "nhs_region_name", "icb_code", "icb_name", "lhb_code",
-    "lhb_name", "scot_hb_code", "scot_hb_name", "hsct_code", "hsct_name", "lad_code", "lad_name",
-)
+_REGION_FIELDS = REGION_FIELDS
 NOT_UK = "that doesn't look like a UK postcode"
 
 

@@ -211,7 +211,7 @@ def test_cli_text_and_errors(tiny_settings, monkeypatch, capsys):
     monkeypatch.setenv("EPU_MAPPER_ONLINE", "0")
     assert main(["postcode", "BT1 1AA"]) == 0
     out = capsys.readouterr().out
-    assert "ni_sdz" in out and "HSC trust: Belfest HSC Trust (BHSCT)" in out
+    assert "ni_sdz" in out and "HSC trust (Northern Ireland): Belfest HSC Trust (BHSCT)" in out
     assert main(["postcode", "JE2 3AB"]) == 2
     err = capsys.readouterr().err
     assert "Jersey" in err and "Traceback" not in err

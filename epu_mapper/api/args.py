@@ -10,9 +10,9 @@ from epu_mapper import coverage as cov
 from epu_mapper import hours as hrs
 from epu_mapper.errors import EpuMapperError
 from epu_mapper.inputs import check_year, shorten
+from epu_mapper.levels import LEVELS
 from epu_mapper.settings import NATIONS, TIMEZONE
 
-LEVELS: tuple[str, ...] = ("nation", "nhs_region", "icb", "lhb", "scot_hb", "hsct", "lad")
 GAPS_POLICIES: tuple[str, ...] = (*cov.POLICIES, "range")
 _TZ = ZoneInfo(TIMEZONE)
 

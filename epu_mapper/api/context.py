@@ -15,6 +15,7 @@ from epu_mapper import store
 from epu_mapper.api.args import CoverageArgumentError, check_level, check_policy
 from epu_mapper.errors import BuildMissingError
 from epu_mapper.inputs import shorten
+from epu_mapper.levels import region_columns
 from epu_mapper.settings import Settings, get_settings
 
 
@@ -106,7 +107,7 @@ class Context:
         """``(codes (n_areas,), region_codes)`` for a level (cached)."""
         key = ("groups", level)
         if key not in self._cache:
-            code_col = "nation" if level == "nation" else f"{check_level(level)}_code"
+            code_col, _ = region_columns(check_level(level))
             self._cache[key] = cov.group_codes(self.regions[code_col])
         return self._cache[key]
 

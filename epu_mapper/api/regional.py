@@ -12,6 +12,7 @@ from epu_mapper import hours as hrs
 from epu_mapper.api.args import CoverageArgumentError, NationHoliday, check_level
 from epu_mapper.api.context import Context
 from epu_mapper.inputs import shorten
+from epu_mapper.levels import region_columns
 from epu_mapper.population import weight_kind_label
 
 
@@ -66,7 +67,7 @@ def _region_frame(ctx: Context, level: str) -> pd.DataFrame:
 
 def _region_frame_uncached(ctx: Context, level: str) -> pd.DataFrame:
     g, uniq = ctx.groups(level)
-    name_col = "nation" if level == "nation" else f"{level}_name"
+    _, name_col = region_columns(level)
     first = pd.DataFrame({"g": g, "name": ctx.regions[name_col].to_numpy(),
                           "nation": ctx.regions["nation"].to_numpy()})
     first = first[first.g >= 0].drop_duplicates("g").set_index("g").sort_index()

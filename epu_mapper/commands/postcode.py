@@ -5,12 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from epu_mapper.levels import LEVEL_LABELS, LEVELS
 from epu_mapper.settings import get_settings
 
-_LEVEL_LABELS = (
-    ("nhs_region", "NHS England region"), ("icb", "ICB"), ("lhb", "Local health board"),
-    ("scot_hb", "Health board"), ("hsct", "HSC trust"), ("lad", "Local authority"),
-)
 _PRECISION_LABELS = {
     "unit": "unit postcode point (OS Code-Point Open)",
     "sector": "postcode sector centre (approximate)",
@@ -65,7 +62,8 @@ def _postcode(args: argparse.Namespace) -> int:
     r = result.regions
     if r.get("nation"):
         print(f"  nation: {r['nation']}")
-    for level, label in _LEVEL_LABELS:
+    for level in LEVELS[1:]:
+        label = LEVEL_LABELS[level]
         code, name = r.get(f"{level}_code"), r.get(f"{level}_name")
         if code:
             print(f"  {label}: {name} ({code})")

@@ -44,13 +44,14 @@ def select_sites(df: pd.DataFrame, level: str | None, region: str | None) -> pd.
         An unknown level, or a region without a level.
     """
     from epu_mapper.api import LEVELS
+    from epu_mapper.levels import region_columns
 
     if region and not level:
         raise EpuMapperError("--region needs --level (e.g. --level lhb --region W11000025)")
     if level:
         if level not in LEVELS:
             raise EpuMapperError(f"unknown level {level!r}; choose one of {', '.join(LEVELS)}")
-        col = "nation" if level == "nation" else f"{level}_code"
+        col, _ = region_columns(level)
         if region:
             df = df[df[col].fillna("").astype(str).str.upper() == region.strip().upper()]
         else:

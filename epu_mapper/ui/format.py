@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from epu_mapper.levels import LEVEL_LABELS
+
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -255,15 +257,8 @@ POLICIES = {
 
 RANGE_POLICY = {"range": "Show the range: unknown as closed … unknown as open"}
 
-LEVELS = {
-    "nation": "Nation",
-    "nhs_region": "NHS England region",
-    "icb": "Integrated care board (England)",
-    "lhb": "Local health board (Wales)",
-    "scot_hb": "Health board (Scotland)",
-    "hsct": "HSC trust (Northern Ireland)",
-    "lad": "Local authority",
-}
+#: Region level -> label (the one list: :mod:`epu_mapper.levels`).
+LEVELS = LEVEL_LABELS
 
 
 def metric_values(table: pd.DataFrame, metric: Metric, suffix: str = "") -> pd.Series:

@@ -25,6 +25,7 @@ import streamlit as st
 
 from epu_mapper.corrections import LIMITS, RELATIONS
 from epu_mapper.errors import EpuMapperError
+from epu_mapper.levels import region_columns
 from epu_mapper.settings import NATIONS
 from epu_mapper.ui.format import md_escape
 from epu_mapper.ui.hours_editor import hours_editor
@@ -299,8 +300,7 @@ def units_with_region(units: pd.DataFrame, mapped: pd.DataFrame, regions: pd.Dat
     names : pandas.Series
         Region code -> name.
     """
-    code_col = f"{level}_code" if f"{level}_code" in regions.columns else level
-    name_col = f"{level}_name" if f"{level}_name" in regions.columns else code_col
+    code_col, name_col = region_columns(level)
     rows = regions.iloc[mapped["area_index"].to_numpy()]
     by_unit = pd.Series(rows[code_col].fillna("").astype(str).to_numpy(), index=mapped["unit_id"].astype(str))
     out = units.assign(region=units["unit_id"].astype(str).map(by_unit).fillna(""))

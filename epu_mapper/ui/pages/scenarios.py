@@ -26,7 +26,6 @@ RANK_HOURS = {
     "24/7": "24/7",
 }
 PCT_EDGES = (0, 20, 40, 60, 80, 90, 100)
-SCENARIO_LEVELS = ["nation", "nhs_region", "icb", "lhb", "scot_hb", "hsct", "lad"]
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -62,7 +61,7 @@ def page() -> None:
     c1, c2 = st.columns(2)
     policy = c1.selectbox("Unknown opening hours", list(POLICIES), format_func=POLICIES.get,
                           key="sc_policy")
-    level = c2.selectbox("Show regions as", SCENARIO_LEVELS, format_func=LEVELS.get,
+    level = c2.selectbox("Show regions as", list(LEVELS), format_func=LEVELS.get,
                          key="sc_level")
     units = _units(common.ctx_key())
     names = dict(zip(units["unit_id"].astype(str), unit_labels(units), strict=True))
