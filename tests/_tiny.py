@@ -21,7 +21,6 @@ the matrix.
 
 from __future__ import annotations
 
-import types
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,7 @@ from epu_mapper import api
 from epu_mapper import coverage as cov
 from epu_mapper.api import find as api_find
 from epu_mapper.settings import Settings
+from epu_mapper.travel import TravelMatrix
 
 INF, NAN = np.inf, np.nan
 MINUTES = np.array(
@@ -146,9 +146,9 @@ def regions() -> pd.DataFrame:
     )
 
 
-def matrix(provenance: dict | None = None) -> types.SimpleNamespace:
-    """A TravelMatrix stand-in (estimate; km = 1.5 x minutes)."""
-    return types.SimpleNamespace(
+def matrix(provenance: dict | None = None) -> TravelMatrix:
+    """The fixture's travel matrix (estimate; km = 1.5 x minutes)."""
+    return TravelMatrix(
         minutes=MINUTES.copy(), km=MINUTES.copy() * 1.5, area_codes=np.array(AREA_CODES),
         unit_ids=np.array(UNIT_IDS), engine="estimate", approximate=True,
         provenance={} if provenance is None else provenance, typical_error_min=3.4,

@@ -212,12 +212,13 @@ def test_nearest_caption_follows_the_engine_of_the_shown_units(ctx, monkeypatch)
         df = pd.DataFrame({"unit_id": units.unit_id, "minutes": np.float32([40, 70, 5]),
                            "km": np.float32([30, 60, 4]), "engine": ["osrm", "estimate", "osrm"],
                            "approximate": [False, True, False]})
-        df.attrs["caption"] = "road travel time by car (OSRM)"
+        df.attrs["osm_timestamp"] = "2026-10-01T20:21:02Z"
         return df
 
     monkeypatch.setattr(travel, "from_point", routed)
-    # the two nearest are routed: the routing caption
-    assert api.nearest(ctx, "ab12cd", limit=2).caption == "road travel time by car (OSRM)"
+    # the two nearest are routed: the routing caption, with the network's OpenStreetMap date
+    assert api.nearest(ctx, "ab12cd", limit=2).caption == (
+        "road travel time by car (OSRM, free-flow, OpenStreetMap 2026-10-01)")
     # the third (U1) is an estimate: its calibrated error is stated
     assert api.nearest(ctx, "ab12cd").caption == travel.CALIBRATED.caption()
 
@@ -235,9 +236,10 @@ def test_gaps_states_what_the_travel_times_are(ctx, tmp_path):
     assert api.gaps(built, "icb", hour_of_week=10).attrs["travel_caption"] == (
         "as built: typically within 9 minutes")
     # a routed matrix without a caption: the road-routing caption
-    built.matrix.approximate = False
-    built.matrix.provenance = {}
-    assert api.travel_caption(built) == "road travel time by car (OSRM)"
+    built.matrix.engine, built.matrix.approximate = "osrm", False
+    built.matrix.provenance = {"network": {"osm_timestamp": "2026-10-01T20:21:02Z"}}
+    assert api.travel_caption(built) == (
+        "road travel time by car (OSRM, free-flow, OpenStreetMap 2026-10-01)")
 
 
 def test_gaps_and_small_areas_with_unit_filters(ctx):

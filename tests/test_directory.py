@@ -4,7 +4,6 @@ on the real build."""
 from __future__ import annotations
 
 import json
-import types
 
 import numpy as np
 import pandas as pd
@@ -13,6 +12,7 @@ from _tiny import AREA_CODES, LATS, MINUTES, UNIT_IDS, tiny_context
 
 from epu_mapper import api, sites
 from epu_mapper.api import directory as dirs
+from epu_mapper.travel import TravelMatrix
 
 SUNDAY_3AM = 6 * 24 + 3
 #: The likely site L0 (unknown hours) at area A3: minutes from A0..A4.
@@ -30,8 +30,9 @@ def _likely() -> pd.DataFrame:
 @pytest.fixture
 def ctx(tmp_path):
     c = tiny_context(tmp_path)
-    m = types.SimpleNamespace(
-        minutes=np.hstack([MINUTES, L0_MINUTES[:, None]]), km=None, area_codes=np.array(AREA_CODES),
+    minutes = np.hstack([MINUTES, L0_MINUTES[:, None]])
+    m = TravelMatrix(
+        minutes=minutes, km=minutes * 1.5, area_codes=np.array(AREA_CODES),
         unit_ids=np.array([*UNIT_IDS, "L0"]), engine="estimate", approximate=True, provenance={},
         typical_error_min=3.0)
     dirs.attach_likely(c, _likely(), m)

@@ -13,7 +13,7 @@ def test_every_layer_takes_the_one_list():
     assert geography.LEVELS is levels.LEVELS
     assert fmt.LEVELS is levels.LEVEL_LABELS
     assert postcodes._REGION_FIELDS is levels.REGION_FIELDS
-    assert geography.REGION_COLUMNS == ["area_code", *levels.REGION_FIELDS]
+    assert ["area_code", *levels.REGION_FIELDS] == geography.REGION_COLUMNS
 
 
 def test_labels_and_nations_cover_exactly_the_levels():

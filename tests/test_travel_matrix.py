@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -123,6 +124,7 @@ class FakeRouter:
     """A stand-in network: inside when lon > -2; time = 2 x |dlat| x 100 minutes; U3 unreachable."""
 
     name = "fake"
+    meta: ClassVar[dict] = {"name": "fake", "osm_timestamp": "2026-10-01T20:21:02Z"}
 
     def inside(self, lat, lon):
         return np.asarray(lon) > -2
@@ -316,3 +318,25 @@ def test_rebuild_replaces_the_cache(settings):
 
     cache_path(settings.build_dir, "estimate").unlink()
     _assert_same_matrix(new, load_matrix(settings, demand=DEMAND, units=moved))
+
+
+def test_one_caption_per_engine():
+    from epu_mapper.travel.caption import engine_caption, shown_caption
+
+    assert engine_caption("estimate") == CALIBRATED.caption()
+    assert engine_caption("osrm", "2026-10-01T20:21:02Z") == (
+        "road travel time by car (OSRM, free-flow, OpenStreetMap 2026-10-01)")
+    assert engine_caption("osrm", None, "http://127.0.0.1:5000") == (
+        "road travel time by car (OSRM server http://127.0.0.1:5000, free-flow)")
+    assert shown_caption([]) == ""
+    assert shown_caption(["osrm", "osrm"], "2026-10-01") == engine_caption("osrm", "2026-10-01")
+    assert shown_caption(["osrm", "estimate"]) == CALIBRATED.caption()  # any estimate says so
+
+
+def test_matrix_and_point_captions_come_from_the_engine(settings):
+    _, prov, _ = build_matrix("estimate", settings, demand=DEMAND, units=UNITS, progress=False,
+                              log=lambda s: None)
+    m = load_matrix(settings, demand=DEMAND, units=UNITS)
+    assert prov["caption"] == m.caption == CALIBRATED.caption()
+    tp = from_point(52.0, -1.0, UNITS, settings=settings, router=None)
+    assert tp.attrs["caption"] == CALIBRATED.caption()

@@ -165,13 +165,9 @@ def nearest(
 
 def _travel_caption(shown: pd.DataFrame, tp: pd.DataFrame) -> str:
     """What the travel figures of the shown units are (see :attr:`NearestResult.caption`)."""
-    from epu_mapper.travel import CALIBRATED
+    from epu_mapper.travel.caption import shown_caption
 
-    if shown.empty:
-        return ""
-    if bool(shown["approximate"].any()):
-        return CALIBRATED.caption()
-    return str(tp.attrs.get("caption") or "road travel time by car (OSRM)")
+    return shown_caption(shown["engine"], tp.attrs.get("osm_timestamp"))
 
 
 def _iso(x: datetime | None) -> str | None:

@@ -167,21 +167,12 @@ def travel_caption(ctx: Context) -> str:
     Returns
     -------
     str
-        The travel matrix's own caption (its provenance, written when it was built: for the
-        straight-line estimate the calibrated
+        :attr:`TravelMatrix.caption <epu_mapper.travel.TravelMatrix.caption>`: the caption
+        written when the matrix was built (for the straight-line estimate the calibrated
         :meth:`~epu_mapper.travel.estimate.EstimateParams.caption`, which states the typical
-        error in minutes); for an estimate matrix without one, the caption of
-        :data:`~epu_mapper.travel.estimate.CALIBRATED`; else the road-routing caption.
+        error in minutes).
     """
-    m = ctx.matrix
-    caption = str((getattr(m, "provenance", None) or {}).get("caption") or "")
-    if caption:
-        return caption
-    if bool(getattr(m, "approximate", False)):
-        from epu_mapper.travel import CALIBRATED
-
-        return CALIBRATED.caption()
-    return "road travel time by car (OSRM)"
+    return ctx.matrix.caption
 
 
 def small_areas(

@@ -20,6 +20,7 @@ from epu_mapper.sources import file_sha256
 from epu_mapper.travel import candidates as cand
 from epu_mapper.travel import osrm as osrm_mod
 from epu_mapper.travel import water as water_mod
+from epu_mapper.travel.caption import engine_caption
 from epu_mapper.travel.estimate import CALIBRATED
 from epu_mapper.travel.national import stored_calibration
 from epu_mapper.travel.pairs import (
@@ -303,10 +304,7 @@ def _osrm_provenance(
         "far_snapped_origins": {"threshold_m": osrm_mod.SNAP_FAR_M, "count": len(far_list),
                                 "areas": far_list[:1000]},
         "typical_error_min": None,
-        "caption": ("road travel time by car (OSRM, free-flow, OpenStreetMap "
-                    f"{(net_meta.get('osm_timestamp') or '')[:10]})"
-                    if net_meta.get("osm_timestamp") or not net_meta.get("url") else
-                    f"road travel time by car (OSRM server {net_meta.get('url')}, free-flow)"),
+        "caption": engine_caption("osrm", net_meta.get("osm_timestamp"), net_meta.get("url")),
     }
 
 
@@ -321,5 +319,5 @@ def _estimate_provenance(
         "median_bias_min": CALIBRATED.median_bias_min,
         "calibration": stored_calibration(),
         "water": None if result.water is None else {**params["water"], "pairs": result.water},
-        "caption": CALIBRATED.caption(),
+        "caption": engine_caption("estimate"),
     }

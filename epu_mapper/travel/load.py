@@ -63,8 +63,16 @@ class TravelMatrix:
 
     @property
     def caption(self) -> str:
-        """One line for users describing what the figures are."""
-        return str(self.provenance.get("caption", ""))
+        """One line for users describing what the figures are (:mod:`~epu_mapper.travel.caption`).
+
+        The caption written when the matrix was built; for a provenance without one, the
+        engine's caption.
+        """
+        from epu_mapper.travel.caption import engine_caption
+
+        network = self.provenance.get("network") or {}
+        return str(self.provenance.get("caption")
+                   or engine_caption(self.engine, network.get("osm_timestamp")))
 
 
 def _read_provenance(build_dir: Path, engine: str) -> dict | None:

@@ -11,7 +11,8 @@ import pandas as pd
 from epu_mapper.settings import Settings, get_settings
 from epu_mapper.travel import osrm as osrm_mod
 from epu_mapper.travel import water as water_mod
-from epu_mapper.travel.estimate import CALIBRATED, ROUTE_ROAD, estimate_matrix
+from epu_mapper.travel.caption import shown_caption
+from epu_mapper.travel.estimate import ROUTE_ROAD, estimate_matrix
 from epu_mapper.travel.pairs import (
     NO_COORDS,
     NO_ROAD_LINK,
@@ -135,5 +136,7 @@ def from_point(
         "route": route,
     })
     out.attrs["far_from_road"] = bool(np.isfinite(snap) and snap > osrm_mod.SNAP_FAR_M)
-    out.attrs["caption"] = CALIBRATED.caption() if (~use_osrm).any() else "road travel time by car (OSRM)"
+    osm_timestamp = router.meta.get("osm_timestamp") if router is not None else None
+    out.attrs["osm_timestamp"] = osm_timestamp
+    out.attrs["caption"] = shown_caption(engine, osm_timestamp)
     return out

@@ -290,11 +290,7 @@ def _inequality(attrs: dict[str, Any]) -> None:
 
 def _travel_note(attrs: dict[str, Any]) -> None:
     """What the travel times are, with the estimate's measured error (the api's caption)."""
-    caption = attrs.get("travel_caption") or ""
-    if attrs.get("approximate") and caption:
-        st.caption(f"Travel times: {md_escape(caption)} (see About the data).")
-    elif attrs.get("approximate"):
-        st.caption("Travel times are straight-line estimates (see About the data).")
+    st.caption(f"Travel times: {md_escape(attrs['travel_caption'])} (see About the data).")
 
 
 def _small_area_section(level: str, table: pd.DataFrame, hour: int, bank_holiday: bool | str,
