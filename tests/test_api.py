@@ -313,3 +313,31 @@ def test_nation_specific_bank_holiday(ctx):
     assert sa.unit_id.tolist() == ["U1", "U1"] and sa.minutes.tolist() == [50, 70]
     with pytest.raises(EpuMapperError, match="unknown nation"):
         api.gaps(ctx, "lad", hour_of_week=10, bank_holiday="Cornwall")
+
+
+@pytest.mark.parametrize("weeks", ["twelve", float("nan"), -1, 46, float("inf")])
+def test_one_gestation_check_for_every_query(ctx, weeks, monkeypatch):
+    stub_nearest(monkeypatch)
+    for call in (lambda: api.nearest(ctx, "ab12cd", weeks=weeks),
+                 lambda: api.gaps(ctx, "icb", hour_of_week=10, weeks=weeks),
+                 lambda: api.small_areas(ctx, "icb", "I1", hour_of_week=10, weeks=weeks)):
+        with pytest.raises(api.CoverageArgumentError, match="gestation weeks must be"):
+            call()
+    from epu_mapper.api.args import check_weeks
+
+    assert check_weeks("12") == 12.0 and check_weeks(None) is None
+
+
+def test_gaps_finds_the_nearest_open_unit_once_per_policy(ctx, monkeypatch):
+    from epu_mapper.api import gap_stats
+
+    calls = []
+    real = gap_stats._nearest_at
+
+    def counted(*args, **kwargs):
+        calls.append(args[3])  # (ctx, slot, when, policy, flt)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gap_stats, "_nearest_at", counted)
+    api.gaps(ctx, "icb", at="2026-11-25T10:00", policy="range")
+    assert sorted(calls) == ["always", "exclude"]

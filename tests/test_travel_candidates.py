@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from epu_mapper.travel.candidates import (
     DEFAULT_K,
@@ -84,22 +85,29 @@ def test_open_state_groups():
     assert labels[0] != labels[1]
 
 
+@st.composite
+def _sites(draw):
+    """Areas and units over Great Britain, units in open-state groups with 24-hour patterns."""
+    lat, lon = st.floats(50, 56), st.floats(-5, 1)
+    n_areas = draw(st.integers(1, 30))
+    n_units = draw(st.integers(2, 25))
+    n_groups = draw(st.integers(1, 6))
+    return (
+        draw(hnp.arrays(np.float64, n_areas, elements=lat)),
+        draw(hnp.arrays(np.float64, n_areas, elements=lon)),
+        draw(hnp.arrays(np.float64, n_units, elements=lat)),
+        draw(hnp.arrays(np.float64, n_units, elements=lon)),
+        draw(hnp.arrays(np.int64, n_units, elements=st.integers(0, n_groups - 1))),
+        draw(hnp.arrays(np.bool_, (n_groups, 24))),
+    )
+
+
 @settings(max_examples=60, deadline=None)
-@given(
-    seed=st.integers(0, 10_000),
-    n_units=st.integers(2, 25),
-    n_groups=st.integers(1, 6),
-    k=st.integers(1, 4),
-)
-def test_pruning_never_loses_the_nearest_open_unit(seed, n_units, n_groups, k):
+@given(sites=_sites(), k=st.integers(1, 4))
+def test_pruning_never_loses_the_nearest_open_unit(sites, k):
     """For any hour, the straight-line-nearest open unit survives pruning (per_group >= 1)."""
-    rng = np.random.default_rng(seed)
-    o_lat, o_lon = rng.uniform(50, 56, 30), rng.uniform(-5, 1, 30)
-    d_lat, d_lon = rng.uniform(50, 56, n_units), rng.uniform(-5, 1, n_units)
-    groups = rng.integers(0, n_groups, n_units)
-    # each group has one open pattern over 24 hours
-    pattern = rng.random((n_groups, 24)) < 0.3
-    open_ = pattern[groups]  # (n_units, 24)
+    o_lat, o_lon, d_lat, d_lon, groups, pattern = sites
+    open_ = pattern[groups]  # (n_units, 24): each group has one open pattern
     dist = straight_km_matrix(o_lat, o_lon, d_lat, d_lon)
     mask = candidate_mask(o_lat, o_lon, d_lat, d_lon, k=k, groups=groups, per_group=1)
     for h in range(24):

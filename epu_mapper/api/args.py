@@ -79,15 +79,42 @@ def check_policy(policy: str, allowed: tuple[str, ...] = cov.POLICIES) -> str:
     return policy
 
 
+#: Gestation (completed weeks) a query may ask about; the directory's limits lie within it.
+MAX_WEEKS = 45
+
+
+def check_weeks(weeks: object) -> float | None:
+    """A gestation in weeks, checked: a number from 0 to :data:`MAX_WEEKS` (None = not given).
+
+    Parameters
+    ----------
+    weeks : float, int, str or None
+        Completed weeks of pregnancy.
+
+    Returns
+    -------
+    float or None
+
+    Raises
+    ------
+    CoverageArgumentError
+        When it is not a number, or out of range (NaN included).
+    """
+    if weeks is None:
+        return None
+    try:
+        value = float(weeks)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise CoverageArgumentError(f"gestation weeks must be a number, got {shorten(weeks)}") from None
+    if not 0 <= value <= MAX_WEEKS:
+        raise CoverageArgumentError(
+            f"gestation weeks must be between 0 and {MAX_WEEKS}, got {shorten(weeks)}")
+    return value
+
+
 def _filters(self_referral: bool, weeks: float | None) -> tuple[bool, float | None] | None:
     """Normalised, hashable unit filters (None = no filter)."""
-    if weeks is not None:
-        try:
-            weeks = float(weeks)
-        except (TypeError, ValueError):
-            raise CoverageArgumentError(f"gestation weeks must be a number, got {shorten(weeks)}") from None
-        if not 0 <= weeks <= 45:
-            raise CoverageArgumentError(f"gestation weeks must be between 0 and 45, got {weeks:g}")
+    weeks = check_weeks(weeks)
     if not self_referral and weeks is None:
         return None
     return (bool(self_referral), weeks)

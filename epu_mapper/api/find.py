@@ -10,7 +10,7 @@ import pandas as pd
 
 from epu_mapper import coverage as cov
 from epu_mapper import hours as hrs
-from epu_mapper.api.args import CoverageArgumentError, parse_when
+from epu_mapper.api.args import CoverageArgumentError, check_weeks, parse_when
 from epu_mapper.api.context import Context
 
 
@@ -108,8 +108,7 @@ def nearest(
     """
     from epu_mapper.travel import from_point
 
-    if weeks is not None and not (0 <= float(weeks) <= 45):
-        raise CoverageArgumentError(f"gestation weeks must be between 0 and 45, got {weeks}")
+    weeks = check_weeks(weeks)
     if limit is not None and int(limit) < 1:
         raise CoverageArgumentError("limit must be at least 1")
     when = parse_when(at)

@@ -10,6 +10,7 @@ import pandas as pd
 from epu_mapper import coverage as cov
 from epu_mapper.api.args import (
     GAPS_POLICIES,
+    NationHoliday,
     _filters,
     _resolve_slot,
     check_level,
@@ -32,7 +33,18 @@ GAPS_STAT_COLUMNS = (
 )
 
 
-def _gaps_one(ctx: Context, level: str, slot, when, policy: str, flt=None) -> pd.DataFrame:
+def _gaps_one(
+    ctx: Context, level: str, slot: int | None, when: datetime | NationHoliday | None,
+    policy: str, flt: tuple[bool, float | None] | None = None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Statistics of every region under one policy, and the minutes to the nearest open unit.
+
+    Returns
+    -------
+    (stats, values) : tuple
+        ``stats``: one row per region (the statistics of :func:`gaps`); ``values``: ``(n_areas,)``
+        minutes from each area to its nearest open unit at the chosen time (``inf`` = none).
+    """
     g, uniq = ctx.groups(level)
     values = _nearest_at(ctx, slot, when, policy, flt)
     st = cov.slot_statistics(values, ctx.weights, g, len(uniq), ctx.settings.travel_bands)
@@ -40,7 +52,7 @@ def _gaps_one(ctx: Context, level: str, slot, when, policy: str, flt=None) -> pd
                           reach=ctx.reach_minutes)
     ws = ws.rename(columns={"hours_per_week_within": "hours_covered", "nice_7day_pct": "nice_7day"})
     out = pd.concat([st.drop(columns="weight"), ws], axis=1)
-    return out.reset_index(drop=True)
+    return out.reset_index(drop=True), values
 
 
 def gaps(
@@ -127,8 +139,7 @@ def gaps(
     inequality = {}
     parts = [base]
     for p, (pctx, _d) in plan.items():
-        stats = _gaps_one(pctx, level, slot, when, p, flt)
-        values = _nearest_at(pctx, slot, when, p, flt)
+        stats, values = _gaps_one(pctx, level, slot, when, p, flt)
         finite = stats["median_minutes"].to_numpy(float)
         inequality[p] = {
             "median_ratio_worst_best": _json_float(cov.worst_best_ratio(finite)),

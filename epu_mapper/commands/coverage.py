@@ -114,14 +114,13 @@ def _positive_int(text: str) -> int:
     return v
 
 
-def _weeks(text: str) -> float:
+def _weeks(text: str) -> float | None:
+    from epu_mapper.api.args import CoverageArgumentError, check_weeks
+
     try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected gestation in weeks, got {text!r}") from None
-    if not 0 <= v <= 45:
-        raise argparse.ArgumentTypeError(f"gestation weeks must be between 0 and 45, got {text}")
-    return v
+        return check_weeks(text)
+    except CoverageArgumentError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- gaps
