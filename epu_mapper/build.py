@@ -16,6 +16,7 @@ Outputs (see ``docs/architecture.md``)::
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import datetime as dt
 import hashlib
@@ -103,14 +104,72 @@ class Context:
         return self.build_dir / rel
 
 
+def imported_modules(module: str = "epu_mapper.build") -> list[str]:
+    """Every ``epu_mapper`` module ``module`` imports, directly or through others, itself included.
+
+    Read from the source (``import`` statements anywhere in a module, function-level ones
+    too), so the build steps' lazy imports count.
+
+    Parameters
+    ----------
+    module : str
+        A dotted module name inside the package.
+
+    Returns
+    -------
+    list of str
+        Sorted dotted names.
+    """
+    root = Path(__file__).resolve().parent
+    seen: set[str] = set()
+    todo = [module]
+    while todo:
+        name = todo.pop()
+        path = _module_path(root, name)
+        if name in seen or path is None:
+            continue
+        seen.add(name)
+        todo.extend(_package_imports(ast.parse(path.read_text(encoding="utf-8")), name, path))
+    return sorted(seen)
+
+
+def _module_path(root: Path, name: str) -> Path | None:
+    """The source file of a dotted ``epu_mapper`` module (None for anything else)."""
+    parts = name.split(".")
+    if parts[0] != "epu_mapper":
+        return None
+    base = root.joinpath(*parts[1:])
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _package_imports(tree: ast.AST, name: str, path: Path) -> list[str]:
+    """Dotted names a module's ``import`` statements may load (``from x import y``: x and x.y)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1],
+                                 *([base] if base else [])])
+            out.append(base)
+            out.extend(f"{base}.{alias.name}" for alias in node.names)
+    return [n for n in out if n.startswith("epu_mapper")]
+
+
 def _code_version() -> str:
-    here = Path(__file__).resolve().parent
+    """Hash of :data:`BUILD_VERSION` and the source of every module the build imports."""
+    root = Path(__file__).resolve().parent
     h = hashlib.sha256(str(BUILD_VERSION).encode())
-    for name in ("build.py", "geography.py", "sources.py", "postcodes.py", "sites.py",
-                 "population.py", "deprivation.py"):
-        p = here / name
-        if p.exists():
-            h.update(p.read_bytes())
+    for name in imported_modules():
+        path = _module_path(root, name)
+        assert path is not None  # imported_modules keeps only package modules with a file
+        h.update(name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()[:16]
 
 

@@ -161,3 +161,21 @@ def test_cli_build_and_status(tiny, monkeypatch, capsys):
     assert "demand.parquet: 5" in capsys.readouterr().out
     assert main(["data", "build", "--only", "nonsense"]) == 2
     assert "unknown build step" in capsys.readouterr().err
+
+
+def test_code_fingerprint_covers_every_module_the_build_imports(monkeypatch, tmp_path):
+    from epu_mapper import build
+
+    modules = set(build.imported_modules())
+    # imported inside build steps (units, sites) and through them (hours, csvrows)
+    assert {"epu_mapper.units", "epu_mapper.sites", "epu_mapper.hours", "epu_mapper.csvrows",
+            "epu_mapper.levels", "epu_mapper.geography"} <= modules
+    assert not any(m.startswith(("epu_mapper.ui", "epu_mapper.api")) for m in modules)
+    before = build._code_version()
+    real = build._module_path
+    root = Path(build.__file__).resolve().parent
+    edited = tmp_path / "hours.py"
+    edited.write_bytes(real(root, "epu_mapper.hours").read_bytes() + b"\n# a code change\n")
+    monkeypatch.setattr(build, "_module_path",
+                        lambda r, name: edited if name == "epu_mapper.hours" else real(r, name))
+    assert build._code_version() != before  # a change to hours.py rebuilds the data
