@@ -134,7 +134,7 @@ def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, l
     t3.metric("Person-hours lost per week", f"{totals.get('person_hours_week_lost', 0):,.0f}")
 
     for line in effect_lines(totals.get("equity")):
-        st.markdown(f"- {md_escape(line)}")
+        st.markdown(f"- {line}")  # numbers and fixed words only (ui/equity_text.py)
     st.caption("People are weighted as elsewhere in the app: women aged 15–44 in every nation "
                "(estimated outside Scotland); see About the data.")
     if by_hour is not None and len(by_hour):
