@@ -68,7 +68,7 @@ MANIFEST = "manifest.json"
 REBUILD = "epu-mapper data build"
 
 
-def _read(ctx: Context, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+def _read(ctx: StepContext, name: str, columns: list[str] | None = None) -> pd.DataFrame:
     """A table built by an earlier step, read through the guarded reader."""
     return store.read_parquet_file(ctx.out(name), f"The built table {name}", REBUILD, columns=columns)
 
@@ -84,12 +84,12 @@ class Step:
     name: str
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    run: Callable[[Context], dict[str, Any]]
+    run: Callable[[StepContext], dict[str, Any]]
     depends: tuple[str, ...] = ()
 
 
 @dataclass
-class Context:
+class StepContext:
     """What a build step gets: settings, raw input paths, the build folder, warnings out."""
 
     settings: Settings
@@ -263,7 +263,7 @@ def _check_women(women: dict[str, Any], expected: dict[str, Any] | None) -> list
     return problems
 
 
-def step_demand(ctx: Context) -> dict[str, Any]:
+def step_demand(ctx: StepContext) -> dict[str, Any]:
     """Write ``demand.parquet`` (small areas, population, weights) and ``regions.parquet``."""
     raw = sources.read_demand_inputs(ctx.settings)
     women = _women_15_44(raw, sources.read_weight_inputs(ctx.settings))
@@ -285,7 +285,7 @@ def step_demand(ctx: Context) -> dict[str, Any]:
             "checks": checks}
 
 
-def step_equity(ctx: Context) -> dict[str, Any]:
+def step_equity(ctx: StepContext) -> dict[str, Any]:
     """Deprivation deciles and car access per demand area (``area_equity.parquet``)."""
     areas = pd.read_parquet(ctx.out("demand.parquet"), columns=["area_code", "nation"])
     table = deprivation.area_equity_table(areas, sources.read_equity_inputs(ctx.settings))
@@ -314,7 +314,7 @@ def _geojson_within_budget(layer, tolerance_m: float, budget: int) -> tuple[str,
     raise BuildCheckError(f"could not simplify a boundary layer under {budget:,} bytes")
 
 
-def step_boundaries(ctx: Context) -> dict[str, Any]:
+def step_boundaries(ctx: StepContext) -> dict[str, Any]:
     """Write the simplified GeoJSON of every region level under ``boundaries/``."""
     regions = _read(ctx, "regions.parquet")
     keys = {"nhser": "nhser_bnd", "icb": "icb_bnd", "lhb": "lhb_bnd", "scot_hb": "scot_hb_bnd",
@@ -346,7 +346,7 @@ def step_boundaries(ctx: Context) -> dict[str, Any]:
     return {"rows": rows, "checks": checks}
 
 
-def step_postcodes(ctx: Context) -> dict[str, Any]:
+def step_postcodes(ctx: StepContext) -> dict[str, Any]:
     """Write the postcode tables the lookups use (units, Northern Ireland, sectors, districts)."""
     demand = _read(ctx, "demand.parquet", columns=["area_code", "lat", "lon", "lad_code", "nation"])
     lad_codes = set(demand["lad_code"])
@@ -430,7 +430,7 @@ def step_postcodes(ctx: Context) -> dict[str, Any]:
     }}
 
 
-def step_hospitals(ctx: Context) -> dict[str, Any]:
+def step_hospitals(ctx: StepContext) -> dict[str, Any]:
     """Write ``hospitals.parquet``: acute sites of the four nations with coordinates."""
     hosp = geography.hospitals_table(sources.read_hospital_inputs(ctx.settings))
     no_xy = hosp["lat"].isna() | hosp["lon"].isna()
@@ -445,7 +445,7 @@ def step_hospitals(ctx: Context) -> dict[str, Any]:
                        "filters": geography.HOSPITAL_FILTERS}}
 
 
-def step_units(ctx: Context) -> dict[str, Any]:
+def step_units(ctx: StepContext) -> dict[str, Any]:
     """Join the directory's units to the geography: ``units_geo.parquet`` (area, regions, checks)."""
     from epu_mapper.postcodes import PostcodeIndex
     from epu_mapper.units import load_units
@@ -481,7 +481,7 @@ def step_units(ctx: Context) -> dict[str, Any]:
                        "postcode_max_km": UNIT_POSTCODE_MAX_KM}}
 
 
-def step_sites(ctx: Context) -> dict[str, Any]:
+def step_sites(ctx: StepContext) -> dict[str, Any]:
     """Acute general hospitals matched to the directory.
 
     The unmatched ones are likely EPU sites (rule and columns: :mod:`epu_mapper.sites`).
@@ -614,7 +614,7 @@ def build(
     manifest.setdefault("steps", {})
     manifest.setdefault("inputs", {})
     code = _code_version()
-    ctx = Context(settings=settings, paths={**paths, **extra}, build_dir=build_dir, quiet=quiet,
+    ctx = StepContext(settings=settings, paths={**paths, **extra}, build_dir=build_dir, quiet=quiet,
                   expected=expected)
     hash_cache: dict[str, dict] = {}
     ran: list[str] = []

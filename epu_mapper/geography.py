@@ -427,23 +427,51 @@ def haversine_km(
     return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def _nearest_brute(
-    qlat: np.ndarray, qlon: np.ndarray, plat: np.ndarray, plon: np.ndarray, chunk: int = 4096
+def to_british_grid(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """WGS84 points as British National Grid (EPSG:27700) easting, northing in metres."""
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(4326, 27700, always_xy=True)
+    x, y = tr.transform(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))
+    return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+
+
+def nearest_points(
+    qlat: np.ndarray, qlon: np.ndarray, plat: np.ndarray, plon: np.ndarray
 ) -> np.ndarray:
-    """Index into ``p`` of the nearest point to each query (equirectangular, exact enough)."""
-    out = np.empty(len(qlat), dtype=np.int64)
-    if len(plat) == 0:
-        out[:] = -1
+    """Index into ``p`` of the nearest point to each query, in EPSG:27700 (metres).
+
+    One spatial index (:meth:`shapely.STRtree.query_nearest`) over the points; ties go to the
+    lowest index.
+
+    Parameters
+    ----------
+    qlat, qlon : numpy.ndarray
+        Query points (WGS84); NaN = no coordinates.
+    plat, plon : numpy.ndarray
+        Candidate points (WGS84); points without coordinates are never chosen.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int64 (n_queries,)``; -1 for a query without coordinates or when there is no point.
+    """
+    qx, qy = to_british_grid(np.asarray(qlat, dtype=np.float64).reshape(-1),
+                             np.asarray(qlon, dtype=np.float64).reshape(-1))
+    px, py = to_british_grid(np.asarray(plat, dtype=np.float64).reshape(-1),
+                             np.asarray(plon, dtype=np.float64).reshape(-1))
+    out = np.full(qx.size, -1, dtype=np.int64)
+    p_ok = np.flatnonzero(np.isfinite(px) & np.isfinite(py))
+    q_ok = np.flatnonzero(np.isfinite(qx) & np.isfinite(qy))
+    if p_ok.size == 0 or q_ok.size == 0:
         return out
-    coslat = np.cos(np.radians(np.nanmean(plat) if len(plat) else 54.0))
-    px, py = plon * coslat, plat
-    budget = max(1, 20_000_000 // max(len(plat), 1))
-    step = max(1, min(chunk, budget))
-    for start in range(0, len(qlat), step):
-        qx = qlon[start:start + step, None] * coslat
-        qy = qlat[start:start + step, None]
-        d2 = (qx - px[None, :]) ** 2 + (qy - py[None, :]) ** 2
-        out[start:start + step] = np.argmin(d2, axis=1)
+    tree = shapely.STRtree(shapely.points(px[p_ok], py[p_ok]))
+    q_idx, p_idx = tree.query_nearest(shapely.points(qx[q_ok], qy[q_ok]), all_matches=True)
+    # all_matches gives every equidistant point: keep the lowest index for each query
+    order = np.lexsort((p_ok[p_idx], q_idx))
+    q_idx, p_idx = q_idx[order], p_idx[order]
+    first = np.r_[True, q_idx[1:] != q_idx[:-1]]
+    out[q_ok[q_idx[first]]] = p_ok[p_idx[first]]
     return out
 
 
@@ -484,11 +512,11 @@ def nearest_area(
         qi = q.to_numpy()[idx]
         cand = groups.get(lad_value)
         if cand is None:
-            nearest = _nearest_brute(lat[qi], lon[qi], dlat, dlon)
+            nearest = nearest_points(lat[qi], lon[qi], dlat, dlon)
             area[qi] = codes[nearest]
             method[qi] = "nearest_point_any_lad"
         else:
-            nearest = _nearest_brute(lat[qi], lon[qi], dlat[cand], dlon[cand])
+            nearest = nearest_points(lat[qi], lon[qi], dlat[cand], dlon[cand])
             area[qi] = codes[cand[nearest]]
             method[qi] = "nearest_point_in_lad"
     return area, method

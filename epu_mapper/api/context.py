@@ -17,6 +17,7 @@ from epu_mapper.errors import BuildMissingError
 from epu_mapper.inputs import shorten
 from epu_mapper.levels import region_columns
 from epu_mapper.settings import Settings, get_settings
+from epu_mapper.travel.load import TravelMatrix
 
 
 @dataclass
@@ -53,13 +54,14 @@ class Context:
     mapped: pd.DataFrame
     demand: pd.DataFrame
     regions: pd.DataFrame
-    matrix: object
+    matrix: TravelMatrix
     minutes: np.ndarray
     order: np.ndarray
     states: np.ndarray
     weights: np.ndarray
     reach: np.ndarray
     manifest: dict = field(default_factory=dict)
+    hospitals: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=HOSPITAL_COLUMNS))
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -139,16 +141,13 @@ class Context:
 
 
 def _nearest_area_index(lat: np.ndarray, lon: np.ndarray, demand: pd.DataFrame) -> np.ndarray:
-    """Row of the nearest demand point for each site (equirectangular distance; -1 without xy)."""
-    dlat = np.radians(demand["lat"].to_numpy(float))
-    dlon = np.radians(demand["lon"].to_numpy(float))
-    out = np.full(len(lat), -1, dtype=np.int64)
-    for i, (la, lo) in enumerate(zip(np.radians(lat), np.radians(lon), strict=True)):
-        if np.isnan(la) or np.isnan(lo):
-            continue
-        x = (dlon - lo) * np.cos((dlat + la) / 2)
-        out[i] = int(np.argmin(x * x + (dlat - la) ** 2))
-    return out
+    """Row of the nearest demand point for each site (-1 without coordinates).
+
+    :func:`epu_mapper.geography.nearest_points` (one spatial index, EPSG:27700).
+    """
+    from epu_mapper.geography import nearest_points
+
+    return nearest_points(lat, lon, demand["lat"].to_numpy(float), demand["lon"].to_numpy(float))
 
 
 def build_context(
@@ -156,8 +155,9 @@ def build_context(
     units: pd.DataFrame,
     demand: pd.DataFrame,
     regions: pd.DataFrame,
-    matrix: object,
+    matrix: TravelMatrix,
     manifest: dict | None = None,
+    hospitals: pd.DataFrame | None = None,
 ) -> Context:
     """Assemble a :class:`Context` from loaded tables (no I/O; tests use it with fixtures).
 
@@ -215,7 +215,24 @@ def build_context(
         weights=pd.to_numeric(demand["weight"], errors="coerce").fillna(0).to_numpy(np.float64),
         reach=sc.reach_matrix(minutes, settings.reach_minutes),
         manifest=manifest or {},
+        hospitals=_placed_hospitals(hospitals, demand),
     )
+
+
+#: Columns of :attr:`Context.hospitals` (``hospitals.parquet``) the queries use.
+HOSPITAL_COLUMNS = ["site_code", "name", "organisation", "postcode", "lat", "lon", "area_index"]
+
+
+def _placed_hospitals(hospitals: pd.DataFrame | None, demand: pd.DataFrame) -> pd.DataFrame:
+    """Acute sites with ``area_index`` (their nearest demand row); empty when not built."""
+    if hospitals is None:
+        return pd.DataFrame(columns=HOSPITAL_COLUMNS)
+    h = hospitals.reset_index(drop=True)
+    h["area_index"] = _nearest_area_index(
+        pd.to_numeric(h["lat"], errors="coerce").to_numpy(float),
+        pd.to_numeric(h["lon"], errors="coerce").to_numpy(float), demand,
+    )
+    return h
 
 
 @functools.lru_cache(maxsize=2)
@@ -230,7 +247,9 @@ def _load_context_cached(settings: Settings, _stamp: tuple) -> Context:
     mapped = units[units["mappable"].astype(bool)]
     matrix = load_matrix(settings, demand=demand, units=mapped)
     manifest = store.read_json_dict(build / "manifest.json", "The build manifest")
-    return build_context(settings, units, demand, regions, matrix, manifest)
+    hospitals = (store.read_built("hospitals.parquet", settings, "The hospitals table")
+                 if (build / "hospitals.parquet").exists() else None)
+    return build_context(settings, units, demand, regions, matrix, manifest, hospitals)
 
 
 def load_context(settings: Settings | None = None) -> Context:

@@ -52,7 +52,8 @@ def attach_likely(ctx: Context, likely_units: pd.DataFrame, matrix: object) -> C
     """
     units = pd.concat([ctx.units.assign(likely=False), likely_units], ignore_index=True)
     demand = ctx.demand
-    ext = build_context(ctx.settings, units, demand, ctx.regions, matrix, ctx.manifest)
+    ext = build_context(ctx.settings, units, demand, ctx.regions, matrix, ctx.manifest,
+                        ctx.hospitals)
     ctx._cache[_KEY] = ext
     return ext
 

@@ -8,9 +8,8 @@ import numpy as np
 import pandas as pd
 
 from epu_mapper import coverage as cov
-from epu_mapper import store
 from epu_mapper.api.args import check_policy
-from epu_mapper.api.context import Context, _nearest_area_index
+from epu_mapper.api.context import Context
 from epu_mapper.api.regional import _region_rows
 
 
@@ -114,20 +113,9 @@ def _inside_boundary(ctx: Context, level: str, region_code: str) -> np.ndarray |
 
 
 def _hospitals_without_unit(ctx: Context, rows: np.ndarray) -> pd.DataFrame:
+    """Acute sites (loaded with the context) in these demand rows with no directory unit."""
     cols = ["site_code", "name", "organisation", "postcode", "lat", "lon"]
-    path = ctx.settings.build_dir / "hospitals.parquet"
-    if not path.exists():
-        return pd.DataFrame(columns=cols)
-    key = ("hospitals",)
-    if key not in ctx._cache:
-        h = store.read_parquet_file(path, "The hospitals table", "epu-mapper data build")
-        h = h.reset_index(drop=True)
-        h["area_index"] = _nearest_area_index(
-            pd.to_numeric(h["lat"], errors="coerce").to_numpy(float),
-            pd.to_numeric(h["lon"], errors="coerce").to_numpy(float), ctx.demand,
-        )
-        ctx._cache[key] = h
-    h = ctx._cache[key]
+    h = ctx.hospitals
     inside = h[h["area_index"].isin(rows)]
     site_codes = set(ctx.units.get("site_code", pd.Series(dtype=str)).dropna().astype(str))
     postcodes = set(ctx.units.get("postcode", pd.Series(dtype=str)).dropna().astype(str))
