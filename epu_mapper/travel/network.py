@@ -32,6 +32,7 @@ from epu_mapper.travel.osrm import (
     osrm_package_dir,
     read_network_meta,
 )
+from epu_mapper.travel.roadfilter import read_header
 
 
 def osrm_binary(name: str) -> Path:
@@ -77,15 +78,7 @@ def filter_roads(src: Path, dst: Path) -> dict:
     """
     import osmium
 
-    reader = osmium.io.Reader(str(src), osmium.osm.NOTHING)
-    header = reader.header()
-    stamp = header.get("osmosis_replication_timestamp") or header.get("timestamp") or None
-    box = header.box()
-    header_bbox = (
-        [box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat]
-        if box.valid() else None
-    )
-    reader.close()
+    stamp, header_bbox = read_header(src)
     ways = restrictions = 0
     with osmium.BackReferenceWriter(str(dst), ref_src=str(src), remove_tags=False) as writer:
         obj: Any  # a way or a relation (the processor's filter)

@@ -70,6 +70,22 @@ def is_drivable(tags) -> bool:
     return False
 
 
+def read_header(src: Path) -> tuple[str | None, list[float] | None]:
+    """The replication timestamp (or None) and bounding box (or None) of an OSM file's header."""
+    import osmium
+
+    reader = osmium.io.Reader(str(src), osmium.osm.NOTHING)
+    header = reader.header()
+    stamp = header.get("osmosis_replication_timestamp") or header.get("timestamp") or None
+    box = header.box()
+    header_bbox = (
+        [box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat]
+        if box.valid() else None
+    )
+    reader.close()
+    return stamp, header_bbox
+
+
 def filter_drivable(src: Path, dst: Path) -> dict:
     """Write the drivable ways, ferries and turn restrictions of ``src`` (with their nodes).
 
@@ -89,15 +105,7 @@ def filter_drivable(src: Path, dst: Path) -> dict:
     """
     import osmium
 
-    reader = osmium.io.Reader(str(src), osmium.osm.NOTHING)
-    header = reader.header()
-    stamp = header.get("osmosis_replication_timestamp") or header.get("timestamp") or None
-    box = header.box()
-    header_bbox = (
-        [box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat]
-        if box.valid() else None
-    )
-    reader.close()
+    stamp, header_bbox = read_header(src)
     ways = ferries = restrictions = dropped = 0
     processor = osmium.FileProcessor(str(src), osmium.osm.WAY | osmium.osm.RELATION).with_filter(
         osmium.filter.KeyFilter("highway", "route", "type"))
