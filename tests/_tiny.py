@@ -51,7 +51,7 @@ UNIT_IDS = ["U0", "U1", "U2"]
 
 #: Where the stubbed postcode lookup puts every postcode: area A1.
 ORIGIN = {"postcode": "AB1 2CD", "lat": LATS[1], "lon": -1.0, "precision": "unit",
-          "area": AREA_CODES[1]}
+          "area": AREA_CODES[1], "note": ""}  # the keys api.nearest always gives
 
 
 def fake_from_point(lat, lon, units, settings=None, **kw) -> pd.DataFrame:

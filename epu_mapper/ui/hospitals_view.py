@@ -9,29 +9,23 @@ Thin: the words come from :mod:`epu_mapper.ui.patient` (pure, tested) and are es
 
 from __future__ import annotations
 
-from typing import Any
-
-import pandas as pd
 import streamlit as st
 
+from epu_mapper.api import NearestResult
 from epu_mapper.ui import patient
 from epu_mapper.ui.format import md_escape
 
 
-def _get(result: Any, name: str, default: Any = None) -> Any:
-    return result.get(name, default) if isinstance(result, dict) else getattr(result, name, default)
-
-
-def nearer_and_urgent(result: Any) -> None:
+def nearer_and_urgent(result: NearestResult) -> None:
     """Show the nearer-hospital card, then the urgent route.
 
     The card shows when a hospital is nearer than the unit we would send her to; the urgent
     route is 999, her nation's helpline and the nearest hospital A&E.
     """
-    nearer = _get(result, "nearer")
+    nearer = result.nearer
     if nearer:
         st.warning(md_escape(patient.nearer_hospital_text(nearer)), icon=":material/local_hospital:")
-    urgent = _get(result, "urgent") or {}
+    urgent = result.urgent
     if urgent:
         with st.container(border=True, key="urgent_route"):
             st.markdown("**Urgent help**")
@@ -39,10 +33,10 @@ def nearer_and_urgent(result: Any) -> None:
                 st.markdown(md_escape(line))
 
 
-def likely_sites(result: Any) -> None:
+def likely_sites(result: NearestResult) -> None:
     """Hospitals near her with no early pregnancy unit information (they may have one)."""
-    sites = _get(result, "likely_sites")
-    if sites is None or not isinstance(sites, pd.DataFrame) or sites.empty:
+    sites = result.likely_sites
+    if sites.empty:
         return
     st.markdown("**Hospitals near you that may have an early pregnancy unit** "
                 "(we hold no information on them; phone first)")

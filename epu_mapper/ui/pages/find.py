@@ -38,11 +38,6 @@ DIRECTORY_COLS = ("nation", "address", "town", "postcode")
 _NOW_CACHE_SIZE = 128
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    """Attribute or key access (the origin may be a dataclass or a dict)."""
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
 
 
 @st.cache_data(show_spinner="Finding units…", max_entries=64)
@@ -81,7 +76,7 @@ def _nearest_now(key: str, postcode: str, now: datetime, self_referral: bool,
     with st.spinner("Finding units…"):
         result = api.nearest(common.context(), postcode, at=now, self_referral=self_referral,
                              weeks=weeks, limit=limit)
-    units = _get(result, "units")
+    units = result.units
     expires = None
     if units is not None and not units.empty:
         expires = pt.expires_at(_with_directory(units), now)
@@ -158,7 +153,7 @@ def _unit_card(row: pd.Series, rank: int, at: datetime, is_now: bool,
         else:
             c1.markdown("No phone number published")
         c2.link_button("Directions", pt.directions_url(
-            _get(origin, "lat"), _get(origin, "lon"), row["lat"], row["lon"]),
+            origin["lat"], origin["lon"], row["lat"], row["lon"]),
             use_container_width=True)
         weeks = pt.weeks_text(row.get("min_weeks"), row.get("max_weeks"))
         st.markdown(md_escape(f"{pt.referral_text(row.get('self_referral'))} {weeks}"))
@@ -234,25 +229,24 @@ def page() -> None:
     except PostcodeError as exc:
         st.error(f"We could not use that postcode: {md_escape(exc)}")
         return
-    _results(result, query, at, is_now)
+    _results(result, at, is_now)
 
 
-def _results(result: Any, query: dict, at: datetime, is_now: bool) -> None:
-    origin = _get(result, "origin", {})
-    units = _get(result, "units")
-    units = pd.DataFrame() if units is None else _with_directory(units)
-    label = str(_get(origin, "postcode", query["postcode"]))
+def _results(result: api.NearestResult, at: datetime, is_now: bool) -> None:
+    origin = result.origin
+    units = _with_directory(result.units)
+    label = str(origin["postcode"])
     when_words = "now" if is_now else f"on {at:%A %d %B at %H:%M}"
     st.subheader(f"Units nearest {md_escape(label)}, {when_words}", anchor=RESULTS_ID)
     st.error(SAFETY_MESSAGE, icon="⚠️")
     _announce_and_scroll(pt.found_text(len(units)), int(st.session_state.get("find_nonce", 0)))
     hospitals_view.nearer_and_urgent(result)
-    precision = _get(origin, "precision")
-    if _get(origin, "note") or (precision and str(precision) not in {"postcode", "unit"}):
+    precision = origin["precision"]
+    if origin["note"] or (precision and str(precision) not in {"postcode", "unit"}):
         st.info("We could only find the rough area of your postcode, so travel times are "
                 "rough.")
     filters = []
-    excluded = _get(result, "excluded", {}) or {}
+    excluded = result.excluded
     if excluded.get("self_referral"):
         filters.append("units where you cannot refer yourself are not shown")
     if excluded.get("weeks"):
@@ -278,7 +272,7 @@ def _results(result: Any, query: dict, at: datetime, is_now: bool) -> None:
                    f"**{md_escape(unit_label(first['unit_name'], first.get('hospital')))}**"
                    f"{', ' + md_escape(travel) if travel else ''}.")
     if bool(units.get("approximate", pd.Series(False)).fillna(False).any()):
-        caption = _get(result, "caption", "") or "estimate from the distance, not a road route"
+        caption = result.caption
         st.caption(f"Times marked “about” are an {md_escape(caption)}.")
     cards, side = st.columns([3, 2], gap="medium")
     with cards:
@@ -302,15 +296,15 @@ def _show_more() -> None:
 def _map(units: pd.DataFrame, origin: Any, label: str) -> None:
     st.markdown("**Map of these units**")
     bounds = maps.bounds_of(
-        pd.concat([units["lat"], pd.Series([_get(origin, "lat")])]),
-        pd.concat([units["lon"], pd.Series([_get(origin, "lon")])]),
+        pd.concat([units["lat"], pd.Series([origin["lat"]])]),
+        pd.concat([units["lon"], pd.Series([origin["lon"]])]),
     )
     m = maps.base_map(bounds=bounds, base_url_path=common.base_url_path())
     with contextlib.suppress(EpuMapperError, OSError, ValueError):  # decoration only
         maps.add_outline(m, common.boundaries("nation"))
     maps.add_units(m, units.assign(unit_name=unit_labels(units)))
-    if _get(origin, "lat") is not None:
-        maps.add_origin(m, float(_get(origin, "lat")), float(_get(origin, "lon")),
+    if origin["lat"] is not None:
+        maps.add_origin(m, float(origin["lat"]), float(origin["lon"]),
                         f"Your postcode {label}")
     common.show_map(m, key="find_map", height=420)
     st.caption("Black ring: your postcode. Blue: open; orange: closed; grey dashed: hours "

@@ -28,10 +28,6 @@ RANK_HOURS = {
 PCT_EDGES = (0, 20, 40, 60, 80, 90, 100)
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
 
 
 @st.cache_data(show_spinner="Ranking units…", max_entries=16)
@@ -118,12 +114,12 @@ def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, l
     verb = "open" if mode == "replace" else "also open"
     st.subheader("Effect: " + "; ".join(f"{md_escape(names.get(u, u))} {verb} {md_escape(describe(h))}"
                                         for u, h in changes))
-    totals = _get(result, "totals", {}) or {}
-    by_hour = _get(result, "by_hour")
+    totals = result.totals
+    by_hour = result.by_hour
     if by_hour is not None and len(by_hour):
         for line in effect_sentences(by_hour, totals):
             st.markdown(f"- {md_escape(line)}")
-    ch = _get(result, "changes")
+    ch = result.changes
     if ch is not None and len(ch):
         with st.expander("The change in OpenStreetMap syntax"):
             st.dataframe(ch, hide_index=True)
@@ -157,10 +153,10 @@ def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, l
         })
         with st.expander("Table: by hour"):
             st.dataframe(bh.drop(columns=["when"]), hide_index=True)
-    by_region = _get(result, "by_region")
+    by_region = result.by_region
     if by_region is None or not len(by_region):
         return
-    level = _get(result, "level", level)
+    level = result.level
     st.markdown(f"**By {LEVELS.get(level, level).lower()}: % of population-hours of the week "
                 "within 60 min, before and after**")
     changed = by_region.sort_values("newly_covered", ascending=False)
