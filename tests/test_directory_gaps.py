@@ -48,6 +48,10 @@ def test_page_lists_and_exports(fixture_app):  # noqa: F811
     assert len(at.dataframe[0].value) == 3
     assert any("unit" in m.value and "hours to check" in m.value for m in at.markdown)
     assert at.get("download_button")
+    # The charity's to-do list offers the same correction forms as the unit cards.
+    pick = next(s for s in at.selectbox if s.label == "Suggest a correction for")
+    assert len(pick.options) == 3
+    assert any("don't list" in e.label for e in at.expander)
     at.selectbox[0].set_value("icb")
     at.run()
     at.selectbox[1].set_value("R2")

@@ -12,8 +12,8 @@ import streamlit as st
 
 from epu_mapper.api.directory_gaps import directory_gaps
 from epu_mapper.csvsafe import csv_bytes
-from epu_mapper.ui import common
-from epu_mapper.ui.format import md_escape
+from epu_mapper.ui import common, suggest
+from epu_mapper.ui.format import md_escape, unit_labels
 
 LEVEL_NAMES = {"nation": "Nation", "nhs_region": "NHS England region", "icb": "ICB",
                "lhb": "Welsh health board", "scot_hb": "Scottish health board",
@@ -66,6 +66,12 @@ def page() -> None:
                      "women nearest", format="%d")})
     st.download_button("Directory gaps (CSV)", csv_bytes(shown),
                        file_name=f"directory_gaps_{level}_{region}.csv", mime="text/csv")
+    # The people who know a unit can fill its gap here: the same forms as on the unit cards.
+    directory = common.context().units
+    listed = directory[directory["unit_id"].isin(shown.loc[shown["kind"] == "unit hours", "id"])]
+    listed = listed.reset_index(drop=True)
+    suggest.suggest_for_units(listed, unit_labels(listed), "directory_gaps")
+    suggest.suggest_new_unit("directory_gaps")
 
 
 if __name__ == "__main__":
