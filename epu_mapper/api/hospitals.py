@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from epu_mapper import store
 from epu_mapper import urgent as urg
 from epu_mapper.api.context import Context
 
@@ -49,7 +50,7 @@ def acute_sites(ctx: Context) -> pd.DataFrame:
     if key not in ctx._cache:
         path = ctx.settings.build_dir / "acute_sites.parquet"
         if path.exists():
-            df = pd.read_parquet(path)
+            df = store.read_built("acute_sites.parquet", ctx.settings, "The acute hospital sites table")
         else:
             from epu_mapper.sites import MATCH_COLUMNS, SITE_COLUMNS
 
