@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from epu_mapper import store
 from epu_mapper.api.args import CoverageArgumentError
 from epu_mapper.api.context import Context, build_context
 
@@ -132,7 +133,8 @@ def likely_area_rows(ctx: Context) -> np.ndarray:
             ext = ctx._cache[_KEY]
             rows = ext.mapped.loc[ext.mapped["likely"].astype(bool), "area_index"].to_numpy(np.int64)
         elif path.exists():
-            codes = pd.read_parquet(path, columns=["area_code"])["area_code"].astype(str)
+            codes = store.read_built("likely_sites.parquet", ctx.settings, "The likely EPU sites table",
+                                     columns=["area_code"])["area_code"].astype(str)
             rows = pd.Index(ctx.demand["area_code"].astype(str)).get_indexer(codes)
         else:
             rows = np.zeros(0, dtype=np.int64)

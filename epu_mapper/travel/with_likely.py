@@ -85,7 +85,8 @@ def warm_patient_sites(settings: Settings, log: Callable[[str], None] = print) -
     model = water.load_model(settings.build_dir)
     if model is None or not path.exists():
         return
-    acute = pd.read_parquet(path, columns=["lat", "lon"])
+    acute = store.read_built("acute_sites.parquet", settings, "The acute hospital sites table",
+                             columns=["lat", "lon"])
     log(f"over-land distances to {len(acute)} acute hospitals (patient answers) ...")
     water.site_distances(model, model.nodes(acute["lat"].to_numpy(float), acute["lon"].to_numpy(float)))
 
