@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from epu_mapper.errors import EpuMapperError
@@ -124,23 +125,38 @@ def fetch_leaflet(leaflet_dir: Path = LEAFLET_DIR, tarball: bytes | None = None)
         ``leaflet_dir``.
     """
     data = _download_tarball() if tarball is None else tarball
+    return _unpack_verified(data, LEAFLET_INTEGRITY, "Leaflet", leaflet_dir, _leaflet_file)
+
+
+def _leaflet_file(name: str) -> str | None:
+    """Where a Leaflet tarball member goes in the destination (``None``: not kept)."""
+    if name == "package/LICENSE":
+        return "LICENSE"
+    if not name.startswith("package/dist/"):
+        return None
+    rel = name.removeprefix("package/dist/")
+    if rel.endswith(".map") or "esm" in rel or rel.startswith("leaflet-src"):
+        return None
+    return rel
+
+
+def _unpack_verified(data: bytes, integrity: str, what: str, dest: Path,
+                     pick: Callable[[str], str | None]) -> Path:
+    """Check ``data`` against its npm SHA-512 ``integrity``, then unpack the files ``pick`` keeps.
+
+    The files go to a temporary sibling folder that replaces ``dest`` only when complete; a
+    member that would land outside it is skipped.
+    """
     got = _integrity(data)
-    if got != LEAFLET_INTEGRITY:
-        raise AssetsMissingError(
-            f"Leaflet tarball integrity mismatch: expected {LEAFLET_INTEGRITY}, got {got}"
-        )
-    tmp_dir = leaflet_dir.with_name(leaflet_dir.name + ".tmp")
+    if got != integrity:
+        raise AssetsMissingError(f"{what} tarball integrity mismatch: expected {integrity}, got {got}")
+    tmp_dir = dest.with_name(dest.name + ".tmp")
     shutil.rmtree(tmp_dir, ignore_errors=True)
     tmp_dir.mkdir(parents=True)
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         for member in tar.getmembers():
-            if member.isfile() and member.name == "package/LICENSE":
-                rel = "LICENSE"
-            elif member.isfile() and member.name.startswith("package/dist/"):
-                rel = member.name.removeprefix("package/dist/")
-            else:
-                continue
-            if rel.endswith(".map") or "esm" in rel or rel.startswith("leaflet-src"):
+            rel = pick(member.name) if member.isfile() else None
+            if rel is None:
                 continue
             target = (tmp_dir / rel).resolve()
             if tmp_dir.resolve() not in target.parents:
@@ -149,9 +165,9 @@ def fetch_leaflet(leaflet_dir: Path = LEAFLET_DIR, tarball: bytes | None = None)
             extracted = tar.extractfile(member)
             assert extracted is not None
             target.write_bytes(extracted.read())
-    shutil.rmtree(leaflet_dir, ignore_errors=True)
-    tmp_dir.rename(leaflet_dir)
-    return leaflet_dir
+    shutil.rmtree(dest, ignore_errors=True)
+    tmp_dir.rename(dest)
+    return dest
 
 
 def ensure_leaflet(leaflet_dir: Path = LEAFLET_DIR) -> Path:
@@ -182,23 +198,8 @@ def fetch_axe(axe_dir: Path = AXE_DIR, tarball: bytes | None = None) -> Path:
         ``axe_dir``.
     """
     data = _download_tarball("axe-core", AXE_VERSION) if tarball is None else tarball
-    got = _integrity(data)
-    if got != AXE_INTEGRITY:
-        raise AssetsMissingError(
-            f"axe-core tarball integrity mismatch: expected {AXE_INTEGRITY}, got {got}")
-    tmp_dir = axe_dir.with_name(axe_dir.name + ".tmp")
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    tmp_dir.mkdir(parents=True)
     wanted = {"package/axe.min.js": "axe.min.js", "package/LICENSE": "LICENSE"}
-    with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-        for member in tar.getmembers():
-            if member.isfile() and member.name in wanted:
-                extracted = tar.extractfile(member)
-                assert extracted is not None
-                (tmp_dir / wanted[member.name]).write_bytes(extracted.read())
-    shutil.rmtree(axe_dir, ignore_errors=True)
-    tmp_dir.rename(axe_dir)
-    return axe_dir
+    return _unpack_verified(data, AXE_INTEGRITY, "axe-core", axe_dir, wanted.get)
 
 
 def main() -> int:
