@@ -15,10 +15,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -27,6 +23,7 @@ from urllib.parse import urlparse
 from urllib.request import urlopen
 
 import pytest
+from _app_server import ARTIFACTS, app_server
 
 from epu_mapper.settings import REPO_ROOT
 from epu_mapper.ui import assets
@@ -34,7 +31,6 @@ from epu_mapper.ui import assets
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = REPO_ROOT / "test-artifacts"
 POSTCODE = "LE15 6RB"  # Oakham, Rutland: a real postcode in Code-Point Open
 TIMEOUT_MS = 45_000
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
@@ -42,52 +38,18 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
         "--disable-quic", "--disable-dev-shm-usage"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(real_settings) -> Iterator[str]:
     """A Streamlit server for the app on localhost; always stopped afterwards."""
     assert Path(CHROMIUM).exists(), "Chromium is needed: run `make browser`"
     assert assets.leaflet_present(), "Leaflet is not fetched: run `make assets`"
-    port = _free_port()
-    env = {**os.environ, "EPU_MAPPER_DATA": str(real_settings.data_dir),
+    env = {"EPU_MAPPER_DATA": str(real_settings.data_dir),
            "EPU_MAPPER_BUILD": str(real_settings.build_dir)}
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "streamlit-server.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "epu_mapper.ui.serve", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None, "streamlit exited; see test-artifacts/streamlit-server.log"
-            assert time.monotonic() < deadline, "streamlit did not become healthy in 60 s"
-            time.sleep(0.3)
+    with app_server(env, "streamlit-server.log") as url:
         # the static Leaflet copy is served by the app itself
         with urlopen(f"{url}/app/static/vendor/leaflet-1.9.4/leaflet.js", timeout=5) as r:
             assert r.status == 200 and b"Leaflet" in r.read(2000)
         yield url
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
 
 
 @pytest.fixture(scope="module")

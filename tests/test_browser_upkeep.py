@@ -8,21 +8,16 @@ a fresh SQLite corrections database (``EPU_MAPPER_DB_URL``) and a reviewer passw
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
-from urllib.request import urlopen
 
 import pytest
-from test_browser_app import ARGS, CHROMIUM, POSTCODE, TIMEOUT_MS, _free_port, _wait_app
+from _app_server import app_server
+from test_browser_app import ARGS, CHROMIUM, POSTCODE, TIMEOUT_MS, _wait_app
 
 from epu_mapper import db, upkeep
 from epu_mapper.corrections import RELATIONS
@@ -44,39 +39,13 @@ def upkeep_server(real_settings, tmp_path_factory) -> Iterator[dict]:
     units = folder / "units.csv"
     shutil.copyfile(REPO_ROOT / "data" / "units.csv", units)
     db_url = f"sqlite:///{folder / 'corrections.sqlite'}"
-    port = _free_port()
-    env = {**os.environ, "EPU_MAPPER_DATA": str(real_settings.data_dir),
+    env = {"EPU_MAPPER_DATA": str(real_settings.data_dir),
            "EPU_MAPPER_BUILD": str(real_settings.build_dir), "EPU_MAPPER_UNITS": str(units),
            "EPU_MAPPER_DB_URL": db_url, upkeep.REVIEWER_HASH_ENV: upkeep.hash_password(PASSWORD)}
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "streamlit-upkeep-server.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "epu_mapper.ui.serve", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert proc.poll() is None, "streamlit exited; see test-artifacts/streamlit-upkeep-server.log"
-            assert time.monotonic() < deadline, "streamlit did not become healthy in 60 s"
-            time.sleep(0.3)
-        yield {"url": url, "units": units, "db": db_url}
+        with app_server(env, "streamlit-upkeep-server.log") as url:
+            yield {"url": url, "units": units, "db": db_url}
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=10)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
         db.dispose(db_url)
 
 
@@ -125,9 +94,12 @@ def test_suggest_on_a_unit_card_then_accept_on_the_review_page(upkeep_server):
             source.press("Enter")
             page.wait_for_timeout(500)
             _wait_app(page)
-            card.locator('[data-testid="stSelectbox"]').filter(has_text="How do you know?").locator(
-                '[data-baseweb="select"], [role="combobox"]').first.click()
-            page.get_by_role("option", name=RELATIONS["staff"]).click()
+            know = card.locator('[data-testid="stSelectbox"]').filter(has_text="How do you know?")
+            know.scroll_into_view_if_needed()
+            # pick by keyboard: the option list is not reliably a clickable role in Streamlit 1.67
+            know.locator("input").click()
+            page.keyboard.type(RELATIONS["staff"])
+            page.keyboard.press("Enter")
             card.get_by_role("button", name="Send suggestion").click()
             done = card.get_by_text("reference number")
             done.wait_for()
@@ -135,6 +107,7 @@ def test_suggest_on_a_unit_card_then_accept_on_the_review_page(upkeep_server):
             assert units.read_bytes() == before  # nothing changes before review
             rec = db.get_correction(db.get_engine(upkeep_server["db"]), cid)
             assert rec["status"] == "pending" and rec["fields"] == {"opening_hours": NEW_HOURS}
+            assert rec["relation"] == "staff"  # the keyboard pick above reached the database
             page.screenshot(path=str(ARTIFACTS / "suggest-correction.png"))
 
             # 2. a reviewer signs in on the review page and accepts it
