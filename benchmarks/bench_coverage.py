@@ -8,7 +8,6 @@ postcode <= 20 ms warm. Needs the build folder (`epu-mapper data build`, `epu-ma
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -17,16 +16,13 @@ import pytest
 
 from epu_mapper import api
 from epu_mapper import coverage as cov
-from epu_mapper.settings import REPO_ROOT, get_settings
 
 
 @pytest.fixture(scope="module")
-def ctx():
-    if not os.environ.get("EPU_MAPPER_DATA"):
-        os.environ["EPU_MAPPER_DATA"] = str((REPO_ROOT.parent / "shared" / "data" / "raw").resolve())
-    settings = get_settings()
-    assert Path(settings.build_dir, "demand.parquet").exists(), "run `make build` first"
-    return api.load_context(settings)
+def ctx(real_settings):
+    """The analysis context of the real build (``real_settings`` is the root conftest's)."""
+    assert Path(real_settings.build_dir, "demand.parquet").exists(), "run `make build` first"
+    return api.load_context(real_settings)
 
 
 def _full_week(ctx, policy: str = "exclude") -> cov.NearestOpen:

@@ -10,7 +10,6 @@ routes to every acute hospital) <= 20 ms warm.
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -20,16 +19,13 @@ import pytest
 from epu_mapper import api
 from epu_mapper import coverage as cov
 from epu_mapper.api import directory as dirs
-from epu_mapper.settings import REPO_ROOT, get_settings
 
 
 @pytest.fixture(scope="module")
-def ctx():
-    if not os.environ.get("EPU_MAPPER_DATA"):
-        os.environ["EPU_MAPPER_DATA"] = str((REPO_ROOT.parent / "shared" / "data" / "raw").resolve())
-    settings = get_settings()
-    assert Path(settings.build_dir, "likely_sites.parquet").exists(), "run `make build` first"
-    return api.load_context(settings)
+def ctx(real_settings):
+    """The analysis context of the real build (``real_settings`` is the root conftest's)."""
+    assert Path(real_settings.build_dir, "likely_sites.parquet").exists(), "run `make build` first"
+    return api.load_context(real_settings)
 
 
 @pytest.fixture(scope="module")

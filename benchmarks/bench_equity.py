@@ -9,22 +9,18 @@ build folder (`epu-mapper data build`, `epu-mapper travel build`).
 from __future__ import annotations
 
 import itertools
-import os
 from pathlib import Path
 
 import pytest
 
 from epu_mapper import api
-from epu_mapper.settings import REPO_ROOT, get_settings
 
 
 @pytest.fixture(scope="module")
-def ctx():
-    if not os.environ.get("EPU_MAPPER_DATA"):
-        os.environ["EPU_MAPPER_DATA"] = str((REPO_ROOT.parent / "shared" / "data" / "raw").resolve())
-    settings = get_settings()
-    assert Path(settings.build_dir, "area_equity.parquet").exists(), "run `make build` first"
-    return api.load_context(settings)
+def ctx(real_settings):
+    """The analysis context of the real build (``real_settings`` is the root conftest's)."""
+    assert Path(real_settings.build_dir, "area_equity.parquet").exists(), "run `make build` first"
+    return api.load_context(real_settings)
 
 
 @pytest.mark.parametrize("by", ["deprivation", "car"])
