@@ -10,11 +10,11 @@ routes to every acute hospital) <= 20 ms warm.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from bench_coverage import _best_of, _full_week
 
 from epu_mapper import api
 from epu_mapper import coverage as cov
@@ -31,19 +31,6 @@ def ctx(real_settings):
 @pytest.fixture(scope="module")
 def ext(ctx):
     return dirs.with_likely(ctx)
-
-
-def _full_week(c, policy: str) -> cov.NearestOpen:
-    return cov.nearest_open(c.minutes, cov.open_mask(c.states, policy), c.order)
-
-
-def _best_of(fn, n: int) -> float:
-    best = float("inf")
-    for _ in range(n):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 @pytest.mark.parametrize("policy", ["exclude", "always"])
