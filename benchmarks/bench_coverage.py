@@ -28,7 +28,7 @@ def ctx(real_settings):
 def _full_week(ctx, policy: str = "exclude") -> cov.NearestOpen:
     """Everything that depends on hours: states -> open mask -> nearest open for 192 slots."""
     mask = cov.open_mask(ctx.states, policy)
-    return cov.nearest_open(ctx.minutes, mask, ctx.order)
+    return cov.nearest_open(ctx.minutes, mask, ctx.order, by_unit=ctx.by_unit)
 
 
 def _best_of(fn, n: int) -> float:

@@ -29,12 +29,13 @@ def test_context_is_complete(ctx):
     assert ctx.states.shape == (n_units, cov.N_SLOTS)
 
 
-def test_fast_path_equals_naive_on_real_data(ctx):
-    mask = ctx.open_mask("always")
-    fast = cov.nearest_open(ctx.minutes, mask, ctx.order)
+@pytest.mark.parametrize("policy", ["always", "exclude"])
+def test_fast_path_equals_naive_on_real_data(ctx, policy):
+    mask = ctx.open_mask(policy)
     slow = cov.nearest_open_naive(ctx.minutes, mask)
-    np.testing.assert_array_equal(fast.minutes, slow.minutes)
-    np.testing.assert_array_equal(fast.unit, slow.unit)
+    for fast in (cov.nearest_open(ctx.minutes, mask, ctx.order), ctx.nearest_week(policy)):
+        np.testing.assert_array_equal(fast.minutes, slow.minutes)
+        np.testing.assert_array_equal(fast.unit, slow.unit)
 
 
 @pytest.mark.parametrize("extra", ["Sa,Su 09:00-17:00", "24/7", "Mo-Fr 17:00-22:00"])

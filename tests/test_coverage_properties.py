@@ -35,9 +35,11 @@ def test_fast_path_equals_brute_force(case):
     clean = cov.clean_minutes(minutes)
     is_open = cov.open_mask(states, policy)
     fast = cov.nearest_open(clean, is_open, top_k=top_k)
+    rows = cov.nearest_open(clean, is_open, top_k=top_k, by_unit=cov.unit_major(clean))
     slow = cov.nearest_open_naive(clean, is_open)
-    np.testing.assert_array_equal(fast.minutes, slow.minutes)
-    np.testing.assert_array_equal(fast.unit, slow.unit)
+    for res in (fast, rows):  # the order path and the unit-row scan
+        np.testing.assert_array_equal(res.minutes, slow.minutes)
+        np.testing.assert_array_equal(res.unit, slow.unit)
     # and the answer really is an open unit at that time, at that distance
     a, s = np.nonzero(fast.unit >= 0)
     u = fast.unit[a, s]

@@ -41,6 +41,8 @@ class Context:
         Cleaned ``float32 (n_areas, n_units)`` (NaN -> inf).
     order : numpy.ndarray
         Per-area nearest-first unit order (:func:`coverage.sort_order`).
+    by_unit : numpy.ndarray
+        ``minutes`` unit-major (:func:`coverage.unit_major`), for the small open sets.
     states : numpy.ndarray
         ``int8 (n_units, 192)``: typical week then a bank-holiday day.
     weights : numpy.ndarray
@@ -57,6 +59,7 @@ class Context:
     matrix: TravelMatrix
     minutes: np.ndarray
     order: np.ndarray
+    by_unit: np.ndarray
     states: np.ndarray
     weights: np.ndarray
     reach: np.ndarray
@@ -93,7 +96,9 @@ class Context:
         """Nearest open unit for every area and the 192 standard slots (cached per policy)."""
         key = ("nearest", policy, flt)
         if key not in self._cache:
-            self._cache[key] = cov.nearest_open(self.minutes, self.open_mask(policy, flt), self.order)
+            self._cache[key] = cov.nearest_open(
+                self.minutes, self.open_mask(policy, flt), self.order, by_unit=self.by_unit
+            )
         return self._cache[key]
 
     def nearest_any(self, flt: tuple[bool, float | None] | None = None) -> cov.NearestOpen:
@@ -101,7 +106,7 @@ class Context:
         key = ("any", flt)
         if key not in self._cache:
             self._cache[key] = cov.nearest_open(
-                self.minutes, self.eligible(flt)[:, None], self.order
+                self.minutes, self.eligible(flt)[:, None], self.order, by_unit=self.by_unit
             )
         return self._cache[key]
 
@@ -211,6 +216,7 @@ def build_context(
         matrix=matrix,
         minutes=minutes,
         order=cov.sort_order(minutes),
+        by_unit=cov.unit_major(minutes),
         states=states,
         weights=pd.to_numeric(demand["weight"], errors="coerce").fillna(0).to_numpy(np.float64),
         reach=sc.reach_matrix(minutes, settings.reach_minutes),

@@ -67,6 +67,27 @@ _NEAREST_COLS = [
 ]
 #: Directory text columns a result carries; an older directory without them reads as unknown.
 _NEAREST_TEXT_COLS = ("hours_kind", "out_of_hours")
+#: Directory columns a result reads from ``ctx.mapped`` (``nation`` for the hours' holidays).
+_MAPPED_COLS = [
+    "unit_id", "unit_name", "hospital", "phone", "self_referral", "min_weeks", "max_weeks",
+    "access_notes", "source_url", "source_seen", "lat", "lon", "opening_hours", "hours_status",
+    *_NEAREST_TEXT_COLS, "nation",
+]
+
+
+def _unit_filters(
+    ctx: Context, self_referral: bool, weeks: float | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(keep_self_referral, keep_weeks, weeks_unknown)`` over ``ctx.mapped`` (cached)."""
+    key = ("unit_filters", bool(self_referral), weeks)
+    if key not in ctx._cache:
+        m = ctx.mapped
+        keep_sr, _ = cov.unit_filter(m["self_referral"], m["min_weeks"], m["max_weeks"],
+                                     require_self_referral=self_referral)
+        keep_wk, weeks_unknown = cov.unit_filter(m["self_referral"], m["min_weeks"],
+                                                 m["max_weeks"], weeks=weeks)
+        ctx._cache[key] = (keep_sr, keep_wk, weeks_unknown)
+    return ctx._cache[key]
 
 
 def _lookup_postcode(ctx: Context, postcode: str) -> dict:
@@ -114,31 +135,29 @@ def nearest(
     when = parse_when(at)
     origin = _lookup_postcode(ctx, postcode)
     mapped = ctx.mapped
-    keep_sr, _ = cov.unit_filter(
-        mapped["self_referral"], mapped["min_weeks"], mapped["max_weeks"],
-        require_self_referral=self_referral,
-    )
-    keep_wk, weeks_unknown = cov.unit_filter(
-        mapped["self_referral"], mapped["min_weeks"], mapped["max_weeks"], weeks=weeks
-    )
+    keep_sr, keep_wk, weeks_unknown = _unit_filters(ctx, self_referral, weeks)
     keep = keep_sr & keep_wk
     tp = from_point(float(origin["lat"]), float(origin["lon"]), mapped, settings=ctx.settings,
                     origin_nation=origin.get("nation") or origin.get("regions", {}).get("nation"))
-    states = hrs.states_at(mapped, when)
-    df = mapped.copy()
-    for col in _NEAREST_TEXT_COLS:
-        df[col] = df[col].fillna("").astype(str) if col in df.columns else ""
-    df["minutes"] = tp["minutes"].to_numpy(dtype=float)
-    df["km"] = tp["km"].to_numpy(dtype=float)
-    df["engine"] = tp["engine"].to_numpy()
-    df["approximate"] = tp["approximate"].to_numpy(dtype=bool)
-    df["state"] = pd.Series(states).map(hrs.STATE_NAMES).to_numpy()
-    df["weeks_unknown"] = weeks_unknown
+    minutes = tp["minutes"].to_numpy(dtype=float)
     # A unit with no travel time (e.g. across the Irish Sea) is not an option; it is counted.
-    reachable = np.isfinite(df["minutes"].to_numpy(dtype=float))
-    df = df[keep & reachable].sort_values(["minutes", "unit_id"], kind="stable")
+    reachable = np.isfinite(minutes)
+    rows = np.flatnonzero(keep & reachable)
+    # nearest first; equal times by unit id (the order a sort on [minutes, unit_id] gives)
+    rows = rows[np.lexsort((mapped["unit_id"].to_numpy(dtype=str)[rows], minutes[rows]))]
     if limit is not None:
-        df = df.head(int(limit))
+        rows = rows[: int(limit)]
+    df = mapped.iloc[rows].reindex(columns=_MAPPED_COLS)
+    for col in _NEAREST_TEXT_COLS:
+        df[col] = df[col].astype(object).fillna("").astype(str)
+    df["minutes"] = minutes[rows]
+    df["km"] = tp["km"].to_numpy(dtype=float)[rows]
+    df["engine"] = tp["engine"].to_numpy()[rows]
+    df["approximate"] = tp["approximate"].to_numpy(dtype=bool)[rows]
+    # states of the shown units only: each is an opening-hours evaluation
+    states = hrs.states_at(df, when)
+    df["state"] = [hrs.STATE_NAMES[int(c)] for c in states]
+    df["weeks_unknown"] = weeks_unknown[rows]
     df["next_opening"] = pd.Series(
         [
             _iso(hrs.next_opening(h, when, n)) if s != "open" else when.isoformat(timespec="minutes")
@@ -156,7 +175,7 @@ def nearest(
     }
     from epu_mapper.api.hospitals import patient_extras
 
-    shown = df[_NEAREST_COLS].reset_index(drop=True)
+    shown = df.reindex(columns=_NEAREST_COLS).reset_index(drop=True)
     likely, urgent, nearer = patient_extras(ctx, origin, shown)
     return NearestResult(origin, shown, excluded, caption=_travel_caption(df, tp),
                          likely_sites=likely, urgent=urgent, nearer=nearer)

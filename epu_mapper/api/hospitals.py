@@ -67,18 +67,26 @@ def acute_sites(ctx: Context) -> pd.DataFrame:
 def _with_travel(ctx: Context, sites: pd.DataFrame, lat: float, lon: float, nation: str | None) -> pd.DataFrame:
     from epu_mapper.travel import from_point
 
-    out = sites.copy()
-    if out.empty:
+    if sites.empty:
+        out = sites.copy()
         for col in ("minutes", "km", "engine", "approximate"):
             out[col] = pd.Series(dtype=object)
         return out
-    tp = from_point(lat, lon, out.assign(unit_id=out["site_id"]), settings=ctx.settings,
-                    origin_nation=nation)
-    out["minutes"] = tp["minutes"].to_numpy(float)
-    out["km"] = tp["km"].to_numpy(float)
-    out["engine"] = tp["engine"].to_numpy()
-    out["approximate"] = tp["approximate"].to_numpy(bool)
-    return out.sort_values(["minutes", "site_id"], kind="stable", na_position="last")
+    key = ("acute_query", id(sites))
+    if key not in ctx._cache:  # the few columns from_point reads, built once per table
+        ctx._cache[key] = pd.DataFrame({"unit_id": sites["site_id"].to_numpy(),
+                                        "lat": sites["lat"].to_numpy(), "lon": sites["lon"].to_numpy(),
+                                        "nation": sites["nation"].to_numpy()})
+    tp = from_point(lat, lon, ctx._cache[key], settings=ctx.settings, origin_nation=nation)
+    minutes = tp["minutes"].to_numpy(float)
+    # nearest first, equal times by site id, unreachable (NaN) last
+    order = np.lexsort((sites["site_id"].to_numpy(dtype=str), minutes))
+    out = sites.iloc[order].copy()
+    out["minutes"] = minutes[order]
+    out["km"] = tp["km"].to_numpy(float)[order]
+    out["engine"] = tp["engine"].to_numpy()[order]
+    out["approximate"] = tp["approximate"].to_numpy(bool)[order]
+    return out
 
 
 def _record(row: pd.Series | dict, keys: list[str]) -> dict[str, Any]:
@@ -107,9 +115,10 @@ def reference_minutes(units: pd.DataFrame) -> float:
     """
     if units.empty:
         return float("inf")
-    open_ = units[units["state"].eq("open")]
-    pick = open_ if not open_.empty else units
-    return float(pd.to_numeric(pick["minutes"], errors="coerce").min())
+    minutes = pd.to_numeric(units["minutes"], errors="coerce").to_numpy(float)
+    is_open = units["state"].to_numpy(dtype=object) == "open"
+    pick = minutes[is_open] if is_open.any() else minutes
+    return float(np.nanmin(pick)) if np.isfinite(pick).any() else float("inf")
 
 
 def patient_extras(

@@ -44,7 +44,7 @@ def _nearest_at(
     if slot is not None:
         return ctx.nearest_week(policy, flt).minutes[:, slot]
     mask = _slot_column(ctx, when, policy, flt)
-    return cov.nearest_open(ctx.minutes, mask, ctx.order).minutes[:, 0]
+    return cov.nearest_open(ctx.minutes, mask, ctx.order, by_unit=ctx.by_unit).minutes[:, 0]
 
 
 def _weight_kinds(ctx: Context, g: np.ndarray, n: int) -> np.ndarray:

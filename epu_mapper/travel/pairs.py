@@ -95,11 +95,14 @@ def landmass(nations: object) -> np.ndarray:
     nations : array-like of str
         ``England`` / ``Wales`` / ``Scotland`` / ``Northern Ireland`` (anything else: unknown).
     """
-    arr = pd.Series(np.atleast_1d(np.asarray(nations, dtype=object))).astype("string").fillna("")
-    out = np.full(len(arr), -1, dtype=np.int8)
-    out[arr.isin(["England", "Wales", "Scotland"]).to_numpy()] = 0
-    out[(arr == "Northern Ireland").to_numpy()] = 1
-    return out
+    arr = np.atleast_1d(np.asarray(nations, dtype=object))
+    # one dictionary look-up per distinct value (a few nations, many points)
+    uniq, inverse = np.unique(arr.astype(str), return_inverse=True)
+    codes = np.array([_LANDMASS.get(str(u), -1) for u in uniq], dtype=np.int8)
+    return codes[inverse.reshape(-1)] if len(arr) else np.zeros(0, dtype=np.int8)
+
+
+_LANDMASS = {"England": 0, "Wales": 0, "Scotland": 0, "Northern Ireland": 1}
 
 
 def _no_road_link(o_land: np.ndarray, d_land: np.ndarray) -> np.ndarray:
