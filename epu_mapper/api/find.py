@@ -75,6 +75,17 @@ _MAPPED_COLS = [
 ]
 
 
+def _mapped_arrays(ctx: Context) -> dict[str, pd.api.extensions.ExtensionArray]:
+    """:data:`_MAPPED_COLS` of ``ctx.mapped`` as arrays (cached; dtypes kept)."""
+    key = ("mapped_arrays",)
+    if key not in ctx._cache:
+        m = ctx.mapped.reindex(columns=_MAPPED_COLS)
+        for col in _NEAREST_TEXT_COLS:  # an older directory without them reads as unknown
+            m[col] = m[col].astype(object).fillna("").astype(str)
+        ctx._cache[key] = {col: m[col].array for col in _MAPPED_COLS}
+    return ctx._cache[key]
+
+
 def _unit_filters(
     ctx: Context, self_referral: bool, weeks: float | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -147,25 +158,22 @@ def nearest(
     rows = rows[np.lexsort((mapped["unit_id"].to_numpy(dtype=str)[rows], minutes[rows]))]
     if limit is not None:
         rows = rows[: int(limit)]
-    df = mapped.iloc[rows].reindex(columns=_MAPPED_COLS)
-    for col in _NEAREST_TEXT_COLS:
-        df[col] = df[col].astype(object).fillna("").astype(str)
-    df["minutes"] = minutes[rows]
-    df["km"] = tp["km"].to_numpy(dtype=float)[rows]
-    df["engine"] = tp["engine"].to_numpy()[rows]
-    df["approximate"] = tp["approximate"].to_numpy(dtype=bool)[rows]
+    cols = {col: arr[rows] for col, arr in _mapped_arrays(ctx).items()}
     # states of the shown units only: each is an opening-hours evaluation
-    states = hrs.states_at(df, when)
-    df["state"] = [hrs.STATE_NAMES[int(c)] for c in states]
-    df["weeks_unknown"] = weeks_unknown[rows]
-    df["next_opening"] = pd.Series(
-        [
-            _iso(hrs.next_opening(h, when, n)) if s != "open" else when.isoformat(timespec="minutes")
-            for h, n, s in zip(df["opening_hours"], df["nation"], df["state"], strict=True)
-        ],
-        index=df.index,
-        dtype=object,
+    states = hrs.states_at(pd.DataFrame({c: cols[c] for c in ("opening_hours", "nation")}), when)
+    state = [hrs.STATE_NAMES[int(c)] for c in states]
+    now_iso = when.isoformat(timespec="minutes")
+    next_opening = [
+        _iso(hrs.next_opening(h, when, n)) if st != "open" else now_iso
+        for h, n, st in zip(cols["opening_hours"], cols["nation"], state, strict=True)
+    ]
+    cols.update(
+        minutes=minutes[rows], km=tp["km"].to_numpy(dtype=float)[rows],
+        engine=tp["engine"].to_numpy()[rows], approximate=tp["approximate"].to_numpy(dtype=bool)[rows],
+        state=np.array(state, dtype=object), weeks_unknown=weeks_unknown[rows],
+        next_opening=pd.Series(next_opening, dtype=object),
     )
+    df = pd.DataFrame({col: cols[col] for col in _NEAREST_COLS})  # one construction, no inserts
     origin["when"] = when.isoformat(timespec="minutes")
     excluded = {
         "no_site": int((~ctx.units["mappable"].astype(bool)).sum()),
@@ -175,7 +183,7 @@ def nearest(
     }
     from epu_mapper.api.hospitals import patient_extras
 
-    shown = df.reindex(columns=_NEAREST_COLS).reset_index(drop=True)
+    shown = df
     likely, urgent, nearer = patient_extras(ctx, origin, shown)
     return NearestResult(origin, shown, excluded, caption=_travel_caption(df, tp),
                          likely_sites=likely, urgent=urgent, nearer=nearer)

@@ -64,29 +64,58 @@ def acute_sites(ctx: Context) -> pd.DataFrame:
     return ctx._cache[key]
 
 
-def _with_travel(ctx: Context, sites: pd.DataFrame, lat: float, lon: float, nation: str | None) -> pd.DataFrame:
+def _travel_from(
+    ctx: Context, sites: pd.DataFrame, lat: float, lon: float, nation: str | None
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Reachable acute sites nearest first, and every site's travel columns.
+
+    Returns
+    -------
+    (rows, travel)
+        ``rows``: positions in ``sites`` of the reachable sites, nearest first (equal times by
+        site id); ``travel``: ``minutes, km, engine, approximate`` arrays in ``sites`` order.
+    """
     from epu_mapper.travel import from_point
 
-    if sites.empty:
-        out = sites.copy()
-        for col in ("minutes", "km", "engine", "approximate"):
-            out[col] = pd.Series(dtype=object)
-        return out
+    if sites.empty or not (np.isfinite(lat) and np.isfinite(lon)):
+        empty = np.zeros(len(sites), dtype=float)
+        return np.zeros(0, dtype=np.int64), {"minutes": empty, "km": empty,
+                                             "engine": np.zeros(len(sites), dtype=object),
+                                             "approximate": np.zeros(len(sites), dtype=bool)}
     key = ("acute_query", id(sites))
     if key not in ctx._cache:  # the few columns from_point reads, built once per table
         ctx._cache[key] = pd.DataFrame({"unit_id": sites["site_id"].to_numpy(),
                                         "lat": sites["lat"].to_numpy(), "lon": sites["lon"].to_numpy(),
                                         "nation": sites["nation"].to_numpy()})
     tp = from_point(lat, lon, ctx._cache[key], settings=ctx.settings, origin_nation=nation)
-    minutes = tp["minutes"].to_numpy(float)
-    # nearest first, equal times by site id, unreachable (NaN) last
-    order = np.lexsort((sites["site_id"].to_numpy(dtype=str), minutes))
-    out = sites.iloc[order].copy()
-    out["minutes"] = minutes[order]
-    out["km"] = tp["km"].to_numpy(float)[order]
-    out["engine"] = tp["engine"].to_numpy()[order]
-    out["approximate"] = tp["approximate"].to_numpy(bool)[order]
-    return out
+    travel = {"minutes": tp["minutes"].to_numpy(float), "km": tp["km"].to_numpy(float),
+              "engine": tp["engine"].to_numpy(), "approximate": tp["approximate"].to_numpy(bool)}
+    minutes = travel["minutes"]
+    order = np.lexsort((sites["site_id"].to_numpy(dtype=str), minutes))  # NaN sorts last
+    return order[np.isfinite(minutes[order])], travel
+
+
+def _site_rows(sites: pd.DataFrame, travel: dict[str, np.ndarray], rows: np.ndarray,
+               columns: list[str]) -> pd.DataFrame:
+    """``columns`` of the sites at positions ``rows`` (travel columns from ``travel``).
+
+    The sites' text columns stay plain objects and ``lat``/``lon`` floats, as in
+    :func:`acute_sites`.
+    """
+    text = [c for c in columns if c not in travel and c not in ("lat", "lon")]
+    parts = {c: travel[c][rows] if c in travel else sites[c].to_numpy(dtype=float)[rows]
+             for c in columns if c not in text}
+    # one object block for the text, then the typed columns; a single concat, no inserts
+    out = pd.concat([pd.DataFrame(sites[text].to_numpy(dtype=object)[rows], columns=text, dtype=object),
+                     pd.DataFrame(parts)], axis=1)
+    return out[columns]
+
+
+def _site_record(sites: pd.DataFrame, travel: dict[str, np.ndarray], row: int,
+                 columns: list[str]) -> dict[str, Any]:
+    """One site as a dict of ``columns`` (NaN -> None, NumPy scalars -> Python)."""
+    return _record({c: travel[c][row] if c in travel else sites[c].iat[row] for c in columns},
+                   columns)
 
 
 def _record(row: pd.Series | dict, keys: list[str]) -> dict[str, Any]:
@@ -156,18 +185,25 @@ def patient_extras(
     if lat is None or lon is None or not np.isfinite(float(lat)) or not np.isfinite(float(lon)):
         acute = acute.iloc[0:0]
         lat = lon = float("nan")
-    t = _with_travel(ctx, acute, float(lat), float(lon), nation)
-    reachable = t[np.isfinite(pd.to_numeric(t["minutes"], errors="coerce").to_numpy(float))]
-    likely = reachable[reachable["unit_id"].eq("")]
-    likely_out = likely.head(int(limit)).reindex(columns=LIKELY_COLS).reset_index(drop=True)
+    rows, travel = _travel_from(ctx, acute, float(lat), float(lon), nation)
+    unit_of = acute["unit_id"].to_numpy(dtype=object)
+    likely_rows = rows[unit_of[rows] == ""]
+    likely_out = _site_rows(acute, travel, likely_rows[: int(limit)], LIKELY_COLS)
+    cols = list(dict.fromkeys([*LIKELY_COLS, *AE_KEYS]))
     ae = None
-    if not reachable.empty:
-        ae = {**_record(reachable.iloc[0], AE_KEYS), "note": AE_NOTE}
+    if len(rows):
+        ae = {**_site_record(acute, travel, int(rows[0]), AE_KEYS), "note": AE_NOTE}
     urgent = {"nation": nation, "helpline": urg.helpline(nation),
               "emergency_number": urg.EMERGENCY_NUMBER, "a_and_e": ae}
     ref = reference_minutes(units)
     shown = set(units["unit_id"].astype(str)) if not units.empty else set()
-    near = urg.nearer_hospital(likely, reachable, ref, shown)
+    # the nearer-hospital rule only ever reads the nearest candidate of each kind
+    other = rows[~np.isin(unit_of[rows].astype(str), list(shown))]
+    def candidate(pick: np.ndarray) -> pd.DataFrame:
+        recs = [list(_site_record(acute, travel, int(i), cols).values()) for i in pick[:1]]
+        return pd.DataFrame(recs, columns=cols, dtype=object)
+
+    near = urg.nearer_hospital(candidate(likely_rows), candidate(other), ref, set())
     if near is not None:
         near = {**_record(near, LIKELY_COLS), "kind": near["kind"],
                 "unit_minutes": ref if np.isfinite(ref) else None}
