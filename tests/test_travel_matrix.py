@@ -340,3 +340,23 @@ def test_matrix_and_point_captions_come_from_the_engine(settings):
     assert prov["caption"] == m.caption == CALIBRATED.caption()
     tp = from_point(52.0, -1.0, UNITS, settings=settings, router=None)
     assert tp.attrs["caption"] == CALIBRATED.caption()
+
+
+def test_with_likely_boundaries_link_survives_a_moved_build_folder(tmp_path):
+    from epu_mapper.travel.with_likely import link_boundaries
+
+    old, new = tmp_path / "old_build", tmp_path / "build"
+    for b in (old, new):
+        (b / "boundaries").mkdir(parents=True)
+    sub = new / "with_likely"
+    sub.mkdir()
+    (sub / "boundaries").symlink_to(old / "boundaries", target_is_directory=True)
+    link_boundaries(sub, new)  # a link into the folder the build was copied from
+    assert (sub / "boundaries").resolve() == (new / "boundaries").resolve()
+    (old / "boundaries").rmdir()
+    (sub / "boundaries").unlink()
+    (sub / "boundaries").symlink_to(old / "boundaries", target_is_directory=True)  # now dangling
+    link_boundaries(sub, new)
+    assert (sub / "boundaries").resolve() == (new / "boundaries").resolve()
+    link_boundaries(sub, new)  # and again: nothing to do
+    assert (sub / "boundaries").is_dir()

@@ -117,6 +117,10 @@ PLACES = {
     "Kyle": (57.2800, -5.7140), "Kirkcaldy": (56.1110, -3.1590), "Edinburgh": (55.9210, -3.1360),
     "Birkenhead": (53.3890, -3.0290), "Liverpool": (53.4090, -2.9680), "Lerwick": (60.1550, -1.1450),
     "Aberdeen": (57.1530, -2.1360), "Belfast": (54.597, -5.930), "Stranraer": (54.90, -5.02),
+    "Brodick": (55.576, -5.150), "Kilmarnock": (55.611, -4.496), "Tobermory": (56.622, -6.066),
+    "Oban": (56.415, -5.472), "Bowmore": (55.757, -6.289), "Lochgilphead": (56.038, -5.433),
+    "Castlebay": (56.955, -7.487), "Lochmaddy": (57.597, -7.163), "Yarmouth IoW": (50.706, -1.500),
+    "Lymington": (50.758, -1.544), "Millport": (55.755, -4.927), "Largs": (55.796, -4.868),
 }
 
 
@@ -159,6 +163,28 @@ def test_real_water_cases_both_ways(uk):
     route, minutes, _ = r["Newport IoW"]
     assert "Red Funnel" in route and "typical wait 30 min" in route and minutes > 55 + 30
     assert there["reason"].isna().all()
+
+
+@pytest.mark.integration
+def test_real_island_ferries_added_with_sources(uk):
+    """Arran, Mull, Islay, Barra, North Uist and the West Wight by their sourced car ferries."""
+    pairs = [("Brodick", "Kilmarnock"), ("Tobermory", "Oban"), ("Bowmore", "Lochgilphead"),
+             ("Castlebay", "Oban"), ("Lochmaddy", "Portree"), ("Yarmouth IoW", "Lymington")]
+    there, back = _real(uk, pairs)
+    assert np.allclose(there["minutes"], back["minutes"], rtol=1e-4)
+    assert there["reason"].isna().all()
+    r = dict(zip([a for a, _ in pairs], zip(there["route"], there["minutes"], strict=True), strict=True))
+    for place, ferry, crossing in [("Brodick", "Ardrossan-Brodick", 55), ("Tobermory", "Oban-Craignure", 60),
+                                   ("Bowmore", "Kennacraig-Port ", 115), ("Castlebay", "Oban-Castlebay", 280),
+                                   ("Lochmaddy", "Uig-Lochmaddy", 105),
+                                   ("Yarmouth IoW", "Lymington-Yarmouth", 40 + 60)]:
+        route, minutes = r[place]
+        assert route.startswith(f"ferry {ferry}"), (place, route)
+        assert minutes > crossing, (place, minutes)
+    assert "typical wait 1 h 00" in r["Yarmouth IoW"][0]
+    # Cumbrae's ferry is not in the table (no source found): unknown, with the reason, not a guess
+    cumbrae, _ = _real(uk, [("Millport", "Largs")])
+    assert np.isnan(cumbrae.loc[0, "minutes"]) and cumbrae.loc[0, "reason"] == water.NO_LINK_REASON
 
 
 @pytest.mark.integration

@@ -56,6 +56,20 @@ def directory_units(settings: Settings, units: pd.DataFrame | None = None) -> pd
     return pd.concat([known, extra], ignore_index=True)
 
 
+def link_boundaries(sub_dir: Path, build_dir: Path) -> None:
+    """Point ``sub_dir/boundaries`` at ``build_dir/boundaries``.
+
+    The same coastline, so the same water model as the main matrix. A link left by a build folder that was moved or copied (pointing elsewhere, or nowhere) is
+    replaced.
+    """
+    link = Path(sub_dir) / "boundaries"
+    target = Path(build_dir).resolve() / "boundaries"
+    if link.is_symlink() and link.resolve() != target:
+        link.unlink()
+    if not link.exists() and target.is_dir():
+        link.symlink_to(target, target_is_directory=True)
+
+
 def build(settings: Settings | None = None, force: bool = False,
           log: Callable[[str], None] = print) -> tuple[Path, dict, bool]:
     """Build (or reuse) the with-likely matrix; same return as :func:`~epu_mapper.travel.matrix.build_matrix`."""
@@ -64,9 +78,7 @@ def build(settings: Settings | None = None, force: bool = False,
     settings = settings or get_settings()
     sub = likely_settings(settings)
     sub.build_dir.mkdir(parents=True, exist_ok=True)
-    link = sub.build_dir / "boundaries"  # the same water model (coastline) as the main matrix
-    if not link.exists() and (Path(settings.build_dir) / "boundaries").is_dir():
-        link.symlink_to(Path(settings.build_dir).resolve() / "boundaries", target_is_directory=True)
+    link_boundaries(sub.build_dir, Path(settings.build_dir))
     out = build_matrix(engine=ENGINE, settings=sub, force=force, log=log, progress=False,
                        demand=load_demand_points(settings), units=directory_units(settings))
     warm_patient_sites(settings, log)
