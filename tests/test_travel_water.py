@@ -258,3 +258,136 @@ def test_matrix_build_uses_the_same_rule(uk, real_settings, tmp_path, monkeypatc
                        m.unreachable["reason"], strict=True))
     assert reasons[("A2", "Weston")] == "no same-day link (only an overnight ferry)"
     assert reasons[("A3", "Inverness")] == "no road link between Northern Ireland and Great Britain"
+
+
+# --------------------------------------------------------------------------- the pairs path is the matrix path
+
+
+def _codes(reason: pd.Series) -> np.ndarray:
+    """:func:`water.water_matrix` reason codes of estimate_pairs' reasons."""
+    why = reason.astype("string").fillna("")
+    return np.select([why.eq(water.NI_REASON), why.eq(water.NO_LINK_REASON),
+                      why.str.startswith("no same-day")],
+                     [water.CODE_NI, water.CODE_NO_LINK, water.CODE_OVERNIGHT], 0).astype(np.int8)
+
+
+def _matrix_answer(model, o: np.ndarray, d: np.ndarray):
+    """What `travel build` (water_matrix) gives each element-wise pair: minutes, km, reason code."""
+    uo, row = np.unique(o, axis=0, return_inverse=True)
+    ud, col = np.unique(d, axis=0, return_inverse=True)
+    row, col = row.ravel(), col.ravel()
+    straight = water.haversine_km(uo[:, 0][:, None], uo[:, 1][:, None], ud[:, 0][None, :], ud[:, 1][None, :])
+    mask = np.zeros(straight.shape, dtype=bool)
+    mask[row, col] = True
+    wm, wk, code, _ = water.water_matrix(model, uo[:, 0], uo[:, 1], ud[:, 0], ud[:, 1], mask, straight)
+    minutes, km = (a.astype(np.float64) for a in estimate_from_km(straight[row, col], CALIBRATED))
+    fix = np.isfinite(wm[row, col])
+    minutes[fix], km[fix] = wm[row, col][fix], wk[row, col][fix]
+    c = code[row, col]
+    minutes[c > 0], km[c > 0] = np.nan, np.nan
+    return minutes, km, c
+
+
+@pytest.fixture
+def fresh_uk(real_settings):
+    """The real model with nothing kept: no distance in memory, none written to or read from disk."""
+    geo = real_settings.build_dir / "boundaries" / "nation.geojson"
+    model = water.build_model(geo, water.read_crossings())
+    model.key = water.model_key(geo, water.CROSSINGS_CSV)
+    return model
+
+
+def _real_sample(real_settings) -> tuple[np.ndarray, np.ndarray]:
+    """The issue's water cases both ways, and real small areas to 24 random areas (60 of the 1,500
+    nearest each, so coasts, estuaries and islands are crossed) plus 200 long random pairs."""
+    names = [("Cardiff", "Weston"), ("Swansea", "Bristol"), ("Stornoway", "Inverness"),
+             ("Kirkwall", "Elgin"), ("Scilly", "Truro"), ("Newport IoW", "Southampton"),
+             ("Birkenhead", "Liverpool"), ("Kirkcaldy", "Edinburgh"), ("Lerwick", "Aberdeen"),
+             ("Belfast", "Stranraer")]
+    o = [PLACES[a] for a, _ in names] + [PLACES[b] for _, b in names]
+    d = [PLACES[b] for _, b in names] + [PLACES[a] for a, _ in names]
+    areas = pd.read_parquet(real_settings.build_dir / "demand.parquet", columns=["lat", "lon"]).to_numpy()
+    rng = np.random.default_rng(10)
+    for j in rng.choice(len(areas), 24, replace=False):
+        near = np.argsort(water.haversine_km(areas[:, 0], areas[:, 1], areas[j, 0], areas[j, 1]))[:1500]
+        o += [tuple(p) for p in areas[rng.choice(near, 60, replace=False)]]
+        d += [tuple(areas[j])] * 60
+    far = rng.choice(len(areas), (200, 2))
+    o += [tuple(p) for p in areas[far[:, 0]]]
+    d += [tuple(areas[j]) for j in rng.choice(len(areas), 24, replace=False)[np.arange(200) % 24]]
+    return np.array(o, dtype=np.float64), np.array(d, dtype=np.float64)
+
+
+@pytest.mark.integration
+def test_pairs_agree_with_the_matrix_searched_held_or_cached(fresh_uk, real_settings, monkeypatch):
+    """estimate_pairs gives every pair what `travel build` gives it, whether the over-land
+    distances are searched (nothing kept), read from the columns kept by that search, or read
+    from a site set the model holds (then nothing is searched)."""
+    from epu_mapper.travel import water_lookup, water_model
+
+    o, d = _real_sample(real_settings)
+
+    def pairs():
+        return estimate_pairs(o[:, 0], o[:, 1], d[:, 0], d[:, 1], water=fresh_uk)
+
+    searched = pairs()
+    assert len(fresh_uk._cache["dest_columns"]) >= 24
+    kept = pairs()
+    minutes, km, code = _matrix_answer(fresh_uk, o, d)  # holds the destinations as a site set
+    fresh_uk._cache.pop("dest_columns")
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("searched although the site set is held")
+
+    for module in (water_lookup, water, water_model):
+        monkeypatch.setattr(module, "distances_from", no_search)
+    held = pairs()
+    for other in (kept, held):
+        pd.testing.assert_frame_equal(searched, other)
+    assert np.allclose(searched["minutes"], minutes, rtol=1e-6, atol=0, equal_nan=True)
+    assert np.allclose(searched["km"], km, rtol=1e-6, atol=0, equal_nan=True)
+    assert (_codes(searched["reason"]) == code).all()
+    route = searched["route"].astype("string").fillna("")
+    assert route.str.startswith("ferry").sum() >= 6 and route.str.startswith("via ").sum() >= 3
+    assert route.str.startswith("road around").any() and (code > 0).sum() >= 4
+    assert route.eq(water.ROUTE_ROAD).mean() > 0.5
+
+
+@pytest.mark.integration
+def test_land_path_bounds_the_over_land_distance(fresh_uk, real_settings):
+    """Where the straight grid line is proven on land, its length is at least the searched
+    over-land distance (the proof the pairs path uses to skip a search); across water it is inf."""
+    from epu_mapper.travel.water_lookup import land_path_km
+
+    o, d = _real_sample(real_settings)
+    on, dn = fresh_uk.nodes(o[:, 0], o[:, 1]), fresh_uk.nodes(d[:, 0], d[:, 1])
+    ok = (on >= 0) & (dn >= 0)
+    on, dn = on[ok], dn[ok]
+    bound = land_path_km(fresh_uk, on, dn)
+    uniq, col = np.unique(dn, return_inverse=True)
+    g = water.distances_from(fresh_uk, uniq, limit=np.inf)[on, col.ravel()]
+    fin = np.isfinite(bound)
+    assert 0.3 < fin.mean() < 1.0
+    assert (g[fin] <= bound[fin] * (1 + 1e-6)).all()
+    assert (bound[fin] <= 1.09 * water.haversine_km(o[ok][fin, 0], o[ok][fin, 1], d[ok][fin, 0],
+                                                     d[ok][fin, 1]) + 3).all()  # octile, not a detour
+    cw = fresh_uk.nodes(np.array([PLACES["Cardiff"][0], PLACES["Weston"][0]]),
+                        np.array([PLACES["Cardiff"][1], PLACES["Weston"][1]]))
+    assert np.isinf(land_path_km(fresh_uk, cw[:1], cw[1:]))[0]  # the Bristol Channel
+
+
+def test_kept_columns_are_bounded_and_change_no_answer(toy, monkeypatch):
+    from epu_mapper.travel import water_lookup
+
+    rng = np.random.default_rng(3)
+    o = np.column_stack([rng.uniform(51.4, 52.95, 400), rng.uniform(-2.95, -1.05, 400)])
+    d = np.column_stack([rng.uniform(51.4, 52.95, 8), rng.uniform(-2.95, -1.05, 8)])[np.arange(400) % 8]
+    toy._cache.pop("dest_columns", None)
+    before = _pairs(toy, o, d)
+    column_mb = toy.graph.shape[0] * 4 / 2**20
+    monkeypatch.setattr(water_lookup, "COLUMN_CACHE_MB", 3 * column_mb)
+    toy._cache.pop("dest_columns", None)
+    for _ in range(2):
+        pd.testing.assert_frame_equal(_pairs(toy, o, d), before)
+        assert len(toy._cache["dest_columns"]) <= 3
+    assert before["route"].eq(water.ROUTE_ROAD).any() and before["route"].str.startswith("ferry").any()

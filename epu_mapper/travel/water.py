@@ -38,6 +38,7 @@ import pandas as pd
 
 from epu_mapper.geography import haversine_km
 from epu_mapper.travel.estimate import CALIBRATED, ROUTE_ROAD, EstimateParams, estimate_from_km
+from epu_mapper.travel.water_lookup import cached_column_nodes, land_path_km, over_land_km
 from epu_mapper.travel.water_model import (  # noqa: F401  (re-exported: one import for callers)
     CROSSINGS_CSV,
     GRID_FACTOR,
@@ -443,16 +444,64 @@ def water_matrix(
     return minutes, km, code, counts
 
 
+def _nodes_once(model: WaterModel, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """:meth:`WaterModel.nodes` of each point, converting each distinct point once."""
+    lat = np.asarray(lat, dtype=np.float64)
+    lon = np.asarray(lon, dtype=np.float64)
+    if len(lat) < 64:
+        return model.nodes(lat, lon)
+    uniq, inv = np.unique(lat + 1j * lon, return_inverse=True)
+    if len(uniq) > 0.8 * len(lat):
+        return model.nodes(lat, lon)
+    return model.nodes(uniq.real, uniq.imag)[inv.ravel()]
+
+
+def _link_candidates(model: WaterModel, o_node: np.ndarray, d_node: np.ndarray, bound: np.ndarray,
+                     sel: np.ndarray) -> np.ndarray:
+    """Pairs on whose shortest over-land path a fixed link could be named (``road via …``).
+
+    A link is named (:func:`_link_notes`) only when it crosses water on the grid, lies near the
+    straight line and the path through it is within 0.1 km of the shortest; ``bound`` is the
+    over-land km or an upper bound of it, so this is a superset of the pairs with a note.
+    """
+    out = np.zeros(len(o_node), dtype=bool)
+    idx = np.flatnonzero(sel)
+    n_l = len(model.links)
+    if not len(idx) or n_l == 0:
+        return out
+    lk = _link_arrays(model)
+    if not lk["wet"].any():
+        return out
+    wet = np.flatnonzero(lk["wet"])
+    ldist = link_distances(model)
+    length = lk["length"][wet][None, :]
+    for lo in range(0, len(idx), 50_000):
+        part = idx[lo:lo + 50_000]
+        o_l, d_l = ldist[o_node[part]], ldist[d_node[part]]
+        via = np.minimum(o_l[:, wet] + length + d_l[:, n_l + wet], o_l[:, n_l + wet] + length + d_l[:, wet])
+        close = via < bound[part, None] + 0.1 + 1e-3
+        maybe = np.flatnonzero(close.any(axis=1))
+        if len(maybe):
+            near = _near_line(model, o_node[part[maybe]], d_node[part[maybe]])[:, wet]
+            out[part[maybe]] = (close[maybe] & near).any(axis=1)
+    return out
+
+
 def water_pairs(
     model: WaterModel, o_lat: np.ndarray, o_lon: np.ndarray, d_lat: np.ndarray, d_lon: np.ndarray,
     straight_km: np.ndarray, params: EstimateParams = CALIBRATED,
 ) -> tuple[np.ndarray, pd.DataFrame]:
-    """The water rule for element-wise pairs.
+    """The water rule for element-wise pairs: the matrix's rule (:func:`water_matrix`), pair by pair.
 
-    Pairs whose destination is a cached site (:func:`site_distances`, e.g. the units after
-    ``travel build`` or a :func:`point` query) read their over-land distance from the cache; the
-    others are checked on the grid first and only those whose straight segment leaves land get a
-    shortest-path search (one per distinct destination).
+    A pair goes around the water, by ferry or to NaN exactly when the matrix would send it
+    (:func:`_needs_water` on the over-land km searched from the destination). The over-land km
+    comes from the destination's kept column (:func:`~epu_mapper.travel.water_lookup.over_land_km`:
+    a site set the model holds, e.g. the units after ``travel build``, or a column searched
+    earlier in this process). Without one, a pair whose straight grid line is proven on land
+    within the rule's ratio (:func:`~epu_mapper.travel.water_lookup.land_path_km`) keeps its
+    straight line with no search; the others search their destination once. A pair that keeps
+    its straight line is named ``road via`` a fixed link only when its straight segment leaves
+    land (checked every km) and the shortest path uses that link near the line.
 
     Returns
     -------
@@ -462,36 +511,38 @@ def water_pairs(
     """
     x = np.asarray(straight_km, dtype=np.float64)
     check = np.flatnonzero(np.isfinite(x))
-    o_node = model.nodes(o_lat[check], o_lon[check])
-    d_node = model.nodes(d_lat[check], d_lon[check])
-    g = np.full(len(check), np.inf)
-    pos = np.full(len(check), -1)
-    sites = model._cache.get("sites")
-    if sites is not None and len(sites[2]):  # destinations that are cached sites (two may share a cell)
-        uniq, first = np.unique(sites[2], return_index=True)
-        at = np.clip(np.searchsorted(uniq, d_node), 0, len(uniq) - 1)
-        pos = np.where((uniq[at] == d_node) & (d_node >= 0), first[at], -1)
-    cached = (pos >= 0) & (o_node >= 0)
-    if cached.any():
-        assert sites is not None  # pos >= 0 only with the sites cache
-        g[cached] = sites[1][o_node[cached], pos[cached]]
-    rest = np.flatnonzero(~cached & (o_node >= 0) & (d_node >= 0))
-    if len(rest):
-        wet = ~_on_land(model, o_lat[check[rest]], o_lon[check[rest]], d_lat[check[rest]],
-                        d_lon[check[rest]], x[check[rest]])
-        rest = rest[wet]
-    if len(rest):
-        uniq_d, inv = np.unique(d_node[rest], return_inverse=True)
-        dist = distances_from(model, uniq_d)  # the same search limit as the cached sites
-        g[rest] = dist[o_node[rest], inv]
-    keep = np.zeros(len(check), dtype=bool)
-    keep[cached] = True
-    keep[rest] = True
-    keep |= (o_node >= 0) & (d_node >= 0) & (model.component[np.maximum(o_node, 0)]
-                                             != model.component[np.maximum(d_node, 0)])
-    sel = np.flatnonzero(keep)
+    xc = x[check]
+    o_node = _nodes_once(model, o_lat[check], o_lon[check])
+    d_node = _nodes_once(model, d_lat[check], d_lon[check])
+    on_grid = (o_node >= 0) & (d_node >= 0)
+    comp = model.component
+    same = on_grid & (comp[np.maximum(o_node, 0)] == comp[np.maximum(d_node, 0)])
+    limit = WATER_RATIO * xc + WATER_SLACK_KM
+    # without a kept column, first try to prove the straight grid line on land (no search)
+    screen = same & ~np.isin(d_node, cached_column_nodes(model))
+    bound = np.full(len(check), np.inf)
+    bound[screen] = land_path_km(model, o_node[screen], d_node[screen])
+    proven = screen & (bound * (1.0 + 1e-6) <= limit)
+    named = _link_candidates(model, o_node, d_node, bound, proven)
+    wet = np.zeros(len(check), dtype=bool)  # straight segment leaves land (sampled every km)
+    seen = np.zeros(len(check), dtype=bool)
+
+    def leaves_land(sel: np.ndarray) -> np.ndarray:
+        todo = np.flatnonzero(sel & ~seen)
+        if len(todo):
+            i = check[todo]
+            wet[todo] = ~_on_land(model, o_lat[i], o_lon[i], d_lat[i], d_lon[i], xc[todo])
+            seen[todo] = True
+        return sel & wet
+
+    want = (same & ~proven) | leaves_land(named)
+    g = over_land_km(model, o_node, d_node, want)
+    around = want & np.isfinite(g) & (g > limit)
+    near = want & ~around & np.isfinite(g)
+    noted = leaves_land(near & _link_candidates(model, o_node, d_node, g, near))
+    sel = np.flatnonzero(around | (on_grid & ~same) | noted)
     if not len(sel):
         return check[:0], pd.DataFrame({"minutes": np.zeros(0, np.float32), "km": np.zeros(0, np.float32),
                                         "route": np.zeros(0, object), "reason": np.zeros(0, object)})
-    res = _classify_subset(model, o_node[sel], d_node[sel], x[check][sel], g[sel], params)
+    res = _classify_subset(model, o_node[sel], d_node[sel], xc[sel], g[sel], params)
     return check[sel], res
