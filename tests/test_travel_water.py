@@ -391,3 +391,31 @@ def test_kept_columns_are_bounded_and_change_no_answer(toy, monkeypatch):
         pd.testing.assert_frame_equal(_pairs(toy, o, d), before)
         assert len(toy._cache["dest_columns"]) <= 3
     assert before["route"].eq(water.ROUTE_ROAD).any() and before["route"].str.startswith("ferry").any()
+
+
+def test_site_sets_saved_on_disk_are_read_not_searched(toy, tmp_path, monkeypatch):
+    """A site set another process saved (``travel build``'s units) answers pairs to those sites."""
+    from dataclasses import replace
+
+    from epu_mapper.travel import water_lookup, water_model
+
+    rng = np.random.default_rng(5)
+    sites = np.array([[52.5, -2.7], [52.4, -1.7], [51.65, -2.7], [52.05, -1.75]])
+    o = np.column_stack([rng.uniform(51.4, 52.95, 300), rng.uniform(-2.95, -1.05, 300)])
+    d = sites[np.arange(300) % len(sites)]
+    want = _pairs(replace(toy, cache_dir=None, _cache={}), o, d)  # searched
+    builder = replace(toy, cache_dir=tmp_path, _cache={})
+    water.site_distances(builder, builder.nodes(sites[:, 0], sites[:, 1]))
+    water.port_distances(builder)
+    water.link_distances(builder)
+    assert len(list(tmp_path.glob("nodes_sites-*.npy"))) == 1
+
+    def no_search(*args, **kwargs):
+        raise AssertionError("searched although the site set is on disk")
+
+    for module in (water_lookup, water, water_model):
+        monkeypatch.setattr(module, "distances_from", no_search)
+    later = replace(toy, cache_dir=tmp_path, _cache={})  # a new process: nothing in memory
+    pd.testing.assert_frame_equal(_pairs(later, o, d), want)
+    assert not later._cache.get("dest_columns")
+    assert want["route"].str.startswith("via ").any() and want["route"].str.startswith("ferry").any()

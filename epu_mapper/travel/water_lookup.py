@@ -26,7 +26,13 @@ from collections import OrderedDict
 
 import numpy as np
 
-from epu_mapper.travel.water_model import RES_M, SEARCH_LIMIT_KM, WaterModel, distances_from
+from epu_mapper.travel.water_model import (
+    RES_M,
+    SEARCH_LIMIT_KM,
+    WaterModel,
+    distances_from,
+    hold_site_sets_on_disk,
+)
 
 #: Memory for over-land distance columns kept per destination (MB; one column is 4 bytes per node,
 #: about 1 MB on the UK grid, so about 250 destinations).
@@ -61,7 +67,11 @@ def _held_site_columns(model: WaterModel, nodes: np.ndarray) -> list[tuple[np.nd
 
 
 def cached_column_nodes(model: WaterModel) -> np.ndarray:
-    """Destination nodes whose over-land column is held now (site sets and the cache), sorted."""
+    """Destination nodes whose over-land column is held now, sorted.
+
+    The site sets the model holds (also those saved on disk) and the cache.
+    """
+    hold_site_sets_on_disk(model)
     held = [np.asarray(h[2], dtype=np.int64) for s, h in model._cache.items()
             if isinstance(s, str) and s.startswith("sites-") and h[3] == SEARCH_LIMIT_KM]
     held.append(np.fromiter(_lru(model).keys(), dtype=np.int64))

@@ -299,7 +299,7 @@ def _cached_distances(model: WaterModel, slot: str, nodes: np.ndarray,
     held = model._cache.get(slot)
     if held is not None and held[3] == limit and np.array_equal(held[2], nodes):
         return held[1]
-    key = hashlib.sha256(model.key.encode() + nodes.tobytes() + repr(limit).encode()).hexdigest()[:16]
+    key = _set_key(model, nodes, limit)
     path = Path(model.cache_dir) / f"dist_{slot}_{key}.npy" if model.cache_dir is not None else None
     arr = None
     if path is not None and path.is_file():
@@ -313,11 +313,56 @@ def _cached_distances(model: WaterModel, slot: str, nodes: np.ndarray,
         arr = distances_from(model, nodes, limit=limit)
         if path is not None:
             _save_distances(path, slot, arr)
+    if path is not None and not _nodes_path(path).is_file():
+        _save_array(_nodes_path(path), nodes)  # also for sets saved before the nodes were kept
     model._cache[slot] = (key, arr, nodes, limit)
     return arr
 
 
-def _save_distances(path: Path, slot: str, arr: np.ndarray) -> None:
+def _set_key(model: WaterModel, nodes: np.ndarray, limit: float) -> str:
+    """Cache key of a set of searched nodes: the model, the nodes and the search limit."""
+    return hashlib.sha256(model.key.encode() + nodes.tobytes() + repr(limit).encode()).hexdigest()[:16]
+
+
+def _nodes_path(dist_path: Path) -> Path:
+    """``nodes_<slot>_<key>.npy``: the searched nodes of ``dist_<slot>_<key>.npy`` (int64)."""
+    return dist_path.with_name("nodes_" + dist_path.name[len("dist_"):])
+
+
+def hold_site_sets_on_disk(model: WaterModel) -> None:
+    """Hold (memory-mapped) every site set of this model saved in ``model.cache_dir``.
+
+    Each set found (``dist_sites-*`` with its ``nodes_sites-*`` file, this model's key and the
+    site search limit) goes in the model's cache as :func:`site_distances` would put it, so
+    element-wise pairs to those sites (the directory's units after ``travel build``) read their
+    over-land km instead of searching. Rescanned only when the folder changes.
+    """
+    if model.cache_dir is None:
+        return
+    folder = Path(model.cache_dir)
+    try:
+        stamp = folder.stat().st_mtime_ns
+    except OSError:
+        return
+    if model._cache.get("disk_sets_seen") == stamp:
+        return
+    for side in sorted(folder.glob("nodes_sites-*_*.npy")):
+        slot, key = side.stem[len("nodes_"):].rsplit("_", 1)
+        if slot in model._cache:
+            continue
+        try:
+            nodes = np.load(side, allow_pickle=False).astype(np.int64)
+            if key != _set_key(model, nodes, SEARCH_LIMIT_KM):
+                continue
+            arr = np.load(folder / f"dist_{slot}_{key}.npy", mmap_mode="r")
+        except (OSError, ValueError):
+            continue
+        if arr.shape == (model.graph.shape[0], len(nodes)):
+            model._cache[slot] = (key, arr, nodes, SEARCH_LIMIT_KM)
+    model._cache["disk_sets_seen"] = stamp
+
+
+def _save_array(path: Path, arr: np.ndarray) -> None:
     from epu_mapper.store import atomic_write
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -327,10 +372,15 @@ def _save_distances(path: Path, slot: str, arr: np.ndarray) -> None:
             np.save(fh, arr, allow_pickle=False)
 
     atomic_write(path, _save)
+
+
+def _save_distances(path: Path, slot: str, arr: np.ndarray) -> None:
+    _save_array(path, arr)
     # keep the two newest sets (e.g. the units, and the units with likely sites)
     olds = sorted(path.parent.glob(f"dist_{slot}_*.npy"), key=lambda f: f.stat().st_mtime, reverse=True)
     for old in olds[2:]:
         old.unlink(missing_ok=True)
+        _nodes_path(old).unlink(missing_ok=True)
 
 
 def site_distances(model: WaterModel, nodes: np.ndarray) -> np.ndarray:
