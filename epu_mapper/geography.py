@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import string
+import threading
 from collections.abc import Mapping
 
 import geopandas as gpd
@@ -427,11 +428,26 @@ def haversine_km(
     return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
+_THREAD = threading.local()
+
+
+def _bng_transformer():
+    """The WGS84 -> EPSG:27700 transformer of this thread.
+
+    Creating one costs about 80 ms; pyproj transformers must not be shared between threads, and
+    Streamlit runs scripts in threads.
+    """
+    tr = getattr(_THREAD, "bng", None)
+    if tr is None:
+        from pyproj import Transformer
+
+        tr = _THREAD.bng = Transformer.from_crs(4326, 27700, always_xy=True)
+    return tr
+
+
 def to_british_grid(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 points as British National Grid (EPSG:27700) easting, northing in metres."""
-    from pyproj import Transformer
-
-    tr = Transformer.from_crs(4326, 27700, always_xy=True)
+    tr = _bng_transformer()
     x, y = tr.transform(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
@@ -441,8 +457,9 @@ def nearest_points(
 ) -> np.ndarray:
     """Index into ``p`` of the nearest point to each query, in EPSG:27700 (metres).
 
-    One spatial index (:meth:`shapely.STRtree.query_nearest`) over the points; ties go to the
-    lowest index.
+    A k-d tree (:class:`scipy.spatial.cKDTree`) over the projected points; ties go to the lowest
+    index (queries whose few nearest candidates all tie are settled by a shapely STRtree over
+    every equidistant point, so the rule holds however many points tie).
 
     Parameters
     ----------
@@ -456,6 +473,8 @@ def nearest_points(
     numpy.ndarray
         ``int64 (n_queries,)``; -1 for a query without coordinates or when there is no point.
     """
+    from scipy.spatial import cKDTree
+
     qx, qy = to_british_grid(np.asarray(qlat, dtype=np.float64).reshape(-1),
                              np.asarray(qlon, dtype=np.float64).reshape(-1))
     px, py = to_british_grid(np.asarray(plat, dtype=np.float64).reshape(-1),
@@ -465,14 +484,29 @@ def nearest_points(
     q_ok = np.flatnonzero(np.isfinite(qx) & np.isfinite(qy))
     if p_ok.size == 0 or q_ok.size == 0:
         return out
-    tree = shapely.STRtree(shapely.points(px[p_ok], py[p_ok]))
-    q_idx, p_idx = tree.query_nearest(shapely.points(qx[q_ok], qy[q_ok]), all_matches=True)
-    # all_matches gives every equidistant point: keep the lowest index for each query
-    order = np.lexsort((p_ok[p_idx], q_idx))
-    q_idx, p_idx = q_idx[order], p_idx[order]
-    first = np.r_[True, q_idx[1:] != q_idx[:-1]]
-    out[q_ok[q_idx[first]]] = p_ok[p_idx[first]]
+    pts = np.column_stack([px[p_ok], py[p_ok]])
+    qs = np.column_stack([qx[q_ok], qy[q_ok]])
+    k = min(_TIE_K, p_ok.size)
+    dist, idx = cKDTree(pts).query(qs, k=k)
+    dist, idx = dist.reshape(len(qs), k), idx.reshape(len(qs), k)
+    # among the candidates at the nearest distance, the lowest index (idx is into p_ok, ascending)
+    tied = dist == dist[:, :1]
+    pick = np.where(tied, idx, np.iinfo(np.int64).max).min(axis=1)
+    out[q_ok] = p_ok[pick]
+    if k < p_ok.size:  # every one of the k candidates tied: there may be more
+        many = np.flatnonzero(tied.all(axis=1))
+        if many.size:
+            tree = shapely.STRtree(shapely.points(pts[:, 0], pts[:, 1]))
+            q_idx, p_idx = tree.query_nearest(shapely.points(qs[many, 0], qs[many, 1]), all_matches=True)
+            order = np.lexsort((p_idx, q_idx))
+            q_idx, p_idx = q_idx[order], p_idx[order]
+            first = np.r_[True, q_idx[1:] != q_idx[:-1]]
+            out[q_ok[many[q_idx[first]]]] = p_ok[p_idx[first]]
     return out
+
+
+#: Nearest candidates a k-d tree query returns before ties are settled exactly.
+_TIE_K = 4
 
 
 def nearest_area(

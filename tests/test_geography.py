@@ -8,6 +8,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from epu_mapper import geography as g
@@ -360,3 +362,35 @@ def test_join_units_nation_mismatch(demand, regions):
     out, warnings = g.join_units(units, pp, ul, demand, regions)
     assert out.loc[0, "flags"] == "nation_mismatch"
     assert "listed in Scotland but located in England" in warnings[0]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), min_size=1, max_size=8),
+    repeat=st.lists(st.integers(0, 7), max_size=10),
+    queries=st.lists(st.tuples(st.integers(-2, 8), st.integers(-2, 8)), min_size=1, max_size=12),
+)
+def test_nearest_points_equals_brute_force_with_ties(base, repeat, queries):
+    """k-d tree search = brute force in metres, ties (repeated points, often more than four at the
+    same place) to the lowest index; the points lie on a coarse grid so ties are frequent."""
+    pts = base + [base[i % len(base)] for i in repeat]  # duplicates: exact ties
+    plat = np.array([52.0 + 0.01 * a for a, _ in pts])
+    plon = np.array([-1.0 + 0.01 * b for _, b in pts])
+    qlat = np.array([52.0 + 0.01 * a for a, _ in queries])
+    qlon = np.array([-1.0 + 0.01 * b for _, b in queries])
+    got = g.nearest_points(qlat, qlon, plat, plon)
+    px, py = g.to_british_grid(plat, plon)
+    qx, qy = g.to_british_grid(qlat, qlon)
+    d = np.hypot(qx[:, None] - px[None, :], qy[:, None] - py[None, :])
+    best = d.min(axis=1, keepdims=True)
+    # the lowest index among the points at the least distance (exact duplicates tie exactly)
+    expect = np.argmax(np.isclose(d, best, rtol=0, atol=1e-6), axis=1)
+    assert (got == expect).all()
+
+
+def test_nearest_points_without_coordinates():
+    out = g.nearest_points(np.array([52.0, np.nan]), np.array([-1.0, 0.0]),
+                           np.array([np.nan, 52.1]), np.array([np.nan, -1.1]))
+    assert list(out) == [1, -1]
+    assert list(g.nearest_points(np.array([52.0]), np.array([-1.0]), np.array([np.nan]),
+                                 np.array([np.nan]))) == [-1]
