@@ -306,7 +306,8 @@ def estimate_pairs(
     from epu_mapper.geography import haversine_km
 
     ok = np.isfinite(o_lat) & np.isfinite(o_lon) & np.isfinite(d_lat) & np.isfinite(d_lon)
-    minutes, km = estimate_from_km(np.where(ok, haversine_km(o_lat, o_lon, d_lat, d_lon), np.nan), params)
+    straight = np.where(ok, haversine_km(o_lat, o_lon, d_lat, d_lon), np.nan)
+    minutes, km = estimate_from_km(straight, params)
     route = np.full(n, None, dtype=object)
     route[ok] = ROUTE_ROAD
     reason = np.full(n, None, dtype=object)
@@ -321,8 +322,7 @@ def estimate_pairs(
         return out
     from epu_mapper.travel.water import water_pairs
 
-    straight = haversine_km(o_lat, o_lon, d_lat, d_lon)
-    which, res = water_pairs(water, o_lat, o_lon, d_lat, d_lon, np.where(ok, straight, np.nan), params)
+    which, res = water_pairs(water, o_lat, o_lon, d_lat, d_lon, straight, params)
     if len(which):
         for col in ("minutes", "km", "route", "reason"):
             out.loc[which, col] = res[col].to_numpy()

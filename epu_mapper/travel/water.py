@@ -475,6 +475,11 @@ def _link_candidates(model: WaterModel, o_node: np.ndarray, d_node: np.ndarray, 
     wet = np.flatnonzero(lk["wet"])
     ldist = link_distances(model)
     length = lk["length"][wet][None, :]
+    if "wet_end_km" not in model._cache:  # each node's over-land km to the nearest end of a wet link
+        model._cache["wet_end_km"] = np.minimum(ldist[:, wet].min(axis=1), ldist[:, n_l + wet].min(axis=1))
+    near_end = model._cache["wet_end_km"]
+    # via a link >= (origin to its nearest wet link end) + shortest wet link + (the same for the destination)
+    idx = idx[near_end[o_node[idx]] + length.min() + near_end[d_node[idx]] < bound[idx] + 0.1 + 1e-3]
     for lo in range(0, len(idx), 50_000):
         part = idx[lo:lo + 50_000]
         o_l, d_l = ldist[o_node[part]], ldist[d_node[part]]
