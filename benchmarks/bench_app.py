@@ -174,7 +174,7 @@ def test_cold_start_browser(benchmark, env, target):
             phases.append({"server_boot_s": t_health - t0, "page_to_map_s": t_map - t_health})
             return
         rnd.page.goto(f"http://127.0.0.1:{port}/gaps")
-        frame = rnd.page.wait_for_selector('iframe[title="streamlit_folium.st_folium"]',
+        frame = rnd.page.wait_for_selector('iframe[title^="Map: "]',  # named by its script
                                            timeout=60_000).content_frame()
         frame.wait_for_function(
             "() => { if (!window.map) return false; let n = 0;"

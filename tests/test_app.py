@@ -10,6 +10,7 @@ Integration tests at the bottom run the same pages on the real build.
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
@@ -99,7 +100,8 @@ def _texts(at: AppTest) -> str:
 def _maps(at: AppTest) -> list[dict]:
     """Arguments of the streamlit-folium maps on the page (script, js_links, css_links, ...).
 
-    Every map must load Leaflet from the app itself and never rerun on pan/zoom.
+    Every map must load Leaflet from the app itself, never rerun on pan/zoom, and carry an
+    accessible name saying what it shows (``args["name"]``, set on its frame by the script).
     """
     found = []
     for e in at.get("component_instance"):
@@ -109,6 +111,10 @@ def _maps(at: AppTest) -> list[dict]:
         assert args["js_links"] == ["/app/static/vendor/leaflet-1.9.4/leaflet.js"]
         assert args["css_links"] == ["/app/static/vendor/leaflet-1.9.4/leaflet.css"]
         assert args["returned_objects"] == []
+        named = re.search(r'var name = ("Map: (?:[^"\\]|\\.)*");', args["script"])
+        assert named, "every map has an accessible name"
+        args["name"] = json.loads(named.group(1))
+        assert "window.frameElement.setAttribute('title', name)" in args["script"]
         found.append(args)
     return found
 
@@ -160,7 +166,8 @@ def test_find_page_ranks_units_with_state_and_map(fixture_app):
     table = at.dataframe[0].value
     assert table["unit"].tolist() == ["H2 — Unit two", "H0 — Unit zero", "H1 — Unit one"]
     assert table["travel"].tolist()[0] == "about 5 minutes by car"
-    assert _maps(at), "the results map is rendered"
+    assert [m["name"] for m in _maps(at)] == [
+        "Map: the 3 units in the list and your postcode LE15 6RB"]
     directions = [b for b in at.get("link_button") if b.proto.label == "Directions"]
     assert len(directions) == 3
     assert directions[0].proto.url.startswith("https://www.openstreetmap.org/directions?")
@@ -416,6 +423,9 @@ def test_gaps_range_shows_both_bounds(fixture_app):
     assert "(unknown hours closed) to " in script
     legend = _legend(at)
     assert _plain(legend).endswith("(unknown hours closed)**")
+    # the map's accessible name says what it shows and at which level
+    assert _maps(at)[0]["name"] == (_plain(legend)[len("**"):-len("**")]
+                                    + ", by Integrated care board (England)")
     at.radio(key="gaps_view").set_value("width")
     at.run()
     _no_failures(at)
@@ -515,6 +525,7 @@ def test_scenarios_edit_hours_and_rank(fixture_app):
     # one difference map (not two near-identical before/after maps), with its legend
     maps_ = _maps(at)
     assert len(maps_) == 1
+    assert maps_[0]["name"].startswith("Map: Change in % of the week's population-hours")
     assert any(m.value.startswith("**Map: Change in %") for m in at.markdown)
     # ranking tab
     at.button(key="sc_try").click()

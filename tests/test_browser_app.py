@@ -150,10 +150,20 @@ def _axe(page, server: str) -> list[dict]:
     return [v for v in result if v["impact"] in ("serious", "critical")]
 
 
-def _check_map(page, min_markers: int = 1, min_polygons: int = 0) -> dict:
-    """The Leaflet map inside the streamlit-folium frame: container, local Leaflet, layers."""
-    frame_el = page.wait_for_selector('iframe[title="streamlit_folium.st_folium"]',
-                                      timeout=TIMEOUT_MS)
+#: A map's frame once its script has named it (``maps.MapName``: "Map: <what it shows>").
+MAP_FRAME = 'iframe[title^="Map: "]'
+
+
+def _check_map(page, name: str, table: str, min_markers: int = 1, min_polygons: int = 0) -> dict:
+    """The Leaflet map inside the streamlit-folium frame: container, local Leaflet, layers.
+
+    Its accessible name (the frame's title, also the map region's label) starts with ``name``
+    and its text alternative, introduced by ``table``, is on the page next to it.
+    """
+    frame_el = page.wait_for_selector(MAP_FRAME, timeout=TIMEOUT_MS)
+    title = frame_el.get_attribute("title") or ""
+    assert title.startswith(name), title
+    assert page.get_by_text(table).first.is_visible(), table
     frame = frame_el.content_frame()
     assert frame is not None
     frame.wait_for_selector(".leaflet-container", timeout=TIMEOUT_MS)
@@ -174,7 +184,8 @@ def _check_map(page, min_markers: int = 1, min_polygons: int = 0) -> dict:
         });
         const scripts = [...document.querySelectorAll('script[src]')].map(s => s.src);
         const c = document.querySelector('.leaflet-container');
-        return {markers, polygons, tiles, scripts, version: L.version,
+        return {markers, polygons, tiles, scripts, version: L.version, title: document.title,
+                label: c.getAttribute('aria-label'), role: c.getAttribute('role'),
                 canvas: document.querySelectorAll('.leaflet-overlay-pane canvas').length,
                 width: c.clientWidth, height: c.clientHeight,
                 background: getComputedStyle(c).backgroundColor};
@@ -186,6 +197,7 @@ def _check_map(page, min_markers: int = 1, min_polygons: int = 0) -> dict:
     assert info["markers"] >= min_markers, info
     assert info["polygons"] >= min_polygons, info
     assert info["background"] not in ("", "rgba(0, 0, 0, 0)"), "plain background offline"
+    assert info["title"] == info["label"] == title and info["role"] == "region", info
     return info
 
 
@@ -205,7 +217,12 @@ def test_pages_offline(server, browser_ctx):
     cards = page.locator('[data-testid="stMarkdownContainer"] strong')
     cards.filter(has_text="3. ").first.wait_for()  # the nearest few, in order
     assert cards.filter(has_text="1. ").count() >= 1
-    _check_map(page, min_markers=4)  # units + the postcode
+    _wait_app(page)
+    n_cards = page.get_by_role("link", name="Directions").count()  # one per unit card
+    assert n_cards >= 3
+    _check_map(page, f"Map: the {n_cards} units in the list and your postcode {POSTCODE}",
+               "Table of the same units (the map's text alternative)",
+               min_markers=4)  # units + the postcode
     titles, violations = {"find": page.title()}, {"find": _axe(page, server)}
     _shot(page, "find", anchor=f"Units nearest {POSTCODE}", height=1700)
 
@@ -219,7 +236,9 @@ def test_pages_offline(server, browser_ctx):
     page.goto(f"{server}/gaps")
     _wait_app(page)
     page.get_by_text("Ranked, worst first").wait_for()
-    _check_map(page, min_markers=0, min_polygons=7)
+    _check_map(page, "Map: % within 60 min of an open unit — Weekday 11:00 (unknown hours "
+               "closed), by NHS England region", "(the map's table)", min_markers=0,
+               min_polygons=7)
     titles["gaps"], violations["gaps"] = page.title(), _axe(page, server)
     _shot(page, "gaps")
 
@@ -227,7 +246,8 @@ def test_pages_offline(server, browser_ctx):
     page.goto(f"{server}/local")
     _wait_app(page)
     page.get_by_text("Weekly timetable").wait_for()
-    _check_map(page, min_markers=1)
+    _check_map(page, "Map: early pregnancy units and acute hospital sites in and near ",
+               "(the map's text alternative)", min_markers=1)
     titles["local"], violations["local"] = page.title(), _axe(page, server)
     _shot(page, "local", anchor="Weekly timetable", height=1500)
 
@@ -237,7 +257,8 @@ def test_pages_offline(server, browser_ctx):
     page.get_by_role("tab", name="Pick from the ranking").click()
     page.get_by_role("button", name="Try this unit").click()
     page.get_by_text("Person-hours gained per week").wait_for()
-    _check_map(page, min_polygons=1, min_markers=0)
+    _check_map(page, "Map: Change in % of the week's population-hours within 60 min",
+               "before and after", min_polygons=1, min_markers=0)
     titles["scenarios"], violations["scenarios"] = page.title(), _axe(page, server)
     _shot(page, "scenarios", anchor="Effect:", height=1500)
 
@@ -308,10 +329,11 @@ def test_phone_width(server, browser_ctx):
     # no horizontal scrolling of the page at 375 px
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 380, width
-    _check_map(page, min_markers=2)
+    _check_map(page, "Map: the ", "Table of the same units", min_markers=2)
     page.goto(f"{server}/gaps")
     _wait_app(page)
     page.get_by_text("Ranked, worst first").wait_for()
-    _check_map(page, min_markers=0, min_polygons=7)
+    _check_map(page, "Map: % within 60 min of an open unit", "(the map's table)",
+               min_markers=0, min_polygons=7)
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 380, width

@@ -250,3 +250,22 @@ def test_unwritable_static_dir_falls_back_to_inline(tmp_path):
     blocker.write_text("not a folder")
     geometry = common.publish_geometry(maps.prepare_geometry(GEOJSON), "x", static_dir=blocker)
     assert geometry.url is None
+
+
+def test_map_name_is_plain_text_on_the_frame_and_container():
+    """The accessible name travels as JSON text (never markup) and is set with setAttribute."""
+    m = maps.base_map()
+    assert maps.map_name(m) is None
+    hostile = 'Map: units near <img src=x onerror=alert(1)> & "</script>"'
+    m.add_child(maps.MapName(hostile))
+    assert maps.map_name(m) == hostile
+    script = maps.map_script(m)
+    assert "<img" not in script and "</script>" not in script
+    line = next(ln for ln in script.splitlines() if "var name = " in ln)
+    assert json.loads(line.split("var name = ", 1)[1].rstrip(";")) == hostile
+    for js in ("window.frameElement.setAttribute('title', name)",
+               "setAttribute('aria-label', name)", "setAttribute('role', 'region')",
+               "document.title = name"):
+        assert js in script
+    # the name is set on the map streamlit-folium draws (its variable is renamed map_div)
+    assert "map_div.getContainer()" in script

@@ -96,3 +96,25 @@ def test_module_entry_point_starts_the_importable_module(monkeypatch):
     monkeypatch.setattr(serve, "main", lambda argv=None: seen.append("main"))
     runpy.run_path(serve.__file__, run_name="__main__")
     assert seen == ["main"]
+
+
+def test_warm_up_computes_the_gaps_page_default_and_imports_the_first_page():
+    """The warm-up's gaps query is the one the Regional gaps page opens with (level, time and
+    unknown-hours policy), so the first map hits the api's cache; the first page's modules
+    import without declaring a component."""
+    import subprocess
+
+    from epu_mapper.levels import LEVELS
+    from epu_mapper.ui.format import PRESETS
+    from epu_mapper.ui.pages import gaps
+
+    level, hour, policy = serve.DEFAULT_GAPS
+    assert level == LEVELS[1]  # the page's Regions box opens at index 1
+    assert hour == PRESETS[0].hour_of_week and not PRESETS[0].bank_holiday
+    assert policy == next(iter(gaps.GAPS_POLICIES))
+    code = ("import importlib, sys; from epu_mapper.ui import serve; "
+            "[importlib.import_module(m) for m in serve.FIRST_PAGE_IMPORTS]; "
+            "print(sorted(m for m in ('epu_mapper.upkeep', 'streamlit_folium') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120)
+    assert out.stdout.strip() == "['epu_mapper.upkeep']"

@@ -96,8 +96,27 @@ def _form_script() -> None:
     suggest.suggest_correction({**unit, "unit_id": "RCX70"}, "t")
 
 
+def _open(at: AppTest) -> AppTest:
+    """Open the "Suggest a correction" expander (its state is a keyed widget value)."""
+    at.session_state["sg_t_RCX70_open"] = True
+    return at.run()
+
+
+def test_form_widgets_are_built_only_once_it_is_opened(upkeep_env):
+    at = AppTest.from_function(_form_script, default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert [e.label for e in at.expander] == ["Suggest a correction"]
+    assert len(at.text_input) == len(at.selectbox) == len(at.button) == 0  # closed: no widgets
+    _open(at)
+    assert not at.exception
+    assert {"sg_t_RCX70_phone", "sg_t_RCX70_source", "sg_t_RCX70_hp"} <= {w.key for w in at.text_input}
+    assert at.button(key="sg_t_RCX70_send").label == "Send suggestion"
+
+
 def _fill(at: AppTest, hours: str | None = None, **values) -> None:
     k = "sg_t_RCX70"
+    if "sg_t_RCX70_open" not in at.session_state or not at.session_state["sg_t_RCX70_open"]:
+        _open(at)
     if hours is not None:  # the shared hours editor, in its advanced (OSM syntax) mode
         at.checkbox(key=f"{k}_hours_change").check().run()
         at.toggle(key=f"{k}_hours_adv").set_value(True).run()

@@ -211,14 +211,28 @@ def safety_banner() -> None:
     st.error(SAFETY_MESSAGE, icon="⚠️")
 
 
-def show_map(m: folium.Map, key: str, height: int = MAP_HEIGHT) -> None:
-    """Render a folium map; panning/zooming never reruns the script."""
+def show_map(m: folium.Map, key: str, name: str, height: int = MAP_HEIGHT) -> None:
+    """Render a folium map; panning/zooming never reruns the script.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map.
+    key : str
+        The widget key.
+    name : str
+        Its accessible name, saying what it shows (``"Map: …"``): the title of its frame
+        (:class:`epu_mapper.ui.maps.MapName`). A table next to the map holds the same facts.
+    height : int
+        Height in pixels.
+    """
     if not assets.leaflet_present():
         st.warning("The local map library is missing: run `make assets` (the table below "
                    "holds the same information).")
         return
     from streamlit_folium import st_folium
 
+    m.add_child(maps.MapName(name))
     st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
 
 

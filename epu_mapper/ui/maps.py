@@ -27,6 +27,7 @@ from typing import Any
 import folium
 import numpy as np
 import pandas as pd
+import xyzservices
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
@@ -41,6 +42,9 @@ BACKGROUND = "#eef1f4"
 UK_CENTER = (54.6, -3.4)
 UK_BOUNDS = ((49.8, -8.7), (60.9, 1.9))
 OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL)"
+OSM_TILES = xyzservices.TileProvider(name="OpenStreetMap",
+                                     url="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                                     attribution=OSM_ATTRIBUTION)
 #: Largest map payload (script + data) we allow, bytes.
 MAP_BUDGET_BYTES = 2_000_000
 
@@ -283,6 +287,44 @@ class OutlineLayer(MacroElement):
         self.geometry_url = safe_json(geometry.url) if geometry.url else ""
 
 
+class MapName(MacroElement):
+    """The map's accessible name (what it shows), for screen readers.
+
+    Set, as plain text, on the frame the map is drawn in (its ``title``, which is the frame's
+    accessible name; Streamlit would title it after the component), on that frame's document,
+    and on the map container (``role="region"`` + ``aria-label``).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function(){
+            var name = {{ this.name_json }};
+            var box = {{ this._parent.get_name() }}.getContainer();
+            box.setAttribute('role', 'region');
+            box.setAttribute('aria-label', name);
+            document.title = name;
+            try {
+                if (window.frameElement) { window.frameElement.setAttribute('title', name); }
+            } catch (e) { /* a frame of another origin: its own title stays */ }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, name: str):
+        super().__init__()
+        self._name = "MapName"
+        self.name = str(name)
+        self.name_json = safe_json(self.name)
+
+
+def map_name(m: folium.Map) -> str | None:
+    """The accessible name given to ``m`` with :class:`MapName`, or None."""
+    names = [c.name for c in m._children.values() if isinstance(c, MapName)]
+    return names[-1] if names else None
+
+
 class Legend(MacroElement):
     """A legend control built from text nodes (title + colour swatches)."""
 
@@ -361,10 +403,10 @@ def base_map(
         name="epu_background",
     )
     if tiles:
-        folium.TileLayer(
-            tiles="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-            attr=OSM_ATTRIBUTION, name="OpenStreetMap", max_zoom=19,
-        ).add_to(m)
+        # a TileProvider, not a URL string: folium would search all of xyzservices' provider
+        # names for a string first (about 60 ms on every map)
+        folium.TileLayer(tiles=OSM_TILES, attr=OSM_ATTRIBUTION, name="OpenStreetMap",
+                         max_zoom=19).add_to(m)
     if bounds is not None:
         m.fit_bounds([list(bounds[0]), list(bounds[1])])
     return m

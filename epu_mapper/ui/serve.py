@@ -5,8 +5,9 @@ visitor would wait for the heavy imports and for the api context (units, areas, 
 weekly open states) to load. Here a background thread does that work while the server boots
 and the browser loads the frontend; the api's context cache then serves the first session.
 
-The warm-up does what the first map needs first (context, the default gaps query, page
-modules). The postcode index (about 1 s of mostly interpreter-bound work, needed only once
+The warm-up first imports what the first page (Find a unit) runs (:data:`FIRST_PAGE_IMPORTS`:
+the corrections database layer behind the menu's review check is about 0.35 s of imports), then
+does what the first map needs (context, the Regional gaps page's default query, page modules). The postcode index (about 1 s of mostly interpreter-bound work, needed only once
 someone submits a postcode) is loaded :data:`POSTCODE_GRACE_S` after the first page run has
 finished (:func:`page_ran`), so it competes neither with that run nor with this server sending
 the browser the map's files; with no visitor it is loaded after :data:`POSTCODE_DELAY_S`.
@@ -33,6 +34,13 @@ _first_page_ran = threading.Event()
 #: declares its component when imported, which must happen inside a script run): folium's
 #: plugins are the bulk of ``streamlit_folium``'s own import time.
 WARM_IMPORTS = ("folium", "folium.plugins", "epu_mapper.ui.format", "epu_mapper.ui.maps")
+#: Modules every first page run imports (the menu's review check imports ``upkeep`` and with it
+#: SQLAlchemy; the Find page's own modules), loaded before the context so a first visitor's page
+#: does not wait for them. None declares a component.
+FIRST_PAGE_IMPORTS = ("epu_mapper.upkeep", "epu_mapper.ui.common", "epu_mapper.ui.suggest",
+                      "epu_mapper.ui.hospitals_view", "epu_mapper.ui.patient_text")
+#: The Regional gaps page's default query (level, hour of week, policy): its first map.
+DEFAULT_GAPS = ("nhs_region", 2 * 24 + 11, "range")
 #: Longest wait for a first page run before the postcode index is loaded anyway (seconds).
 POSTCODE_DELAY_S = 30.0
 #: Pause after the first page run before loading the postcode index (seconds): the browser
@@ -63,10 +71,12 @@ def warm(postcode_delay_s: float = POSTCODE_DELAY_S,
          postcode_grace_s: float = POSTCODE_GRACE_S) -> None:
     """Import the page dependencies and load the api context (best effort).
 
-    In order: the api context and the default gaps query (the first map's work), the page
+    In order: the first page's modules (:data:`FIRST_PAGE_IMPORTS`), the api context and the
+    Regional gaps page's default query (:data:`DEFAULT_GAPS`, the first map's work), the page
     modules (:data:`WARM_IMPORTS`), then, once the first page run has finished, the postcode
-    index (after a grace period). Only non-Streamlit modules are touched here: components must be declared by the
-    running server and Streamlit's caches bind to it; :func:`epu_mapper.api.load_context`
+    index (after a grace period). No module that declares a component is imported here (that
+    must happen in a script run), and no Streamlit cache is filled (they bind to the running
+    server); :func:`epu_mapper.api.load_context`
     keeps its own cache (keyed by the settings and the build files' times), which the app's
     first session then hits.
 
@@ -79,13 +89,16 @@ def warm(postcode_delay_s: float = POSTCODE_DELAY_S,
         Further pause before loading the postcode index.
     """
     try:
+        for module in FIRST_PAGE_IMPORTS:
+            importlib.import_module(module)
         from epu_mapper import api
         from epu_mapper.settings import get_settings
 
         settings = get_settings()
         try:
             ctx = api.load_context(settings)
-            api.gaps(ctx, "nhs_region", hour_of_week=2 * 24 + 11)
+            level, hour, policy = DEFAULT_GAPS
+            api.gaps(ctx, level, hour_of_week=hour, policy=policy)
         finally:
             _context_ready.set()
         for module in WARM_IMPORTS:

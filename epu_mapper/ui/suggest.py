@@ -168,7 +168,9 @@ def suggest_correction(unit: Mapping[str, Any], where: str) -> None:
     """A "Suggest a correction" expander for one unit card.
 
     The widgets are not in an ``st.form`` so the hours editor reacts as it is used; nothing is
-    stored until "Send suggestion" is pressed.
+    stored until "Send suggestion" is pressed. They are built only while the expander is open
+    (its state is ``st.session_state[f"sg_{where}_{unit_id}_open"]``): a page of unit cards
+    would otherwise build ten hidden widgets per card on every rerun.
 
     Parameters
     ----------
@@ -182,7 +184,10 @@ def suggest_correction(unit: Mapping[str, Any], where: str) -> None:
     if not uid:
         return
     key = f"sg_{where}_{uid}"
-    with st.expander("Suggest a correction"):
+    form = st.expander("Suggest a correction", key=f"{key}_open", on_change="rerun")
+    with form:
+        if not form.open:  # the form's widgets are built only once it is opened
+            return
         st.caption("Know better? Tell us what has changed and where it is published. A reviewer "
                    "checks every suggestion before the directory changes.")
         changed, hours = _hours_part(key, str(unit.get("opening_hours") or ""),
@@ -216,7 +221,10 @@ def suggest_correction(unit: Mapping[str, Any], where: str) -> None:
 def suggest_new_unit(where: str) -> None:
     """"Tell us about a unit we don't list" (one per page)."""
     key = f"sg_new_{where}"
-    with st.expander("Tell us about a unit we don't list"):
+    form = st.expander("Tell us about a unit we don't list", key=f"{key}_open", on_change="rerun")
+    with form:
+        if not form.open:  # the form's widgets are built only once it is opened
+            return
         st.caption("Our directory holds only some of the UK's early pregnancy units. If you know "
                    "one we do not list, tell us where to find it; a maintainer adds it once its "
                    "site is confirmed.")

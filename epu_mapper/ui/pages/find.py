@@ -38,8 +38,6 @@ DIRECTORY_COLS = ("nation", "address", "town", "postcode")
 _NOW_CACHE_SIZE = 128
 
 
-
-
 @st.cache_data(show_spinner="Finding units…", max_entries=64)
 def _nearest_at(key: str, postcode: str, at: datetime, self_referral: bool,  # noqa: ARG001 - key: the build stamp, part of the cache key
                 weeks: int | None, limit: int) -> Any:
@@ -258,9 +256,6 @@ def _results(result: api.NearestResult, at: datetime, is_now: bool) -> None:
                    "self-referral or weeks filter. Our list is incomplete: there may be a "
                    "unit near you that we do not know about — ask NHS 111 or your GP.")
         return
-    shown = pt.pick_shown(units)
-    more = bool(st.session_state.get("find_more"))
-    visible = units if more else units[shown]
     open_units = units[units["state"] == "open"]
     if open_units.empty:
         st.warning("None of these units is open at this time. Call NHS 111 for advice, or go "
@@ -274,6 +269,20 @@ def _results(result: api.NearestResult, at: datetime, is_now: bool) -> None:
     if bool(units.get("approximate", pd.Series(False)).fillna(False).any()):
         caption = result.caption
         st.caption(f"Times marked “about” are an {md_escape(caption)}.")
+    _cards_and_map(units, at, is_now, origin, label)
+    hospitals_view.likely_sites(result)
+    suggest.suggest_new_unit("find")
+
+
+@st.fragment
+def _cards_and_map(units: pd.DataFrame, at: datetime, is_now: bool, origin: Any,
+                   label: str) -> None:
+    """The unit cards, their map and table.
+
+    A fragment: "Show more" and the cards' correction forms rerun only this part of the page.
+    """
+    more = bool(st.session_state.get("find_more"))
+    visible = units if more else units[pt.pick_shown(units)]
     cards, side = st.columns([3, 2], gap="medium")
     with cards:
         for i, (_, row) in enumerate(visible.iterrows(), start=1):
@@ -285,8 +294,6 @@ def _results(result: api.NearestResult, at: datetime, is_now: bool) -> None:
         _map(visible, origin, label)
         st.caption("Table of the same units (the map's text alternative):")
         st.dataframe(results_table(visible, at, is_now), hide_index=True)
-    hospitals_view.likely_sites(result)
-    suggest.suggest_new_unit("find")
 
 
 def _show_more() -> None:
@@ -306,7 +313,8 @@ def _map(units: pd.DataFrame, origin: Any, label: str) -> None:
     if origin["lat"] is not None:
         maps.add_origin(m, float(origin["lat"]), float(origin["lon"]),
                         f"Your postcode {label}")
-    common.show_map(m, key="find_map", height=420)
+    common.show_map(m, key="find_map", height=420,
+                    name=f"Map: the {len(units)} units in the list and your postcode {label}")
     st.caption("Black ring: your postcode. Blue: open; orange: closed; grey dashed: hours "
                "not known.")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pandas as pd
@@ -176,53 +177,15 @@ def page() -> None:
 
     table = _gaps(common.ctx_key(), level, hour, bank_holiday, policy)
     geometry = common.boundaries(level)
-    values, upper = shown_values(table, metric_key, policy)
     if metric_column(table, metric, "_exclude" if policy == "range" else "") is None:
         st.warning(f"This version of the analysis does not report “{metric.label}”.")
-    view = "lower"
-    if upper is not None:
-        view = st.radio("The map shows", list(VIEWS), format_func=VIEWS.get, horizontal=True,
-                        key="gaps_view")
-    if upper is None:
-        texts = [fmt_metric(v, metric) for v in values]
-    else:
-        texts = [f"{fmt_metric(v, metric)} (unknown hours closed) to {fmt_metric(u, metric)} "
-                 "(unknown hours open)" for v, u in zip(values, upper, strict=True)]
-    frame = pd.DataFrame({
-        "region_code": table["region_code"].astype(str),
-        "value": map_values(table, metric_key, policy, view).to_numpy(),
-        "text": texts,
-    })
     when = f" — {when_label}" if metric.hour_dependent else ""
-    title = f"{metric.label}{when}"
-    if view == "width":
-        legend = f"Width of the range, {metric.unit.strip() or 'points'}: {metric.label}{when}"
-        bins = maps.make_bins(WIDTH_EDGES.get(metric.unit, WIDTH_EDGES["%"]), reverse=True)
-    else:
-        bound = {"lower": "unknown hours closed", "upper": "unknown hours open"}[view]
-        legend = f"{title} ({bound if upper is not None else POLICIES[policy].lower()})"
-        bins = maps.make_bins(metric.edges, reverse=not metric.higher_is_better)
-
-    m = maps.base_map(bounds=geometry.bounds, base_url_path=common.base_url_path())
-    maps.add_choropleth(m, geometry, frame, bins, legend, fmt="{:g}")
-    n_incomplete = completeness.add_incomplete(m, geometry, table)
-    st.markdown(f"**Map: {md_escape(legend)}**")
-    common.show_map(m, key=f"gaps_map_{level}")
-    for sentence in completeness.no_unit_sentences(table):
-        st.warning(md_escape(sentence))
-    if n_incomplete:
-        st.caption(f"Dashed purple outline: {n_incomplete} regions whose figures rest on incomplete "
-                   "data (fewer than half of their likely early pregnancy sites are in our "
-                   "directory, or it holds no unit there). See Directory gaps.")
+    _map_section(table, geometry, level, metric_key, policy, when)
     kinds = set(table.get("weight_kind", pd.Series(dtype=str)).dropna().astype(str))
     if len(kinds) > 1:
         st.caption("Percentages are of women aged 15–44 in every nation: Scotland's census "
                    "count, estimates elsewhere (see About).")
-    if view == "width":
-        st.caption("Darkest = the widest range: there, unpublished hours change the answer "
-                   "most. The table gives both bounds.")
-    else:
-        st.caption("Darkest = worst. The table below gives the same figures.")
+    title = f"{metric.label}{when}"
     ranked = ranked_table(table, metric_key, policy)
     ranked = ranked.merge(completeness.completeness_columns(table), how="left",
                           left_on="code", right_on="region_code").drop(columns="region_code")
@@ -246,21 +209,75 @@ def page() -> None:
                         "exclude" if policy == "range" else policy, when_label)
 
 
+@st.fragment
+def _map_section(table: pd.DataFrame, geometry: maps.PreparedGeometry, level: str,
+                 metric_key: str, policy: str, when: str) -> None:
+    """The choropleth with its view switch (bound or width), legend and notes.
+
+    A fragment: switching what the map shows reruns only this part of the page.
+    """
+    metric = METRIC_BY_KEY[metric_key]
+    values, upper = shown_values(table, metric_key, policy)
+    view = "lower"
+    if upper is not None:
+        view = st.radio("The map shows", list(VIEWS), format_func=VIEWS.get, horizontal=True,
+                        key="gaps_view")
+    if upper is None:
+        texts = [fmt_metric(v, metric) for v in values]
+    else:
+        texts = [f"{fmt_metric(v, metric)} (unknown hours closed) to {fmt_metric(u, metric)} "
+                 "(unknown hours open)" for v, u in zip(values, upper, strict=True)]
+    frame = pd.DataFrame({
+        "region_code": table["region_code"].astype(str),
+        "value": map_values(table, metric_key, policy, view).to_numpy(),
+        "text": texts,
+    })
+    title = f"{metric.label}{when}"
+    if view == "width":
+        legend = f"Width of the range, {metric.unit.strip() or 'points'}: {metric.label}{when}"
+        bins = maps.make_bins(WIDTH_EDGES.get(metric.unit, WIDTH_EDGES["%"]), reverse=True)
+    else:
+        bound = {"lower": "unknown hours closed", "upper": "unknown hours open"}[view]
+        legend = f"{title} ({bound if upper is not None else POLICIES[policy].lower()})"
+        bins = maps.make_bins(metric.edges, reverse=not metric.higher_is_better)
+
+    m = maps.base_map(bounds=geometry.bounds, base_url_path=common.base_url_path())
+    maps.add_choropleth(m, geometry, frame, bins, legend, fmt="{:g}")
+    n_incomplete = completeness.add_incomplete(m, geometry, table)
+    st.markdown(f"**Map: {md_escape(legend)}**")
+    common.show_map(m, key=f"gaps_map_{level}",
+                    name=f"Map: {legend}, by {LEVELS.get(level, level)}")
+    for sentence in completeness.no_unit_sentences(table):
+        st.warning(md_escape(sentence))
+    if n_incomplete:
+        st.caption(f"Dashed purple outline: {n_incomplete} regions whose figures rest on incomplete "
+                   "data (fewer than half of their likely early pregnancy sites are in our "
+                   "directory, or it holds no unit there). See Directory gaps.")
+    if view == "width":
+        st.caption("Darkest = the widest range: there, unpublished hours change the answer "
+                   "most. The table gives both bounds.")
+    else:
+        st.caption("Darkest = worst. The table below gives the same figures.")
+
+
 def _downloads(table: pd.DataFrame, geometry: maps.PreparedGeometry, level: str, hour: int,
                bank_holiday: bool | str, policy: str, when_label: str) -> None:
-    """CSV and GeoJSON named and labelled with level, time, policy and build date."""
+    """CSV and GeoJSON named and labelled with level, time, policy and build date.
+
+    The files are made when a button is pressed (a deferred download), not on every rerun.
+    """
     built = downloads.build_date(getattr(common.context(), "manifest", {}))
-    facts = downloads.with_context(
-        table, level=level, time_of_week=when_label, hour_of_week=hour,
+    facts = functools.partial(
+        downloads.with_context, table, level=level, time_of_week=when_label, hour_of_week=hour,
         bank_holiday=("" if bank_holiday is False
                       else "all nations" if bank_holiday is True else str(bank_holiday)),
         policy=policy, build_date=built)
     d1, d2 = st.columns(2)
-    d1.download_button("CSV", downloads.csv_download(facts),
+    d1.download_button("CSV", lambda: downloads.csv_download(facts()),
                        file_name=downloads.download_name("gaps", level, when_label, policy,
                                                          built, "csv"),
                        mime="text/csv", key="gaps_csv")
-    d2.download_button("GeoJSON", maps.geojson_with_values(geometry, facts),
+    d2.download_button("GeoJSON", lambda: maps.geojson_with_values(geometry, facts()),
                        file_name=downloads.download_name("gaps", level, when_label, policy,
                                                          built, "geojson"),
                        mime="application/geo+json", key="gaps_geojson")
@@ -324,16 +341,19 @@ def _small_area_section(level: str, table: pd.DataFrame, hour: int, bank_holiday
                       base_url_path=common.base_url_path())
     maps.add_values_points(m, pts, bins, f"Minutes to nearest open unit — {when_label}",
                            fmt="{:g}")
-    common.show_map(m, key=f"gaps_small_{code}")
+    common.show_map(m, key=f"gaps_small_{code}",
+                    name=f"Map: minutes to the nearest open unit — {when_label}, "
+                         f"small areas of {names.get(code, code)}")
+    st.caption("Table of the same small areas (the map's text alternative):")
     show: dict[str, Any] = {c: areas[c] for c in
                             ("area_code", "area_name", "population", "weight", "minutes", "km",
                              "unit_name") if c in areas.columns}
     st.dataframe(pd.DataFrame(show), hide_index=True, height=300)
     built = downloads.build_date(getattr(common.context(), "manifest", {}))
-    facts = downloads.with_context(areas, level=level, region_code=code,
-                                   time_of_week=when_label, hour_of_week=hour, policy=policy,
-                                   build_date=built)
-    st.download_button("Small areas CSV", downloads.csv_download(facts),
+    facts = functools.partial(downloads.with_context, areas, level=level, region_code=code,
+                              time_of_week=when_label, hour_of_week=hour, policy=policy,
+                              build_date=built)
+    st.download_button("Small areas CSV", lambda: downloads.csv_download(facts()),
                        file_name=downloads.download_name(f"small_areas_{code}", level,
                                                          when_label, policy, built, "csv"),
                        mime="text/csv", key="gaps_small_csv")

@@ -194,7 +194,13 @@ def page() -> None:
                                                                       "known")),
                                       ("#ffffff", f"acute hospital: {NO_INFO}")],
                             round_swatches=True))
-    common.show_map(m, key=f"local_map_{level}_{code}")
+    common.show_map(m, key=f"local_map_{level}_{code}",
+                    name=f"Map: early pregnancy units and acute hospital sites in and near "
+                         f"{names[code]}")
+    tables = [t for t, n in (("the units table above", len(units)),
+                             ("the hospital table below", len(hospitals))) if n]
+    if tables:
+        st.caption(f"The same sites are in {' and '.join(tables)} (the map's text alternative).")
 
     if len(hospitals):
         st.subheader(f"Acute hospital sites with {NO_INFO}")

@@ -175,7 +175,8 @@ def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, l
     st.markdown(f"**Map: {legend}**")
     m = maps.base_map(bounds=geometry.bounds, base_url_path=common.base_url_path())
     maps.add_choropleth(m, geometry, frame, bins, legend)
-    common.show_map(m, key="sc_map_diff", height=420)
+    common.show_map(m, key="sc_map_diff", height=420,
+                    name=f"Map: {legend}, by {LEVELS.get(level, level)}")
     st.caption("One map of the difference: regions the change does not reach are in the "
                "lowest class. The table above holds the before and after figures.")
 
