@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from epu_mapper.ui import common
 from epu_mapper.ui.pages import pages
 
 page = st.navigation(pages())
@@ -13,3 +14,5 @@ st.html("<style>[data-testid='stCaptionContainer'] {opacity: 1 !important; "
         "color: #55586a !important;} [data-testid='stCaptionContainer'] p "
         "{color: #55586a !important;}</style>")
 page.run()
+# Streamlit's lazily loaded chunks for charts, tables, maps (our own script, no data)
+common.preload_frontend()

@@ -209,6 +209,10 @@ def test_pages_offline(server, browser_ctx):
     # 1. Find a unit: a real postcode -> ranked units and a map with the postcode and units
     page.goto(f"{server}/")
     _wait_app(page)
+    # Streamlit's lazily loaded chunks (the chart's 0.8 MB, tables, maps) load ahead, when idle,
+    # although this page shows no chart yet
+    page.wait_for_function("() => performance.getEntriesByType('resource').some("
+                           "r => r.name.includes('/static/js/ArrowVegaLiteChart.'))")
     page.get_by_label("Your postcode").fill(POSTCODE)
     page.get_by_role("button", name="Find units").click()
     # the first postcode of a server may load the postcode index and the water model

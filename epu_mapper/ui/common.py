@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -234,6 +235,70 @@ def show_map(m: folium.Map, key: str, name: str, height: int = MAP_HEIGHT) -> No
 
     m.add_child(maps.MapName(name))
     st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
+
+
+#: Streamlit frontend chunks that are loaded only when an element first appears on a page (the
+#: Vega-Lite chart alone is 0.8 MB of JavaScript). Loaded ahead, when the browser is idle, they
+#: are not fetched and compiled inside the first interaction that shows such an element.
+PRELOAD_CHUNKS = ("ArrowVegaLiteChart", "DataFrame", "ComponentInstance", "Metric",
+                  "DownloadButton", "LinkButton", "Radio", "Selectbox", "StreamlitMarkdown")
+_CHUNK = re.compile(r"^([A-Za-z]+)\.[A-Za-z0-9_-]+\.js$")
+
+
+def frontend_chunks(js_dir: Path, wanted: tuple[str, ...] = PRELOAD_CHUNKS) -> list[str]:
+    """File names of the ``wanted`` chunks in Streamlit's built frontend folder.
+
+    Parameters
+    ----------
+    js_dir : Path
+        Streamlit's ``static/static/js`` folder.
+    wanted : tuple of str
+        Chunk names without their content hash (``"ArrowVegaLiteChart"``).
+
+    Returns
+    -------
+    list of str
+        E.g. ``["ArrowVegaLiteChart.C1pLU68S.js"]``, in the order of ``wanted``; a chunk not
+        found (another Streamlit version) is left out. Empty when the folder is missing.
+    """
+    try:
+        names = sorted(p.name for p in js_dir.iterdir())
+    except OSError:
+        return []
+    found = {m.group(1): n for n in names if (m := _CHUNK.match(n))}
+    return [found[w] for w in wanted if w in found]
+
+
+def preload_script(chunks: list[str]) -> str:
+    """A ``<script>`` that imports Streamlit's own ``chunks`` once the browser is idle.
+
+    The chunks are resolved next to the frontend's main module, the same URL its lazy imports
+    use, so the app later reuses the loaded modules. Only file names matching
+    :data:`_CHUNK` are written (as JSON): nothing else reaches the page.
+    """
+    names = [c for c in chunks if _CHUNK.match(c)]
+    return ("<script>(function () {"
+            "var main = document.querySelector('script[type=module][src*=\"/static/js/index.\"]');"
+            "if (!main || window.epuPreloaded) { return; } window.epuPreloaded = true;"
+            "var base = main.src.replace(/[^/]*$/, '');"
+            f"var names = {maps.safe_json(names)};"
+            "var go = function () { names.forEach(function (n) {"
+            " import(base + n).catch(function () {}); }); };"
+            "if (window.requestIdleCallback) { window.requestIdleCallback(go, {timeout: 3000}); }"
+            " else { setTimeout(go, 1000); } })();</script>")
+
+
+@functools.cache
+def _preload_html() -> str:
+    chunks = frontend_chunks(Path(st.__file__).parent / "static" / "static" / "js")
+    return preload_script(chunks) if chunks else ""
+
+
+def preload_frontend() -> None:
+    """Load the frontend chunks later interactions need (:data:`PRELOAD_CHUNKS`), ahead."""
+    html = _preload_html()
+    if html:
+        st.html(html, unsafe_allow_javascript=True)
 
 
 def base_url_path() -> str:
