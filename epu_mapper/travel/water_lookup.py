@@ -50,16 +50,19 @@ def _lru(model: WaterModel) -> OrderedDict:
 
 
 def _held_site_columns(model: WaterModel, nodes: np.ndarray) -> list[tuple[np.ndarray, int] | None]:
-    """``(array, column)`` of each node in a site set the model holds (same search limit), else None."""
+    """``(array, column)`` of each node in a site set the model holds (same search limit), else None.
+
+    The narrowest set holding a node is used (a memory-mapped set is read a page per origin).
+    """
     out: list[tuple[np.ndarray, int] | None] = [None] * len(nodes)
-    for slot, held in list(model._cache.items()):
-        if not (isinstance(slot, str) and slot.startswith("sites-")) or held[3] != SEARCH_LIMIT_KM:
-            continue
+    sets = [held for slot, held in list(model._cache.items())
+            if isinstance(slot, str) and slot.startswith("sites-") and held[3] == SEARCH_LIMIT_KM]
+    for held in sorted(sets, key=lambda h: len(h[2])):
         arr, site_nodes = held[1], np.asarray(held[2], dtype=np.int64)
-        uniq, first = np.unique(site_nodes, return_index=True)
-        at = np.clip(np.searchsorted(uniq, nodes), 0, max(len(uniq) - 1, 0))
-        if not len(uniq):
+        if not len(site_nodes):
             continue
+        uniq, first = np.unique(site_nodes, return_index=True)
+        at = np.clip(np.searchsorted(uniq, nodes), 0, len(uniq) - 1)
         for i in np.flatnonzero((uniq[at] == nodes) & (nodes >= 0)):
             if out[i] is None:
                 out[i] = (arr, int(first[at[i]]))
