@@ -419,3 +419,25 @@ def test_site_sets_saved_on_disk_are_read_not_searched(toy, tmp_path, monkeypatc
     pd.testing.assert_frame_equal(_pairs(later, o, d), want)
     assert not later._cache.get("dest_columns")
     assert want["route"].str.startswith("via ").any() and want["route"].str.startswith("ferry").any()
+
+
+def test_a_read_only_cache_folder_still_answers(toy, tmp_path, monkeypatch):
+    """A saved site set is read even when its nodes file cannot be added (a read-only build)."""
+    from dataclasses import replace
+
+    from epu_mapper.travel import water_model
+
+    sites = np.array([[52.5, -2.7], [52.4, -1.7]])
+    writer = replace(toy, cache_dir=tmp_path, _cache={})
+    nodes = writer.nodes(sites[:, 0], sites[:, 1])
+    want = np.asarray(water.site_distances(writer, nodes))
+    for side in tmp_path.glob("nodes_*.npy"):
+        side.unlink()  # as saved before the nodes were kept
+
+    def refuse(path, arr):
+        raise PermissionError(f"read-only: {path}")
+
+    monkeypatch.setattr(water_model, "_save_array", refuse)
+    reader = replace(toy, cache_dir=tmp_path, _cache={})
+    assert np.array_equal(np.asarray(water.site_distances(reader, nodes)), want)
+    assert not list(tmp_path.glob("nodes_*.npy"))

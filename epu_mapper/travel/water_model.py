@@ -9,6 +9,7 @@ that uses it (road, around the water, ferry, or NaN with a reason) is in
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -314,7 +315,9 @@ def _cached_distances(model: WaterModel, slot: str, nodes: np.ndarray,
         if path is not None:
             _save_distances(path, slot, arr)
     if path is not None and not _nodes_path(path).is_file():
-        _save_array(_nodes_path(path), nodes)  # also for sets saved before the nodes were kept
+        # also for sets saved before the nodes were kept; best effort (a read-only build folder)
+        with contextlib.suppress(OSError):
+            _save_array(_nodes_path(path), nodes)
     model._cache[slot] = (key, arr, nodes, limit)
     return arr
 
