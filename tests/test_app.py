@@ -102,6 +102,8 @@ def _maps(at: AppTest) -> list[dict]:
 
     Every map must load Leaflet from the app itself, never rerun on pan/zoom, and carry an
     accessible name saying what it shows (``args["name"]``, set on its frame by the script).
+    The map's layers travel as one feature group (``args["layers"]``), so the map script is the
+    same on every rerun and its frame stays.
     """
     found = []
     for e in at.get("component_instance"):
@@ -111,10 +113,14 @@ def _maps(at: AppTest) -> list[dict]:
         assert args["js_links"] == ["/app/static/vendor/leaflet-1.9.4/leaflet.js"]
         assert args["css_links"] == ["/app/static/vendor/leaflet-1.9.4/leaflet.css"]
         assert args["returned_objects"] == []
-        named = re.search(r'var name = ("Map: (?:[^"\\]|\\.)*");', args["script"])
+        args["layers"] = args["feature_group"] or ""
+        assert "window.feature_group.push(" in args["layers"]
+        named = re.search(r'var name = ("Map: (?:[^"\\]|\\.)*");', args["layers"])
         assert named, "every map has an accessible name"
         args["name"] = json.loads(named.group(1))
-        assert "window.frameElement.setAttribute('title', name)" in args["script"]
+        assert "window.frameElement.setAttribute('title', name)" in args["layers"]
+        for data_js in ("L.circleMarker(", "L.geoJSON(", "fitBounds", "var name = "):
+            assert data_js not in args["script"], data_js
         found.append(args)
     return found
 
@@ -419,7 +425,7 @@ def test_gaps_range_shows_both_bounds(fixture_app):
     assert list(ranked.columns[:3]) == ["rank", "region", "if unknown hours were closed"]
     assert (high >= low - 1e-9).all()
     # the map's hover labels carry both bounds; its legend says which bound it colours
-    script = _maps(at)[0]["script"]
+    script = _maps(at)[0]["layers"]
     assert "(unknown hours closed) to " in script
     legend = _legend(at)
     assert _plain(legend).endswith("(unknown hours closed)**")

@@ -186,6 +186,7 @@ def _check_map(page, name: str, table: str, min_markers: int = 1, min_polygons: 
         const c = document.querySelector('.leaflet-container');
         return {markers, polygons, tiles, scripts, version: L.version, title: document.title,
                 label: c.getAttribute('aria-label'), role: c.getAttribute('role'),
+                legends: document.querySelectorAll('.epu-legend').length,
                 canvas: document.querySelectorAll('.leaflet-overlay-pane canvas').length,
                 width: c.clientWidth, height: c.clientHeight,
                 background: getComputedStyle(c).backgroundColor};
@@ -221,6 +222,7 @@ def test_pages_offline(server, browser_ctx):
     cards = page.locator('[data-testid="stMarkdownContainer"] strong')
     cards.filter(has_text="3. ").first.wait_for()  # the nearest few, in order
     assert cards.filter(has_text="1. ").count() >= 1
+    page.wait_for_selector(MAP_FRAME)  # drawn after every card
     _wait_app(page)
     n_cards = page.get_by_role("link", name="Directions").count()  # one per unit card
     assert n_cards >= 3
@@ -245,6 +247,19 @@ def test_pages_offline(server, browser_ctx):
                min_polygons=7)
     titles["gaps"], violations["gaps"] = page.title(), _axe(page, server)
     _shot(page, "gaps")
+    # a new time redraws the map inside the same frame: new name, legend replaced, not added
+    frame_el = page.wait_for_selector(MAP_FRAME)
+    legends = frame_el.content_frame().evaluate(
+        "() => document.querySelectorAll('.epu-legend').length")
+    assert legends >= 1
+    page.get_by_text("Sunday 03:00", exact=True).first.click()
+    page.get_by_text("Ranked, worst first — % within 60 min of an open unit — Sunday 03:00").wait_for()
+    frame_el.wait_for_element_state("stable")
+    page.wait_for_function("el => el.isConnected && el.title.includes('Sunday 03:00')",
+                           arg=frame_el, timeout=TIMEOUT_MS)
+    info = _check_map(page, "Map: % within 60 min of an open unit — Sunday 03:00",
+                      "(the map's table)", min_markers=0, min_polygons=7)
+    assert info["legends"] == legends, info
 
     # 3. Local provision
     page.goto(f"{server}/local")

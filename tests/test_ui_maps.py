@@ -268,4 +268,33 @@ def test_map_name_is_plain_text_on_the_frame_and_container():
                "document.title = name"):
         assert js in script
     # the name is set on the map streamlit-folium draws (its variable is renamed map_div)
-    assert "map_div.getContainer()" in script
+    assert "(map_div).getContainer()" in script
+
+
+def test_split_layers_keeps_only_what_never_changes_on_the_map():
+    """The map script is the same whatever the data (streamlit-folium keeps its frame); the
+    layers, legend, name and bounds move to one feature group, in order."""
+    from streamlit_folium import _get_feature_group_string, _get_map_string
+
+    def scripts(value: float) -> tuple[str, str]:
+        m = maps.base_map(bounds=((50.0, -5.0), (55.0, 1.0)))
+        maps.add_units(m, pd.DataFrame({"lat": [51.0], "lon": [-1.0], "unit_name": ["A"],
+                                        "state": ["open"]}))
+        maps.add_values_points(m, pd.DataFrame({"lat": [52.0], "lon": [-2.0], "value": [value],
+                                                "text": ["x"]}), maps.make_bins((0, 30, 60)),
+                               "Minutes")
+        m.add_child(maps.MapName(f"Map: minutes {value}"))
+        group = maps.split_layers(m)
+        kinds = [type(c).__name__ for c in group._children.values()]
+        assert kinds == ["FitView", "PointsLayer", "Legend", "PointsLayer", "Legend", "MapName"]
+        assert [type(c).__name__ for c in m._children.values()] == ["TileLayer"]
+        m.get_root().render()
+        return _get_map_string(m), _get_feature_group_string(group, m)
+
+    base_a, layers_a = scripts(10.0)
+    base_b, layers_b = scripts(45.0)
+    assert base_a == base_b  # the same frame serves both
+    assert layers_a != layers_b and "Map: minutes 45.0" in layers_b
+    assert "fitBounds([[50.0,-5.0],[55.0,1.0]])" in layers_a
+    # a legend inside the group is added to and removed from the map with the group
+    assert "onRemove: function(m){ m.removeControl(ctl); }" in layers_a

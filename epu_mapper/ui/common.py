@@ -215,6 +215,9 @@ def safety_banner() -> None:
 def show_map(m: folium.Map, key: str, name: str, height: int = MAP_HEIGHT) -> None:
     """Render a folium map; panning/zooming never reruns the script.
 
+    The map's layers are sent as one feature group (:func:`epu_mapper.ui.maps.split_layers`),
+    so a rerun that changes only the data updates the map in its frame.
+
     Parameters
     ----------
     m : folium.Map
@@ -234,7 +237,11 @@ def show_map(m: folium.Map, key: str, name: str, height: int = MAP_HEIGHT) -> No
     from streamlit_folium import st_folium
 
     m.add_child(maps.MapName(name))
-    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[])
+    # the map itself is then the same on every rerun: its frame stays, and streamlit-folium
+    # swaps the layers (data, legend, name, bounds) in place when they change
+    layers = maps.split_layers(m)
+    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[],
+              feature_group_to_add=layers)
 
 
 #: Streamlit frontend chunks that are loaded only when an element first appears on a page (the

@@ -287,6 +287,11 @@ class OutlineLayer(MacroElement):
         self.geometry_url = safe_json(geometry.url) if geometry.url else ""
 
 
+#: ``(host) -> map``: the Leaflet map of a layer's host (the map, or the data feature group of
+#: :func:`split_layers`, which streamlit-folium evaluates once ``window.map`` exists).
+_MAP_OF_JS = "function(h){ return h && h.getContainer ? h : window.map; }"
+
+
 class MapName(MacroElement):
     """The map's accessible name (what it shows), for screen readers.
 
@@ -300,7 +305,7 @@ class MapName(MacroElement):
         {% macro script(this, kwargs) %}
         (function(){
             var name = {{ this.name_json }};
-            var box = {{ this._parent.get_name() }}.getContainer();
+            var box = (""" + _MAP_OF_JS + """)({{ this._parent.get_name() }}).getContainer();
             box.setAttribute('role', 'region');
             box.setAttribute('aria-label', name);
             document.title = name;
@@ -353,7 +358,14 @@ class Legend(MacroElement):
                 });
                 return box;
             };
-            ctl.addTo({{ this._parent.get_name() }});
+            var host = {{ this._parent.get_name() }};
+            if (host.getContainer) { ctl.addTo(host); } else {
+                // inside a layer group: shown and removed with it
+                new (L.Layer.extend({
+                    onAdd: function(m){ ctl.addTo(m); },
+                    onRemove: function(m){ m.removeControl(ctl); }
+                }))().addTo(host);
+            }
             return ctl;
         })();
         {% endmacro %}
@@ -365,6 +377,51 @@ class Legend(MacroElement):
         self._name = "Legend"
         self.title_json = safe_json(str(title))
         self.items_json = safe_json([[c, str(t), bool(round_swatches)] for c, t in items])
+
+
+class FitView(MacroElement):
+    """Fit the map to ``((south, west), (north, east))`` (also from inside a feature group)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (""" + _MAP_OF_JS + """)({{ this._parent.get_name() }}).fitBounds({{ this.bounds_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: Sequence[Sequence[float]]):
+        super().__init__()
+        self._name = "FitView"
+        self.bounds_json = safe_json([[float(v) for v in corner] for corner in bounds])
+
+
+def split_layers(m: folium.Map) -> folium.FeatureGroup:
+    """Move everything drawn on ``m`` but its tiles into one feature group.
+
+    The map keeps only what is the same on every rerun (Leaflet, tiles, background), so
+    streamlit-folium keeps its frame and swaps the group's layers in place when the data
+    change, instead of loading a new frame, Leaflet and the boundaries each time.
+
+    Parameters
+    ----------
+    m : folium.Map
+        A map from :func:`base_map` with its layers, legends, name and bounds.
+
+    Returns
+    -------
+    folium.FeatureGroup
+        The layers, in their order; a fit to the map's bounds becomes :class:`FitView`.
+    """
+    group = folium.FeatureGroup(name="data", control=False)
+    for key, child in list(m._children.items()):
+        if isinstance(child, folium.TileLayer):
+            continue
+        del m._children[key]
+        if isinstance(child, folium.map.FitBounds):
+            child = FitView(child.bounds)
+        group.add_child(child)
+    return group
 
 
 # ---------------------------------------------------------------------------
