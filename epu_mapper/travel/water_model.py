@@ -10,7 +10,6 @@ that uses it (road, around the water, ferry, or NaN with a reason) is in
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -113,16 +112,11 @@ class WaterModel:
         return out
 
 
-@functools.lru_cache(maxsize=1)
-def _transformer():
-    from pyproj import Transformer
-
-    return Transformer.from_crs("EPSG:4326", "EPSG:27700", always_xy=True)
-
-
 def _to_bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    x, y = _transformer().transform(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))
-    return np.asarray(x), np.asarray(y)
+    # the project's one projection (a transformer per thread: pyproj's are not thread-safe)
+    from epu_mapper.geography import to_british_grid
+
+    return to_british_grid(np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64))
 
 
 def read_crossings(path: Path = CROSSINGS_CSV) -> pd.DataFrame:
