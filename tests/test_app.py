@@ -138,6 +138,11 @@ def _find(at: AppTest, postcode: str, self_ref: bool = False, weeks: int | None 
 # --------------------------------------------------------------------------- offline
 
 
+def _paragraphs(at: AppTest) -> list[str]:
+    """Every Markdown paragraph on the page (a unit card's text is one block of paragraphs)."""
+    return [p for m in at.markdown for p in m.value.split("\n\n")]
+
+
 def _cards(at: AppTest) -> list[str]:
     return [m.value for m in at.markdown if m.value.startswith("**") and ". " in m.value[:6]]
 
@@ -255,7 +260,7 @@ def test_find_shows_when_closed_and_what_the_hours_are(fixture_app):
     _choose(at, "2026-11-28", "23:00")
     _find(at, "LE15 6RB")
     _no_failures(at)
-    md = [m.value for m in at.markdown]
+    md = _paragraphs(at)
     closed = [v for v in md if v.startswith("**If it is closed:**")]
     # U2 (hours unknown) and U0 (closed) publish a pathway; U1 is open and shows none
     assert closed == [  # data text escaped: no HTML, no link
@@ -269,7 +274,7 @@ def test_find_shows_when_closed_and_what_the_hours_are(fixture_app):
     at.time_input[0].set_value(pd.Timestamp("2026-11-23 10:00").time())
     at.button[0].click()
     at.run()
-    closed = [m.value for m in at.markdown if m.value.startswith("**If it is closed:**")]
+    closed = [v for v in _paragraphs(at) if v.startswith("**If it is closed:**")]
     assert len(closed) == 1 and "NHS 24" not in closed[0]
     assert "Open at that time, until 17:00" in _plain("\n".join(m.value for m in at.markdown))
 

@@ -235,7 +235,9 @@ def test_geometry_served_by_url_is_not_inlined(tmp_path):
     maps.add_choropleth(m, geometry, values, maps.make_bins([0, 50, 100]), "t")
     maps.add_outline(m, geometry)
     script = maps.map_script(m)
-    assert script.count(f'fetch("{geometry.url}")') == 2
+    # both layers fetch it by URL, once per frame (a parsed copy is kept for in-place redraws)
+    assert script.count(f'var u = "{geometry.url}";') == 2
+    assert script.count("(c[u] || (c[u] = fetch(u).then(") == 2
     assert "[[[0.0, 50.0]" not in script and "50.0],[1.0" not in script
     # publishing again reuses the same content-addressed file
     again = common.publish_geometry(maps.prepare_geometry(GEOJSON), "test", static_dir=tmp_path)

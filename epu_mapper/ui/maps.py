@@ -126,10 +126,13 @@ _TEXT_TIP_JS = """function(t){var d=document.createElement('div');d.textContent=
 
 #: ``{{ load }}(draw)``: calls ``draw(data)`` with inline GeoJSON, or after fetching it from the
 #: app's own static folder (same origin, browser-cached, so it is not re-sent on every rerun).
+#: A frame keeps each parsed file (``window.epuGeo``): a map redrawn in place for new data does
+#: not fetch and parse its boundaries again.
 _LOAD_MACRO = """
 {% macro load(this) -%}
 {%- if this.geometry_url -%}
-function(draw){ fetch({{ this.geometry_url }}).then(function(r){ return r.json(); }).then(draw); }
+function(draw){ var c = window.epuGeo || (window.epuGeo = {}); var u = {{ this.geometry_url }};
+  (c[u] || (c[u] = fetch(u).then(function(r){ return r.json(); }))).then(draw); }
 {%- else -%}
 function(draw){ draw({{ this.geometry_json }}); }
 {%- endif -%}

@@ -122,25 +122,30 @@ go(40);
 def _unit_card(row: pd.Series, rank: int, at: datetime, is_now: bool,
                origin: Any) -> None:
     approx = bool(row.get("approximate", False))
+    # one Markdown block of paragraphs per card: a page of cards is a third as many elements
+    # for the browser to lay out (each data text escaped on its own)
+    lines = [f"**{rank}. {md_escape(unit_label(row['unit_name'], row.get('hospital')))}**"]
+    place = [str(row[c]).strip() for c in ("address", "town", "postcode")
+             if not is_missing(row.get(c))]
+    if place:
+        lines.append(md_escape(", ".join(place)))
+    state = str(row.get("state", "unknown"))
+    status = pt.status_line(state, row.get("opening_hours"), row.get("nation"), at, is_now)
+    lines.append(f"{STATE_ICONS.get(state, '?')} **{md_escape(status)}**")
+    travel = " · ".join(t for t in (pt.travel_text(row.get("minutes"), approx),
+                                    pt.distance_text(row.get("km"), approx)) if t)
+    if travel:
+        lines.append(md_escape(travel))
+    kind_note = hours_kind_note(row.get("hours_kind"))
+    if kind_note:
+        lines.append(md_escape(kind_note))
+    closed_text = when_closed_text(state, row.get("out_of_hours"))
+    if closed_text:
+        lines.append(f"**If it is closed:** {md_escape(closed_text)}")
+    weeks = pt.weeks_text(row.get("min_weeks"), row.get("max_weeks"))
+    referral = md_escape(f"{pt.referral_text(row.get('self_referral'))} {weeks}")
     with st.container(border=True):
-        st.markdown(f"**{rank}. {md_escape(unit_label(row['unit_name'], row.get('hospital')))}**")
-        place = [str(row[c]).strip() for c in ("address", "town", "postcode")
-                 if not is_missing(row.get(c))]
-        if place:
-            st.markdown(md_escape(", ".join(place)))
-        state = str(row.get("state", "unknown"))
-        status = pt.status_line(state, row.get("opening_hours"), row.get("nation"), at, is_now)
-        st.markdown(f"{STATE_ICONS.get(state, '?')} **{md_escape(status)}**")
-        travel = " · ".join(t for t in (pt.travel_text(row.get("minutes"), approx),
-                                        pt.distance_text(row.get("km"), approx)) if t)
-        if travel:
-            st.markdown(md_escape(travel))
-        kind_note = hours_kind_note(row.get("hours_kind"))
-        if kind_note:
-            st.markdown(md_escape(kind_note))
-        closed_text = when_closed_text(state, row.get("out_of_hours"))
-        if closed_text:
-            st.markdown(f"**If it is closed:** {md_escape(closed_text)}")
+        st.markdown("\n\n".join(lines))
         c1, c2 = st.columns(2)
         href = pt.tel_href(row.get("phone"))
         if href:
@@ -153,8 +158,7 @@ def _unit_card(row: pd.Series, rank: int, at: datetime, is_now: bool,
         c2.link_button("Directions", pt.directions_url(
             origin["lat"], origin["lon"], row["lat"], row["lon"]),
             use_container_width=True)
-        weeks = pt.weeks_text(row.get("min_weeks"), row.get("max_weeks"))
-        st.markdown(md_escape(f"{pt.referral_text(row.get('self_referral'))} {weeks}"))
+        st.markdown(referral)
         st.caption(md_escape(pt.confidence_line(row.get("opening_hours"),
                                                 row.get("hours_status"),
                                                 row.get("source_url"), row.get("source_seen"))))
