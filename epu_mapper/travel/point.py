@@ -126,7 +126,7 @@ def from_point(
     reason[~d_ok] = REASONS[NO_COORDS]
     route[pd.notna(reason)] = None
     out = pd.DataFrame({
-        "unit_id": units["unit_id"].to_numpy(),
+        "unit_id": units["unit_id"].array,  # as it is (no round trip through Python objects)
         "minutes": minutes,
         "km": km,
         "engine": engine,
