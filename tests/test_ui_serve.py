@@ -118,3 +118,14 @@ def test_warm_up_computes_the_gaps_page_default_and_imports_the_first_page():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          timeout=120)
     assert out.stdout.strip() == "['epu_mapper.upkeep']"
+
+
+def test_the_warm_up_gaps_table_is_handed_out_once_for_the_same_context(monkeypatch):
+    monkeypatch.setattr(serve, "_warm_tables", {})
+    ctx, other = object(), object()
+    serve._warm_tables[("nhs_region", 59, False, "range")] = (ctx, "table")
+    assert serve.warm_gaps(ctx, "nhs_region", 59, False, "exclude") is None  # another query
+    assert serve.warm_gaps(other, "nhs_region", 59, False, "range") is None  # another context
+    serve._warm_tables[("nhs_region", 59, False, "range")] = (ctx, "table")
+    assert serve.warm_gaps(ctx, "nhs_region", 59, False, "range") == "table"
+    assert serve.warm_gaps(ctx, "nhs_region", 59, False, "range") is None  # once only

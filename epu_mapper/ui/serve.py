@@ -24,10 +24,13 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from epu_mapper.settings import REPO_ROOT
 
 _warm_thread: threading.Thread | None = None
+#: The warm-up's default gaps table: (level, hour, bank_holiday, policy) -> (context, table).
+_warm_tables: dict[tuple[str, int, bool | str, str], tuple[Any, Any]] = {}
 _context_ready = threading.Event()
 _first_page_ran = threading.Event()
 #: Modules the first page run would import, minus Streamlit-bound ones (``streamlit_folium``
@@ -58,6 +61,31 @@ def wait_for_warm_up(timeout: float = 60.0) -> None:
     thread = _warm_thread
     if thread is not None and thread.is_alive() and thread is not threading.current_thread():
         _context_ready.wait(timeout)
+
+
+def warm_gaps(ctx: Any, level: str, hour: int, bank_holiday: bool | str,
+              policy: str) -> Any | None:
+    """The warm-up's gaps table when it is exactly this query on this context, else None.
+
+    Handed out once (the page's own cache keeps it), so the first Regional gaps page does not
+    compute the default query a second time.
+
+    Parameters
+    ----------
+    ctx : epu_mapper.api.Context
+        The context the page uses (the warm-up's table is used only if it was computed on
+        this very object).
+    level, hour, bank_holiday, policy
+        The page's query (arguments of :func:`epu_mapper.api.gaps`).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+    """
+    hit = _warm_tables.pop((level, hour, bank_holiday, policy), None)
+    if hit is None or hit[0] is not ctx:
+        return None
+    return hit[1]
 
 
 def page_ran() -> None:
@@ -100,7 +128,8 @@ def warm(postcode_delay_s: float = POSTCODE_DELAY_S,
         try:
             ctx = api.load_context(settings)
             level, hour, policy = DEFAULT_GAPS
-            api.gaps(ctx, level, hour_of_week=hour, policy=policy)
+            table = api.gaps(ctx, level, hour_of_week=hour, policy=policy)
+            _warm_tables[(level, hour, False, policy)] = (ctx, table)
         finally:
             _context_ready.set()
         for module in WARM_IMPORTS:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from epu_mapper import api
 from epu_mapper.settings import NATIONS
-from epu_mapper.ui import common, completeness, downloads, maps
+from epu_mapper.ui import common, completeness, downloads, maps, serve
 from epu_mapper.ui.format import (
     LEVELS,
     METRIC_BY_KEY,
@@ -34,8 +34,11 @@ TOOLTIP_LIMIT = 8000
 
 @st.cache_data(show_spinner="Computing coverage…", max_entries=256)
 def _gaps(key: str, level: str, hour: int, bank_holiday: bool | str, policy: str) -> pd.DataFrame:  # noqa: ARG001 - key: the build stamp, part of the cache key
-    table = api.gaps(common.context(), level, hour_of_week=hour,
-                                  bank_holiday=bank_holiday, policy=policy)
+    ctx = common.context()
+    table = serve.warm_gaps(ctx, level, hour, bank_holiday, policy)  # the launcher's, once
+    if table is None:
+        table = api.gaps(ctx, level, hour_of_week=hour, bank_holiday=bank_holiday,
+                         policy=policy)
     if "region_code" not in table.columns:
         table = table.reset_index()
     return table
