@@ -349,6 +349,7 @@ def test_phone_width(server, browser_ctx):
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 380, width
     _check_map(page, "Map: the ", "Table of the same units", min_markers=2)
+    violations = {"find": _axe(page, server)}
     page.goto(f"{server}/gaps")
     _wait_app(page)
     page.get_by_text("Ranked, worst first").wait_for()
@@ -356,3 +357,15 @@ def test_phone_width(server, browser_ctx):
                min_markers=0, min_polygons=7)
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 380, width
+    violations["gaps"] = _axe(page, server)
+    # every other page at phone width: no serious or critical WCAG 2.1 AA violation either
+    for path, ready in (("local", "Weekly timetable"), ("scenarios", "Pick from the ranking"),
+                        ("equity", "Who is far from care"), ("about", "Contains OS data")):
+        page.goto(f"{server}/{path}")
+        _wait_app(page)
+        page.get_by_text(ready).first.wait_for()
+        violations[path] = _axe(page, server)
+    found = {name: v for name, v in violations.items() if v}
+    (ARTIFACTS / "axe-violations-phone.json").write_text(json.dumps(found, indent=1),
+                                                         encoding="utf-8")
+    assert not found, json.dumps(found, indent=1)[:4000]
