@@ -538,6 +538,14 @@ def test_scenarios_edit_hours_and_rank(fixture_app):
     assert len(maps_) == 1
     assert maps_[0]["name"].startswith("Map: Change in % of the week's population-hours")
     assert any(m.value.startswith("**Map: Change in %") for m in at.markdown)
+    # the chart's table and the OSM-syntax table are built only once their expanders are opened
+    assert not any("hour_of_week" in d.value.columns for d in at.dataframe)
+    at.session_state["sc_by_hour_open"] = True
+    at.session_state["sc_osm_open"] = True
+    at.run()
+    _no_failures(at)
+    by_hour = next(d.value for d in at.dataframe if "hour_of_week" in d.value.columns)
+    assert len(by_hour) == 168 and (by_hour["newly_covered"] >= 0).all()
     # ranking tab
     at.button(key="sc_try").click()
     at.run()

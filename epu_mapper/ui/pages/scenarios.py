@@ -121,8 +121,11 @@ def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, l
             st.markdown(f"- {md_escape(line)}")
     ch = result.changes
     if ch is not None and len(ch):
-        with st.expander("The change in OpenStreetMap syntax"):
-            st.dataframe(ch, hide_index=True)
+        osm = st.expander("The change in OpenStreetMap syntax", key="sc_osm_open",
+                          on_change="rerun")
+        with osm:
+            if osm.open:  # the table is built only once it is opened
+                st.dataframe(ch, hide_index=True)
     t1, t2, t3 = st.columns(3)
     t1.metric("People newly within 60 min at some hour",
               f"{totals.get('population_newly_within_any_hour', 0):,.0f}")
@@ -151,8 +154,10 @@ def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, l
                             {"field": "after_pct", "format": ".1f"}],
             },
         })
-        with st.expander("Table: by hour"):
-            st.dataframe(bh.drop(columns=["when"]), hide_index=True)
+        by_hour_table = st.expander("Table: by hour", key="sc_by_hour_open", on_change="rerun")
+        with by_hour_table:
+            if by_hour_table.open:  # the chart's text alternative, built once it is opened
+                st.dataframe(bh.drop(columns=["when"]), hide_index=True)
     by_region = result.by_region
     if by_region is None or not len(by_region):
         return
