@@ -112,13 +112,39 @@ def nearer_hospital(
         (``kind`` = ``acute_hospital``); its row as a dict. None when the listed unit is
         nearest.
     """
+    other = (acute[~acute["unit_id"].astype(str).isin(unit_ids)] if "unit_id" in acute else acute)
+    pick = nearer_pick(likely["minutes"].to_numpy(float), other["minutes"].to_numpy(float),
+                       unit_minutes)
+    if pick is None:
+        return None
+    kind, i = pick
+    df = likely if kind == "likely_site" else other
+    return {**df.iloc[i].to_dict(), "kind": kind}
+
+
+def nearer_pick(likely_minutes: np.ndarray, acute_minutes: np.ndarray,
+                unit_minutes: float) -> tuple[str, int] | None:
+    """The rule of :func:`nearer_hospital` on travel times alone.
+
+    Parameters
+    ----------
+    likely_minutes : numpy.ndarray
+        Minutes to the likely EPU sites (NaN/inf = unreachable).
+    acute_minutes : numpy.ndarray
+        Minutes to the acute hospitals hosting no shown unit.
+    unit_minutes : float
+        Minutes to the reference unit (NaN/inf when none is reachable).
+
+    Returns
+    -------
+    tuple or None
+        ``("likely_site", i)`` for the nearest likely site below ``unit_minutes``, else
+        ``("acute_hospital", i)`` for the nearest such acute hospital; None when the unit is
+        nearest. ``i`` indexes the array given.
+    """
     limit = float(unit_minutes) if np.isfinite(unit_minutes) else np.inf
-    for kind, df in (("likely_site", likely),
-                     ("acute_hospital", acute[~acute["unit_id"].astype(str).isin(unit_ids)]
-                      if "unit_id" in acute else acute)):
-        if df.empty:
-            continue
-        i = nearest_row(df["minutes"].to_numpy(float))
-        if i >= 0 and float(df["minutes"].iloc[i]) < limit:
-            return {**df.iloc[i].to_dict(), "kind": kind}
+    for kind, minutes in (("likely_site", likely_minutes), ("acute_hospital", acute_minutes)):
+        i = nearest_row(minutes) if len(minutes) else -1
+        if i >= 0 and float(minutes[i]) < limit:
+            return kind, i
     return None

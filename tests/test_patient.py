@@ -149,3 +149,12 @@ def test_nearest_json_has_likely_sites_and_urgent(capsys):
     first = next(ln for ln in text.splitlines() if ln.startswith(("Nearer hospital", "- ", "If you")))
     assert first.startswith("Nearer hospital: Altnagelvin Hospital, about")  # before every unit
     assert "Northern Ireland has no 111 service" in text
+
+
+def test_nearer_pick_on_times_alone():
+    nan = np.nan
+    assert urgent.nearer_pick(np.array([nan, 20.0, 12.0]), np.array([5.0]), 30.0) == ("likely_site", 2)
+    assert urgent.nearer_pick(np.array([40.0]), np.array([nan, 25.0]), 30.0) == ("acute_hospital", 1)
+    assert urgent.nearer_pick(np.array([30.0]), np.array([30.0]), 30.0) is None  # not nearer: equal
+    assert urgent.nearer_pick(np.array([]), np.array([]), np.inf) is None
+    assert urgent.nearer_pick(np.array([90.0]), np.array([]), nan) == ("likely_site", 0)  # no unit

@@ -83,19 +83,30 @@ def _travel_from(
                                              "engine": np.zeros(len(sites), dtype=object),
                                              "approximate": np.zeros(len(sites), dtype=bool)}
     key = ("acute_query", id(sites))
-    if key not in ctx._cache:  # the few columns from_point reads, built once per table
-        ctx._cache[key] = pd.DataFrame({"unit_id": sites["site_id"].to_numpy(),
-                                        "lat": sites["lat"].to_numpy(), "lon": sites["lon"].to_numpy(),
-                                        "nation": sites["nation"].to_numpy()})
-    tp = from_point(lat, lon, ctx._cache[key], settings=ctx.settings, origin_nation=nation)
+    held = ctx._cache.get(key)
+    if held is None or held[0] is not sites:  # the few columns from_point reads, once per table
+        held = ctx._cache[key] = (sites, pd.DataFrame({
+            "unit_id": sites["site_id"].to_numpy(), "lat": sites["lat"].to_numpy(),
+            "lon": sites["lon"].to_numpy(), "nation": sites["nation"].to_numpy()}))
+    tp = from_point(lat, lon, held[1], settings=ctx.settings, origin_nation=nation)
     travel = {"minutes": tp["minutes"].to_numpy(float), "km": tp["km"].to_numpy(float),
               "engine": tp["engine"].to_numpy(), "approximate": tp["approximate"].to_numpy(bool)}
     minutes = travel["minutes"]
-    order = np.lexsort((sites["site_id"].to_numpy(dtype=str), minutes))  # NaN sorts last
+    order = np.lexsort((_site_arrays(sites, ctx)["site_id"].astype(str), minutes))  # NaN sorts last
     return order[np.isfinite(minutes[order])], travel
 
 
-def _site_rows(sites: pd.DataFrame, travel: dict[str, np.ndarray], rows: np.ndarray,
+def _site_arrays(sites: pd.DataFrame, ctx: Context) -> dict[str, np.ndarray]:
+    """Every column of ``sites`` as a NumPy array (cached per table): a query reads a few rows."""
+    key = ("acute_arrays", id(sites))
+    held = ctx._cache.get(key)
+    if held is None or held[0] is not sites:  # the table itself is kept: its id stays its own
+        held = ctx._cache[key] = (sites, {
+            c: sites[c].to_numpy(dtype=float if c in ("lat", "lon") else object) for c in sites.columns})
+    return held[1]
+
+
+def _site_rows(arrays: dict[str, np.ndarray], travel: dict[str, np.ndarray], rows: np.ndarray,
                columns: list[str]) -> pd.DataFrame:
     """``columns`` of the sites at positions ``rows`` (travel columns from ``travel``).
 
@@ -103,19 +114,19 @@ def _site_rows(sites: pd.DataFrame, travel: dict[str, np.ndarray], rows: np.ndar
     :func:`acute_sites`.
     """
     text = [c for c in columns if c not in travel and c not in ("lat", "lon")]
-    parts = {c: travel[c][rows] if c in travel else sites[c].to_numpy(dtype=float)[rows]
-             for c in columns if c not in text}
+    block = np.empty((len(rows), len(text)), dtype=object)
+    for j, c in enumerate(text):
+        block[:, j] = arrays[c][rows]
+    parts = {c: (travel[c] if c in travel else arrays[c])[rows] for c in columns if c not in text}
     # one object block for the text, then the typed columns; a single concat, no inserts
-    out = pd.concat([pd.DataFrame(sites[text].to_numpy(dtype=object)[rows], columns=text, dtype=object),
-                     pd.DataFrame(parts)], axis=1)
+    out = pd.concat([pd.DataFrame(block, columns=text, dtype=object), pd.DataFrame(parts)], axis=1)
     return out[columns]
 
 
-def _site_record(sites: pd.DataFrame, travel: dict[str, np.ndarray], row: int,
+def _site_record(arrays: dict[str, np.ndarray], travel: dict[str, np.ndarray], row: int,
                  columns: list[str]) -> dict[str, Any]:
     """One site as a dict of ``columns`` (NaN -> None, NumPy scalars -> Python)."""
-    return _record({c: travel[c][row] if c in travel else sites[c].iat[row] for c in columns},
-                   columns)
+    return _record({c: (travel[c] if c in travel else arrays[c])[row] for c in columns}, columns)
 
 
 def _record(row: pd.Series | dict, keys: list[str]) -> dict[str, Any]:
@@ -183,27 +194,28 @@ def patient_extras(
     lat, lon = origin.get("lat"), origin.get("lon")
     acute = acute_sites(ctx)
     if lat is None or lon is None or not np.isfinite(float(lat)) or not np.isfinite(float(lon)):
-        acute = acute.iloc[0:0]
-        lat = lon = float("nan")
+        lat = lon = float("nan")  # no site is reachable from an unplaced postcode
     rows, travel = _travel_from(ctx, acute, float(lat), float(lon), nation)
-    unit_of = acute["unit_id"].to_numpy(dtype=object)
+    arrays = _site_arrays(acute, ctx)
+    unit_of = arrays["unit_id"]
     likely_rows = rows[unit_of[rows] == ""]
-    likely_out = _site_rows(acute, travel, likely_rows[: int(limit)], LIKELY_COLS)
+    likely_out = _site_rows(arrays, travel, likely_rows[: int(limit)], LIKELY_COLS)
     cols = list(dict.fromkeys([*LIKELY_COLS, *AE_KEYS]))
     ae = None
     if len(rows):
-        ae = {**_site_record(acute, travel, int(rows[0]), AE_KEYS), "note": AE_NOTE}
+        ae = {**_site_record(arrays, travel, int(rows[0]), AE_KEYS), "note": AE_NOTE}
     urgent = {"nation": nation, "helpline": urg.helpline(nation),
               "emergency_number": urg.EMERGENCY_NUMBER, "a_and_e": ae}
     ref = reference_minutes(units)
     shown = set(units["unit_id"].astype(str)) if not units.empty else set()
     # the nearer-hospital rule only ever reads the nearest candidate of each kind
     other = rows[~np.isin(unit_of[rows].astype(str), list(shown))]
-    def candidate(pick: np.ndarray) -> pd.DataFrame:
-        recs = [list(_site_record(acute, travel, int(i), cols).values()) for i in pick[:1]]
-        return pd.DataFrame(recs, columns=cols, dtype=object)
-
-    near = urg.nearer_hospital(candidate(likely_rows), candidate(other), ref, set())
+    minutes = travel["minutes"]
+    pick = urg.nearer_pick(minutes[likely_rows], minutes[other], ref)
+    near = None
+    if pick is not None:
+        site = (likely_rows if pick[0] == "likely_site" else other)[pick[1]]
+        near = {**_site_record(arrays, travel, int(site), cols), "kind": pick[0]}
     if near is not None:
         near = {**_record(near, LIKELY_COLS), "kind": near["kind"],
                 "unit_minutes": ref if np.isfinite(ref) else None}
