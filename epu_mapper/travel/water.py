@@ -84,11 +84,14 @@ def point(model: WaterModel, lat: float, lon: float, d_lat: np.ndarray, d_lon: n
     o_lon = np.full(len(d_lat), float(lon))
     x = haversine_km(o_lat, o_lon, d_lat, d_lon)
     dkey = d_lat.tobytes() + d_lon.tobytes()
-    held = model._cache.get("dest_nodes")
-    if held is None or held[0] != dkey:
-        held = (dkey, model.nodes(d_lat, d_lon))
-        model._cache["dest_nodes"] = held
-    d_node = held[1]
+    # a patient answer alternates between destination sets (the units, the acute hospitals):
+    # keep the grid nodes of a few sets, not just the last one
+    held = model._cache.setdefault("dest_nodes", {})
+    d_node = held.get(dkey)
+    if d_node is None:
+        if len(held) >= 8:
+            held.pop(next(iter(held)))
+        d_node = held[dkey] = model.nodes(d_lat, d_lon)
     o_node = np.full(len(d_lat), model.nodes(np.array([lat]), np.array([lon]))[0])
     g = np.full(len(d_lat), np.inf)
     if o_node[0] >= 0:
