@@ -64,46 +64,48 @@ def acute_sites(ctx: Context) -> pd.DataFrame:
     return ctx._cache[key]
 
 
+def _acute_arrays(ctx: Context) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+    """:func:`acute_sites` as NumPy arrays, and the few columns :func:`from_point` reads (cached).
+
+    A query reads a few rows of each; building these once keeps pandas out of the hot path.
+    """
+    key = ("acute_arrays",)
+    if key not in ctx._cache:
+        sites = acute_sites(ctx)
+        arrays = {c: sites[c].to_numpy(dtype=float if c in ("lat", "lon") else object)
+                  for c in sites.columns}
+        query = pd.DataFrame({"unit_id": sites["site_id"].to_numpy(), "lat": arrays["lat"],
+                              "lon": arrays["lon"], "nation": sites["nation"].to_numpy()})
+        ctx._cache[key] = (arrays, query)
+    return ctx._cache[key]
+
+
 def _travel_from(
-    ctx: Context, sites: pd.DataFrame, lat: float, lon: float, nation: str | None
+    ctx: Context, lat: float, lon: float, nation: str | None
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Reachable acute sites nearest first, and every site's travel columns.
 
     Returns
     -------
     (rows, travel)
-        ``rows``: positions in ``sites`` of the reachable sites, nearest first (equal times by
-        site id); ``travel``: ``minutes, km, engine, approximate`` arrays in ``sites`` order.
+        ``rows``: positions in :func:`acute_sites` of the reachable sites, nearest first (equal
+        times by site id); ``travel``: ``minutes, km, engine, approximate`` arrays in that order.
     """
     from epu_mapper.travel import from_point
 
-    if sites.empty or not (np.isfinite(lat) and np.isfinite(lon)):
-        empty = np.zeros(len(sites), dtype=float)
+    arrays, query = _acute_arrays(ctx)
+    n = len(query)
+    if n == 0 or not (np.isfinite(lat) and np.isfinite(lon)):
+        empty = np.zeros(n, dtype=float)
         return np.zeros(0, dtype=np.int64), {"minutes": empty, "km": empty,
-                                             "engine": np.zeros(len(sites), dtype=object),
-                                             "approximate": np.zeros(len(sites), dtype=bool)}
-    key = ("acute_query", id(sites))
-    held = ctx._cache.get(key)
-    if held is None or held[0] is not sites:  # the few columns from_point reads, once per table
-        held = ctx._cache[key] = (sites, pd.DataFrame({
-            "unit_id": sites["site_id"].to_numpy(), "lat": sites["lat"].to_numpy(),
-            "lon": sites["lon"].to_numpy(), "nation": sites["nation"].to_numpy()}))
-    tp = from_point(lat, lon, held[1], settings=ctx.settings, origin_nation=nation)
+                                             "engine": np.zeros(n, dtype=object),
+                                             "approximate": np.zeros(n, dtype=bool)}
+    tp = from_point(lat, lon, query, settings=ctx.settings, origin_nation=nation)
     travel = {"minutes": tp["minutes"].to_numpy(float), "km": tp["km"].to_numpy(float),
               "engine": tp["engine"].to_numpy(), "approximate": tp["approximate"].to_numpy(bool)}
     minutes = travel["minutes"]
-    order = np.lexsort((_site_arrays(sites, ctx)["site_id"].astype(str), minutes))  # NaN sorts last
+    order = np.lexsort((arrays["site_id"].astype(str), minutes))  # NaN sorts last
     return order[np.isfinite(minutes[order])], travel
-
-
-def _site_arrays(sites: pd.DataFrame, ctx: Context) -> dict[str, np.ndarray]:
-    """Every column of ``sites`` as a NumPy array (cached per table): a query reads a few rows."""
-    key = ("acute_arrays", id(sites))
-    held = ctx._cache.get(key)
-    if held is None or held[0] is not sites:  # the table itself is kept: its id stays its own
-        held = ctx._cache[key] = (sites, {
-            c: sites[c].to_numpy(dtype=float if c in ("lat", "lon") else object) for c in sites.columns})
-    return held[1]
 
 
 def _site_rows(arrays: dict[str, np.ndarray], travel: dict[str, np.ndarray], rows: np.ndarray,
@@ -192,15 +194,13 @@ def patient_extras(
     """
     nation = origin.get("nation") or (origin.get("regions") or {}).get("nation")
     lat, lon = origin.get("lat"), origin.get("lon")
-    acute = acute_sites(ctx)
     if lat is None or lon is None or not np.isfinite(float(lat)) or not np.isfinite(float(lon)):
         lat = lon = float("nan")  # no site is reachable from an unplaced postcode
-    rows, travel = _travel_from(ctx, acute, float(lat), float(lon), nation)
-    arrays = _site_arrays(acute, ctx)
+    rows, travel = _travel_from(ctx, float(lat), float(lon), nation)
+    arrays, _ = _acute_arrays(ctx)
     unit_of = arrays["unit_id"]
     likely_rows = rows[unit_of[rows] == ""]
     likely_out = _site_rows(arrays, travel, likely_rows[: int(limit)], LIKELY_COLS)
-    cols = list(dict.fromkeys([*LIKELY_COLS, *AE_KEYS]))
     ae = None
     if len(rows):
         ae = {**_site_record(arrays, travel, int(rows[0]), AE_KEYS), "note": AE_NOTE}
@@ -215,8 +215,6 @@ def patient_extras(
     near = None
     if pick is not None:
         site = (likely_rows if pick[0] == "likely_site" else other)[pick[1]]
-        near = {**_site_record(arrays, travel, int(site), cols), "kind": pick[0]}
-    if near is not None:
-        near = {**_record(near, LIKELY_COLS), "kind": near["kind"],
+        near = {**_site_record(arrays, travel, int(site), LIKELY_COLS), "kind": pick[0],
                 "unit_minutes": ref if np.isfinite(ref) else None}
     return likely_out, urgent, near
