@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -156,6 +156,22 @@ def _how_you_know(key: str) -> tuple[str, str]:
     return relation or "", note
 
 
+def _send_part(key: str, label: str, changed: bool, hours: str | None,
+               build: Callable[[str, str], dict[str, Any]]) -> None:
+    """"How do you know?", the hidden honeypot and the send button of a form.
+
+    On send, ``build(relation, note)`` is submitted, unless the ticked hours still need
+    correcting (``hours`` None).
+    """
+    relation, note = _how_you_know(key)
+    honeypot = st.text_input(HONEYPOT_LABEL, key=f"{key}_hp", max_chars=100)
+    if st.button(label, key=f"{key}_send"):
+        if changed and hours is None:
+            st.session_state[f"{key}__outcome"] = ("error", HOURS_FIRST)
+        else:
+            _send(build(relation, note), honeypot, key)
+
+
 def _hours_part(key: str, current: str, tick: str) -> tuple[bool, str | None]:
     """A tick box that opens the hours editor: hours are sent only when it is ticked."""
     change = st.checkbox(tick, key=f"{key}_hours_change")
@@ -205,16 +221,10 @@ def suggest_correction(unit: Mapping[str, Any], where: str) -> None:
         closed = st.checkbox("This unit has closed for good", key=f"{key}_closed")
         source = st.text_input("Where is this published? (web address, http:// or https://)",
                                key=f"{key}_source", max_chars=LIMITS["source_url"])
-        relation, note = _how_you_know(key)
-        honeypot = st.text_input(HONEYPOT_LABEL, key=f"{key}_hp", max_chars=100)
-        if st.button("Send suggestion", key=f"{key}_send"):
-            if changed and hours is None:
-                st.session_state[f"{key}__outcome"] = ("error", HOURS_FIRST)
-            else:
-                values = {"opening_hours": hours or "", "phone": phone, "self_referral": self_ref,
-                          "min_weeks": min_w, "max_weeks": max_w, "closed": closed, "source_url": source,
-                          "relation": relation, "note": note}
-                _send(correction_form(uid, values, unit), honeypot, key)
+        _send_part(key, "Send suggestion", changed, hours, lambda relation, note: correction_form(
+            uid, {"opening_hours": hours or "", "phone": phone, "self_referral": self_ref,
+                  "min_weeks": min_w, "max_weeks": max_w, "closed": closed, "source_url": source,
+                  "relation": relation, "note": note}, unit))
         _outcome(key)
 
 
@@ -238,16 +248,10 @@ def suggest_new_unit(where: str) -> None:
         changed, hours = _hours_part(key, "", "I know its opening hours")
         source = st.text_input("Where is it published? (web address)", key=f"{key}_source",
                                max_chars=LIMITS["source_url"])
-        relation, note = _how_you_know(key)
-        honeypot = st.text_input(HONEYPOT_LABEL, key=f"{key}_hp", max_chars=100)
-        if st.button("Send", key=f"{key}_send"):
-            if changed and hours is None:
-                st.session_state[f"{key}__outcome"] = ("error", HOURS_FIRST)
-            else:
-                form = {"kind": "new_unit", "unit_name": name, "hospital": hospital, "town": town,
-                        "postcode": postcode.upper(), "phone": phone, "opening_hours": hours or "",
-                        "source_url": source, "relation": relation, "note": note}
-                _send(form, honeypot, key)
+        _send_part(key, "Send", changed, hours, lambda relation, note: {
+            "kind": "new_unit", "unit_name": name, "hospital": hospital, "town": town,
+            "postcode": postcode.upper(), "phone": phone, "opening_hours": hours or "",
+            "source_url": source, "relation": relation, "note": note})
         _outcome(key)
 
 
