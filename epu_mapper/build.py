@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from epu_mapper import deprivation, geography, population, sources, store
+from epu_mapper import deprivation, geography, population, sources, spatial, store
 from epu_mapper.errors import EpuMapperError
 from epu_mapper.levels import LEVELS
 from epu_mapper.settings import Settings, get_settings
@@ -371,7 +371,7 @@ def step_postcodes(ctx: StepContext) -> dict[str, Any]:
             f"{int(odd.sum()):,} GB postcodes carry LAD codes not in LAD24 ({', '.join(codes)}); "
             "their LAD was taken from the LAD24 polygon they fall in")
     # one pass (each local authority's points indexed once): a few seconds for 1.7M postcodes
-    area, method = geography.nearest_area(pc["lat"].to_numpy(), pc["lon"].to_numpy(),
+    area, method = spatial.nearest_area(pc["lat"].to_numpy(), pc["lon"].to_numpy(),
                                           pc["lad_code"].to_numpy(), demand)
     pc["area_code"] = pd.array(area, dtype="str")
     pc["area_method"] = pd.array(np.where(method == "", None, method), dtype="str")
@@ -388,7 +388,7 @@ def step_postcodes(ctx: StepContext) -> dict[str, Any]:
         t = cents[kind].rename(columns={col: kind, "admin_district_code": "lad_code"})
         t[kind] = t[kind].str.upper().str.strip()
         t["lad_code"] = t["lad_code"].where(t["lad_code"].isin(lad_codes), None)
-        a, m = geography.nearest_area(t["lat"].to_numpy(), t["lon"].to_numpy(),
+        a, m = spatial.nearest_area(t["lat"].to_numpy(), t["lon"].to_numpy(),
                                       t["lad_code"].to_numpy(), demand)
         t["area_code"], t["area_method"] = a, m
         t["source"] = "codepoint_centroid"

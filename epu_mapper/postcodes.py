@@ -431,7 +431,7 @@ class PostcodeIndex:
         return res
 
     def _nearest_area(self, lat: float, lon: float, lad: str | None) -> tuple[str | None, str]:
-        from epu_mapper.geography import nearest_area
+        from epu_mapper.spatial import nearest_area
 
         demand = self._demand_points()
         a, m = nearest_area(np.array([lat]), np.array([lon]), np.array([lad or ""], dtype=object),

@@ -38,7 +38,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from epu_mapper.geography import haversine_km
+from epu_mapper.spatial import haversine_km
 
 #: Columns of the acute-site table (``acute_sites.parquet``), see :func:`acute_sites`.
 SITE_COLUMNS = [

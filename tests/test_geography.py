@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from epu_mapper import geography as g
+from epu_mapper import spatial
 
 E_NOTE_KIND = "female_15_44_estimate"
 
@@ -239,20 +240,20 @@ def shapely_count(geom) -> int:
 
 def test_haversine_known_distance():
     # London (51.5074, -0.1278) to Paris (48.8566, 2.3522) is about 343.5 km.
-    assert g.haversine_km(51.5074, -0.1278, 48.8566, 2.3522) == pytest.approx(343.5, abs=1.0)
-    assert g.haversine_km(52.0, -1.0, 52.0, -1.0) == 0.0
+    assert spatial.haversine_km(51.5074, -0.1278, 48.8566, 2.3522) == pytest.approx(343.5, abs=1.0)
+    assert spatial.haversine_km(52.0, -1.0, 52.0, -1.0) == 0.0
 
 
 def test_nearest_area_stays_inside_own_lad(demand):
     # A point in LAD E09000002 but nearer E01000001's point still goes to E01000002.
-    area, method = g.nearest_area(np.array([51.505, 51.501]), np.array([-0.085, -0.101]),
+    area, method = spatial.nearest_area(np.array([51.505, 51.501]), np.array([-0.085, -0.101]),
                                   np.array(["E09000002", "E09000001"], dtype=object), demand)
     assert area.tolist() == ["E01000002", "E01000001"]
     assert method.tolist() == ["nearest_point_in_lad", "nearest_point_in_lad"]
 
 
 def test_nearest_area_unknown_lad_and_missing_coordinates(demand):
-    area, method = g.nearest_area(np.array([51.505, np.nan]), np.array([-0.085, np.nan]),
+    area, method = spatial.nearest_area(np.array([51.505, np.nan]), np.array([-0.085, np.nan]),
                                   np.array(["E08000099", "E09000001"], dtype=object), demand)
     assert area[0] == "E01000001" and method[0] == "nearest_point_any_lad"
     assert area[1] is None and method[1] == ""
@@ -378,9 +379,9 @@ def test_nearest_points_equals_brute_force_with_ties(base, repeat, queries):
     plon = np.array([-1.0 + 0.01 * b for _, b in pts])
     qlat = np.array([52.0 + 0.01 * a for a, _ in queries])
     qlon = np.array([-1.0 + 0.01 * b for _, b in queries])
-    got = g.nearest_points(qlat, qlon, plat, plon)
-    px, py = g.to_british_grid(plat, plon)
-    qx, qy = g.to_british_grid(qlat, qlon)
+    got = spatial.nearest_points(qlat, qlon, plat, plon)
+    px, py = spatial.to_british_grid(plat, plon)
+    qx, qy = spatial.to_british_grid(qlat, qlon)
     d = np.hypot(qx[:, None] - px[None, :], qy[:, None] - py[None, :])
     best = d.min(axis=1, keepdims=True)
     # the lowest index among the points at the least distance (exact duplicates tie exactly)
@@ -389,8 +390,8 @@ def test_nearest_points_equals_brute_force_with_ties(base, repeat, queries):
 
 
 def test_nearest_points_without_coordinates():
-    out = g.nearest_points(np.array([52.0, np.nan]), np.array([-1.0, 0.0]),
+    out = spatial.nearest_points(np.array([52.0, np.nan]), np.array([-1.0, 0.0]),
                            np.array([np.nan, 52.1]), np.array([np.nan, -1.1]))
     assert list(out) == [1, -1]
-    assert list(g.nearest_points(np.array([52.0]), np.array([-1.0]), np.array([np.nan]),
+    assert list(spatial.nearest_points(np.array([52.0]), np.array([-1.0]), np.array([np.nan]),
                                  np.array([np.nan]))) == [-1]

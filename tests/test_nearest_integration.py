@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from epu_mapper import geography
+from epu_mapper import spatial
 
 pytestmark = pytest.mark.integration
 
@@ -33,8 +33,8 @@ def _old_geography_index(qlat, qlon, plat, plon):
 
 
 def _metres(lat, lon, demand, idx):
-    x, y = geography.to_british_grid(lat, lon)
-    px, py = geography.to_british_grid(demand["lat"].to_numpy(float)[idx],
+    x, y = spatial.to_british_grid(lat, lon)
+    px, py = spatial.to_british_grid(demand["lat"].to_numpy(float)[idx],
                                        demand["lon"].to_numpy(float)[idx])
     return np.hypot(x - px, y - py)
 
@@ -45,7 +45,7 @@ def demand(real_settings):
 
 
 def _compare(lat, lon, demand, old):
-    new = geography.nearest_points(lat, lon, demand["lat"].to_numpy(float),
+    new = spatial.nearest_points(lat, lon, demand["lat"].to_numpy(float),
                                    demand["lon"].to_numpy(float))
     ok = old >= 0
     assert (new[~ok] == -1).all() and (new[ok] >= 0).all()

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from epu_mapper.cli import main
-from epu_mapper.geography import haversine_km
+from epu_mapper.spatial import haversine_km
 from epu_mapper.travel.estimate import estimate_pairs
 from epu_mapper.travel.od_pairs import (
     DESTINATION_OUTSIDE,

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from epu_mapper.geography import haversine_km
+from epu_mapper.spatial import haversine_km
 from epu_mapper.travel.estimate import CALIBRATED, PAIR_COLUMNS, estimate_from_km, estimate_pairs
 
 

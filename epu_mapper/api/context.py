@@ -148,9 +148,9 @@ class Context:
 def _nearest_area_index(lat: np.ndarray, lon: np.ndarray, demand: pd.DataFrame) -> np.ndarray:
     """Row of the nearest demand point for each site (-1 without coordinates).
 
-    :func:`epu_mapper.geography.nearest_points` (one spatial index, EPSG:27700).
+    :func:`epu_mapper.spatial.nearest_points` (one spatial index, EPSG:27700).
     """
-    from epu_mapper.geography import nearest_points
+    from epu_mapper.spatial import nearest_points
 
     return nearest_points(lat, lon, demand["lat"].to_numpy(float), demand["lon"].to_numpy(float))
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from epu_mapper.geography import EARTH_RADIUS_KM, haversine_km  # noqa: F401 (re-exported)
+from epu_mapper.spatial import EARTH_RADIUS_KM, haversine_km  # noqa: F401 (re-exported)
 
 #: Units kept per origin by straight-line rank (all of them while the directory has <= 100).
 DEFAULT_K = 100

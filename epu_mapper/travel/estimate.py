@@ -303,7 +303,7 @@ def estimate_pairs(
     n = len(o_lat)
     if not (len(o_lon) == len(d_lat) == len(d_lon) == n):
         raise ValueError("estimate_pairs needs four arrays of the same length")
-    from epu_mapper.geography import haversine_km
+    from epu_mapper.spatial import haversine_km
 
     ok = np.isfinite(o_lat) & np.isfinite(o_lon) & np.isfinite(d_lat) & np.isfinite(d_lon)
     straight = np.where(ok, haversine_km(o_lat, o_lon, d_lat, d_lon), np.nan)

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from epu_mapper.errors import DataDirectoryError
-from epu_mapper.geography import haversine_km
+from epu_mapper.spatial import haversine_km
 from epu_mapper.travel.estimate import EstimateParams, estimate_from_km
 
 REFERENCE_DIR = Path("travel_reference")

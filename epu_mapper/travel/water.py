@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from epu_mapper.geography import haversine_km
+from epu_mapper.spatial import haversine_km
 from epu_mapper.travel.estimate import CALIBRATED, ROUTE_ROAD, EstimateParams, estimate_from_km
 from epu_mapper.travel.water_lookup import cached_column_nodes, land_path_km, over_land_km
 from epu_mapper.travel.water_model import (  # noqa: F401  (re-exported: one import for callers)

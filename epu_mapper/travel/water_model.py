@@ -114,7 +114,7 @@ class WaterModel:
 
 def _to_bng(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # the project's one projection (a transformer per thread: pyproj's are not thread-safe)
-    from epu_mapper.geography import to_british_grid
+    from epu_mapper.spatial import to_british_grid
 
     return to_british_grid(np.asarray(lat, dtype=np.float64), np.asarray(lon, dtype=np.float64))
 
