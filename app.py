@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from epu_mapper.ui import common
+from epu_mapper.ui import frontend
 from epu_mapper.ui.pages import pages
 
 page = st.navigation(pages())
@@ -20,4 +20,4 @@ st.html("<style>[data-testid='stCaptionContainer'] {opacity: 1 !important; "
         "min-width: 0 !important;} [data-testid='stTable'] td > div {max-width: 100%;}}</style>")
 page.run()
 # Streamlit's lazily loaded chunks for charts, tables, maps (our own script, no data)
-common.preload_frontend()
+frontend.preload_frontend()

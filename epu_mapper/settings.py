@@ -77,3 +77,17 @@ def get_settings() -> Settings:
         db_url=os.environ.get("EPU_MAPPER_DB_URL", "").strip()
         or f"sqlite:///{REPO_ROOT / 'data' / 'local' / 'corrections.sqlite'}",
     )
+
+
+#: Environment variable holding the reviewer password's hash (never the password; never in the repo).
+REVIEWER_HASH_ENV = "EPU_MAPPER_REVIEWER_HASH"
+
+
+def reviewer_hash() -> str | None:
+    """The configured reviewer password hash, or None (then the review page is not shown).
+
+    Read from :data:`REVIEWER_HASH_ENV`; here rather than in :mod:`epu_mapper.upkeep` so the
+    app's menu can ask without importing the database layer.
+    """
+    value = os.environ.get(REVIEWER_HASH_ENV, "").strip()
+    return value or None

@@ -1,13 +1,16 @@
 """Distances, the British National Grid and the nearest-point search: pure NumPy (no I/O).
 
-The one projection (:func:`to_british_grid`, a transformer per thread) and the one
+The one projection (:func:`to_british_grid`, from a pool of transformers) and the one
 nearest-point search (:func:`nearest_points`, :func:`nearest_area`) the build, the api and
 the travel layer share.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,27 +43,37 @@ def haversine_km(
     return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-_THREAD = threading.local()
+_POOL: list[Any] = []
+_POOL_LOCK = threading.Lock()
 
 
-def _bng_transformer():
-    """The WGS84 -> EPSG:27700 transformer of this thread.
+@contextlib.contextmanager
+def _bng_transformer() -> Iterator[Any]:
+    """A WGS84 -> EPSG:27700 transformer, held by this thread until the block ends.
 
-    Creating one costs about 80 ms; pyproj transformers must not be shared between threads, and
-    Streamlit runs scripts in threads.
+    Creating one costs about 80 ms and pyproj transformers must not be used by two threads at
+    once. Streamlit runs every script run in a new thread, so a per-thread transformer was
+    rebuilt on every interaction; idle transformers are kept in a pool instead (one per thread
+    that ever needed one at the same time).
     """
-    tr = getattr(_THREAD, "bng", None)
+    with _POOL_LOCK:
+        tr = _POOL.pop() if _POOL else None
     if tr is None:
         from pyproj import Transformer
 
-        tr = _THREAD.bng = Transformer.from_crs(4326, 27700, always_xy=True)
-    return tr
+        tr = Transformer.from_crs(4326, 27700, always_xy=True)
+    try:
+        yield tr
+    finally:
+        with _POOL_LOCK:
+            _POOL.append(tr)
 
 
 def to_british_grid(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 points as British National Grid (EPSG:27700) easting, northing in metres."""
-    tr = _bng_transformer()
-    x, y = tr.transform(np.asarray(lon, dtype=np.float64), np.asarray(lat, dtype=np.float64))
+    with _bng_transformer() as tr:
+        x, y = tr.transform(np.asarray(lon, dtype=np.float64),
+                            np.asarray(lat, dtype=np.float64))
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
 

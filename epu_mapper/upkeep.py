@@ -209,13 +209,11 @@ def reject(cid: int, reviewer: str, reason: str, url: str | None = None) -> dict
 
 # --------------------------------------------------------------------------- reviewer password
 
-#: Environment variable holding the reviewer password's hash (never the password; never in the repo).
-REVIEWER_HASH_ENV = "EPU_MAPPER_REVIEWER_HASH"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
-    """``scrypt$N$r$p$<salt hex>$<hash hex>`` for :data:`REVIEWER_HASH_ENV`."""
+    """``scrypt$N$r$p$<salt hex>$<hash hex>`` for :data:`epu_mapper.settings.REVIEWER_HASH_ENV`."""
     if len(password) < 12:
         raise EpuMapperError("the reviewer password must be at least 12 characters long")
     salt = salt if salt is not None else os.urandom(16)
@@ -237,7 +235,3 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(digest, expected)
 
 
-def reviewer_hash() -> str | None:
-    """The configured reviewer password hash, or None (then the review page is not shown)."""
-    value = os.environ.get(REVIEWER_HASH_ENV, "").strip()
-    return value or None

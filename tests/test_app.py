@@ -280,12 +280,11 @@ def test_find_shows_when_closed_and_what_the_hours_are(fixture_app):
 
 
 def test_find_now_results_expire_at_the_next_opening_or_closing(fixture_app, monkeypatch):
-    from epu_mapper.ui import common
-    from epu_mapper.ui.pages import find
+    from epu_mapper.ui import find_results, shell
 
-    find._now_store.clear()
+    find_results._now_store.clear()
     clock = {"now": pd.Timestamp("2026-11-25 16:50").to_pydatetime()}  # Wednesday
-    monkeypatch.setattr(common, "uk_now", lambda: clock["now"])
+    monkeypatch.setattr(shell, "uk_now", lambda: clock["now"])
     calls = []
     real = api.nearest
     monkeypatch.setattr(api, "nearest", lambda *a, **k: calls.append(k["at"]) or real(*a, **k))

@@ -22,7 +22,7 @@ from test_browser_app import ARGS, CHROMIUM, POSTCODE, TIMEOUT_MS, _wait_app
 from epu_mapper import db, upkeep
 from epu_mapper.corrections import RELATIONS
 from epu_mapper.importer import read_directory
-from epu_mapper.settings import REPO_ROOT
+from epu_mapper.settings import REPO_ROOT, REVIEWER_HASH_ENV
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
@@ -41,7 +41,7 @@ def upkeep_server(real_settings, tmp_path_factory) -> Iterator[dict]:
     db_url = f"sqlite:///{folder / 'corrections.sqlite'}"
     env = {"EPU_MAPPER_DATA": str(real_settings.data_dir),
            "EPU_MAPPER_BUILD": str(real_settings.build_dir), "EPU_MAPPER_UNITS": str(units),
-           "EPU_MAPPER_DB_URL": db_url, upkeep.REVIEWER_HASH_ENV: upkeep.hash_password(PASSWORD)}
+           "EPU_MAPPER_DB_URL": db_url, REVIEWER_HASH_ENV: upkeep.hash_password(PASSWORD)}
     try:
         with app_server(env, "streamlit-upkeep-server.log") as url:
             yield {"url": url, "units": units, "db": db_url}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from epu_mapper.ui.pages import find, gaps, local
+from epu_mapper.ui import find_results
+from epu_mapper.ui.pages import gaps, local
 
 
 def test_ranked_table_worst_first_and_range():
@@ -47,7 +48,7 @@ def test_results_table_plain_text():
         "source_url": ["javascript:alert(1)"], "source_seen": [""], "hours_kind": [""],
         "out_of_hours": [""],
     })
-    out = find.results_table(units, pd.Timestamp("2026-11-25 22:00").to_pydatetime(), True)
+    out = find_results.results_table(units, pd.Timestamp("2026-11-25 22:00").to_pydatetime(), True)
     row = out.iloc[0]
     assert row["unit"] == "H1 — EPU"
     assert row["status"] == "Closed, opens tomorrow 08:00"
@@ -55,37 +56,5 @@ def test_results_table_plain_text():
     assert row["distance"] == "about 6.2 miles (9.9 km)"
     assert row["self-referral"] == "Only in some cases (see notes)"
     assert "source" not in out.columns  # the patient table carries no source links
-    out = find.results_table(units, pd.Timestamp("2026-11-25 22:00").to_pydatetime(), False)
+    out = find_results.results_table(units, pd.Timestamp("2026-11-25 22:00").to_pydatetime(), False)
     assert out.iloc[0]["status"] == "Closed, opens Thursday 08:00"
-
-
-def test_frontend_chunks_by_name_without_their_hash(tmp_path):
-    from epu_mapper.ui import common
-
-    for name in ("ArrowVegaLiteChart.C1pLU68S.js", "Metric.MSVuxtnf.js", "index.DormvYxC.js",
-                 "Metric.map", "Radio.BWQwdNIB.js.gz", "evil.<x>.js"):
-        (tmp_path / name).write_text("")
-    assert common.frontend_chunks(tmp_path, ("Metric", "ArrowVegaLiteChart", "DataFrame")) == [
-        "Metric.MSVuxtnf.js", "ArrowVegaLiteChart.C1pLU68S.js"]  # wanted order; missing left out
-    assert common.frontend_chunks(tmp_path / "missing") == []
-
-
-def test_preload_script_writes_only_chunk_names():
-    from epu_mapper.ui import common
-
-    script = common.preload_script(["Metric.MSVuxtnf.js", "x.</script><b>.js", "../../etc.js"])
-    assert '["Metric.MSVuxtnf.js"]' in script
-    assert "<b>" not in script and "etc" not in script and script.count("</script>") == 1
-    assert "import(base + n)" in script and "requestIdleCallback" in script
-
-
-def test_the_installed_streamlit_has_the_chunks_to_preload():
-    """A Streamlit upgrade that renames its lazy chunks shows here, not as a silent slowdown."""
-    from pathlib import Path
-
-    import streamlit as st
-
-    from epu_mapper.ui import common
-
-    found = common.frontend_chunks(Path(st.__file__).parent / "static" / "static" / "js")
-    assert [f.split(".")[0] for f in found] == list(common.PRELOAD_CHUNKS)

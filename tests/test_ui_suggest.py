@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from epu_mapper import db, upkeep
 from epu_mapper.importer import read_directory
-from epu_mapper.settings import REPO_ROOT
+from epu_mapper.settings import REPO_ROOT, REVIEWER_HASH_ENV
 from epu_mapper.ui import suggest
 from epu_mapper.ui.pages import page_specs
 
@@ -26,7 +26,7 @@ def upkeep_env(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'c.sqlite'}"
     monkeypatch.setenv("EPU_MAPPER_UNITS", str(units))
     monkeypatch.setenv("EPU_MAPPER_DB_URL", url)
-    monkeypatch.delenv(upkeep.REVIEWER_HASH_ENV, raising=False)
+    monkeypatch.delenv(REVIEWER_HASH_ENV, raising=False)
     yield units, url
     db.dispose(url)
 
@@ -181,7 +181,7 @@ def test_review_page_hidden_without_a_password(upkeep_env):
 
 def test_review_page_accepts_and_rejects(upkeep_env, monkeypatch):
     units, url = upkeep_env
-    monkeypatch.setenv(upkeep.REVIEWER_HASH_ENV, upkeep.hash_password(PASSWORD))
+    monkeypatch.setenv(REVIEWER_HASH_ENV, upkeep.hash_password(PASSWORD))
     assert "review" in [spec[3] for spec in page_specs()]
     a = upkeep.submit({"unit_id": "RCX70", "opening_hours": "Mo-Fr 08:00-18:00; Sa,Su off; PH off",
                        "source_url": "https://www.qehkl.nhs.uk/epu", "relation": "staff"})

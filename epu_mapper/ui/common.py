@@ -1,6 +1,7 @@
 """Streamlit glue shared by the pages.
 
-Cached context and results, the error guard, the build button, the map widget and the safety banner.
+Cached context and results, the build button and the map widget. The light glue every first
+page run needs (the error guard, the clock, the safety banner) is :mod:`epu_mapper.ui.shell`.
 
 Pages stay thin: they read widgets, call these cached wrappers around
 :mod:`epu_mapper.api`, and draw.
@@ -11,13 +12,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import re
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import folium
 import streamlit as st
@@ -29,9 +27,9 @@ from epu_mapper.errors import (
     DataDirectoryError,
     EpuMapperError,
 )
-from epu_mapper.settings import TIMEZONE, Settings, get_settings
+from epu_mapper.settings import Settings, get_settings
 from epu_mapper.ui import assets, maps, serve
-from epu_mapper.ui.format import SAFETY_MESSAGE, md_escape
+from epu_mapper.ui.format import md_escape
 
 MAP_HEIGHT = 460
 DATA_HINT = (
@@ -39,11 +37,6 @@ DATA_HINT = (
     "(for this project `../shared/data/raw` beside the repository), then restart the app "
     "(`make run` does this for you)."
 )
-
-
-def uk_now() -> datetime:
-    """Current UK local time, naive (the ``hours`` convention)."""
-    return datetime.now(ZoneInfo(TIMEZONE)).replace(tzinfo=None, second=0, microsecond=0)
 
 
 @st.cache_resource(show_spinner="Loading units, areas and travel times…", max_entries=2)
@@ -97,32 +90,8 @@ def publish_geometry(geometry: maps.PreparedGeometry, name: str,
 
 
 # ---------------------------------------------------------------------------
-# the guard
+# the build button (the guard in ``shell`` offers it)
 # ---------------------------------------------------------------------------
-
-
-def guarded(page: Callable[[], None]) -> Callable[[], None]:
-    """Run a page; user-facing errors become messages (never a traceback).
-
-    When the run ends it tells the launcher's warm-up (:func:`epu_mapper.ui.serve.page_ran`),
-    which then loads the postcode index without competing with the first page run.
-    """
-
-    @functools.wraps(page)
-    def wrapper() -> None:
-        try:
-            page()
-        except DataDirectoryError as exc:
-            st.error(f"The raw data folder is not available. {md_escape(exc)}")
-            st.info(DATA_HINT)
-        except BuildMissingError as exc:
-            offer_build(exc)
-        except EpuMapperError as exc:
-            st.error(md_escape(exc))  # messages echo what was typed: never Markdown
-        finally:
-            serve.page_ran()
-
-    return wrapper
 
 
 def offer_build(exc: BuildMissingError) -> None:
@@ -207,11 +176,6 @@ def run_build(damaged: Path | None = None) -> None:
 # ---------------------------------------------------------------------------
 
 
-def safety_banner() -> None:
-    """The plain safety message (shown on the patient page)."""
-    st.error(SAFETY_MESSAGE, icon="⚠️")
-
-
 def show_map(m: folium.Map, key: str, name: str, height: int = MAP_HEIGHT) -> None:
     """Render a folium map; panning/zooming never reruns the script.
 
@@ -242,70 +206,6 @@ def show_map(m: folium.Map, key: str, name: str, height: int = MAP_HEIGHT) -> No
     layers = maps.split_layers(m)
     st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[],
               feature_group_to_add=layers)
-
-
-#: Streamlit frontend chunks that are loaded only when an element first appears on a page (the
-#: Vega-Lite chart alone is 0.8 MB of JavaScript). Loaded ahead, when the browser is idle, they
-#: are not fetched and compiled inside the first interaction that shows such an element.
-PRELOAD_CHUNKS = ("ArrowVegaLiteChart", "DataFrame", "ComponentInstance", "Metric",
-                  "DownloadButton", "LinkButton", "Radio", "Selectbox", "StreamlitMarkdown")
-_CHUNK = re.compile(r"^([A-Za-z]+)\.[A-Za-z0-9_-]+\.js$")
-
-
-def frontend_chunks(js_dir: Path, wanted: tuple[str, ...] = PRELOAD_CHUNKS) -> list[str]:
-    """File names of the ``wanted`` chunks in Streamlit's built frontend folder.
-
-    Parameters
-    ----------
-    js_dir : Path
-        Streamlit's ``static/static/js`` folder.
-    wanted : tuple of str
-        Chunk names without their content hash (``"ArrowVegaLiteChart"``).
-
-    Returns
-    -------
-    list of str
-        E.g. ``["ArrowVegaLiteChart.C1pLU68S.js"]``, in the order of ``wanted``; a chunk not
-        found (another Streamlit version) is left out. Empty when the folder is missing.
-    """
-    try:
-        names = sorted(p.name for p in js_dir.iterdir())
-    except OSError:
-        return []
-    found = {m.group(1): n for n in names if (m := _CHUNK.match(n))}
-    return [found[w] for w in wanted if w in found]
-
-
-def preload_script(chunks: list[str]) -> str:
-    """A ``<script>`` that imports Streamlit's own ``chunks`` once the browser is idle.
-
-    The chunks are resolved next to the frontend's main module, the same URL its lazy imports
-    use, so the app later reuses the loaded modules. Only file names matching
-    :data:`_CHUNK` are written (as JSON): nothing else reaches the page.
-    """
-    names = [c for c in chunks if _CHUNK.match(c)]
-    return ("<script>(function () {"
-            "var main = document.querySelector('script[type=module][src*=\"/static/js/index.\"]');"
-            "if (!main || window.epuPreloaded) { return; } window.epuPreloaded = true;"
-            "var base = main.src.replace(/[^/]*$/, '');"
-            f"var names = {maps.safe_json(names)};"
-            "var go = function () { names.forEach(function (n) {"
-            " import(base + n).catch(function () {}); }); };"
-            "if (window.requestIdleCallback) { window.requestIdleCallback(go, {timeout: 3000}); }"
-            " else { setTimeout(go, 1000); } })();</script>")
-
-
-@functools.cache
-def _preload_html() -> str:
-    chunks = frontend_chunks(Path(st.__file__).parent / "static" / "static" / "js")
-    return preload_script(chunks) if chunks else ""
-
-
-def preload_frontend() -> None:
-    """Load the frontend chunks later interactions need (:data:`PRELOAD_CHUNKS`), ahead."""
-    html = _preload_html()
-    if html:
-        st.html(html, unsafe_allow_javascript=True)
 
 
 def base_url_path() -> str:

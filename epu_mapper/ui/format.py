@@ -22,11 +22,6 @@ from epu_mapper.levels import LEVEL_LABELS
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
-SAFETY_MESSAGE = (
-    "**If you have heavy bleeding, severe pain or feel faint: call 999 or go to A&E now.** "
-    "For advice, call NHS 111 (in Scotland NHS 24 on 111)."
-)
-
 STATE_WORDS = {"open": "Open now", "closed": "Closed", "unknown": "Hours unknown"}
 STATE_ICONS = {"open": "●", "closed": "○", "unknown": "?"}
 

@@ -1,17 +1,22 @@
-"""Start the app (``make run``): ``streamlit run app.py`` plus a warm-up at server start.
+"""Start the app (``make run``): ``streamlit run app.py`` plus a warm-up once the first page is up.
 
-Streamlit runs the app script only when the first browser session connects, so the first
-visitor would wait for the heavy imports and for the api context (units, areas, travel matrix,
-weekly open states) to load. Here a background thread does that work while the server boots
-and the browser loads the frontend; the api's context cache then serves the first session.
+Streamlit runs the app script only when the first browser session connects, so without help
+the first visitor to need data would wait for the heavy imports and for the api context
+(units, areas, travel matrix, weekly open states) to load. Here a background thread does that
+work, but only once the first page has been drawn: on a two-core machine, loading the context
+and the analysis stack (several seconds of interpreter-bound work) while the server boots and
+sends the browser its frontend made the first page take about 6.5 s instead of about 4.
 
-The warm-up first imports what the first page (Find a unit) runs (:data:`FIRST_PAGE_IMPORTS`:
-the corrections database layer behind the menu's review check is about 0.35 s of imports), then
-does what the first map needs (context, the Regional gaps page's default query, page modules). The postcode index (about 1 s of mostly interpreter-bound work, needed only once
-someone submits a postcode) is loaded :data:`POSTCODE_GRACE_S` after the first page run has
-finished (:func:`page_ran`), so it competes neither with that run nor with this server sending
-the browser the map's files; with no visitor it is loaded after :data:`POSTCODE_DELAY_S`.
-Any failure in the warm-up is ignored: the pages report it themselves.
+The first page (Find a unit) needs none of it: its first run draws a title, the safety banner
+and a form with light modules only (:mod:`epu_mapper.ui.shell`). The warm-up starts
+:data:`FIRST_PAGE_GRACE_S` after the first page run has finished (:func:`page_ran`; the browser
+is still fetching the frontend chunks that run drew), or :data:`FIRST_VISIT_WAIT_S` after the
+server started when nobody has come, and never while a page run is in progress. It loads the
+context, computes the Regional gaps page's default query, imports the page modules
+(:data:`WARM_IMPORTS`), then loads the postcode index and the water model a first postcode
+needs. A visitor whose first page needs the context before then (Regional gaps opened
+directly) loads it in their own run. Any failure in the warm-up is ignored: the pages report
+it themselves.
 
 Usage: ``python -m epu_mapper.ui.serve [streamlit run options]``.
 """
@@ -27,39 +32,42 @@ from collections.abc import Sequence
 from typing import Any
 
 from epu_mapper.settings import REPO_ROOT
+from epu_mapper.ui import frontend
 
 _warm_thread: threading.Thread | None = None
 #: The warm-up's default gaps table: (level, hour, bank_holiday, policy) -> (context, table).
 _warm_tables: dict[tuple[str, int, bool | str, str], tuple[Any, Any]] = {}
+_context_loading = threading.Event()
 _context_ready = threading.Event()
 _first_page_ran = threading.Event()
-#: Modules the first page run would import, minus Streamlit-bound ones (``streamlit_folium``
-#: declares its component when imported, which must happen inside a script run): folium's
-#: plugins are the bulk of ``streamlit_folium``'s own import time.
-WARM_IMPORTS = ("folium", "folium.plugins", "epu_mapper.ui.format", "epu_mapper.ui.maps")
-#: Modules every first page run imports (the menu's review check imports ``upkeep`` and with it
-#: SQLAlchemy; the Find page's own modules), loaded before the context so a first visitor's page
-#: does not wait for them. None declares a component.
-FIRST_PAGE_IMPORTS = ("epu_mapper.upkeep", "epu_mapper.ui.common", "epu_mapper.ui.suggest",
-                      "epu_mapper.ui.hospitals_view", "epu_mapper.ui.patient_text",
-                      # Streamlit's emoji catalogue (0.15 s), read by the safety banner's icon
-                      "streamlit.emojis")
+_runs_lock = threading.Lock()
+_runs_in_progress = 0
+#: Modules the pages import beyond the first page's light ones (``streamlit_folium`` is left
+#: out: it declares its component when imported, which must happen inside a script run;
+#: folium's plugins are the bulk of its own import time). None declares a component.
+WARM_IMPORTS = ("folium", "folium.plugins", "epu_mapper.ui.format", "epu_mapper.ui.maps",
+                "epu_mapper.ui.common", "epu_mapper.ui.find_results", "epu_mapper.upkeep")
 #: The Regional gaps page's default query (level, hour of week, policy): its first map.
 DEFAULT_GAPS = ("nhs_region", 2 * 24 + 11, "range")
-#: Longest wait for a first page run before the postcode index is loaded anyway (seconds).
-POSTCODE_DELAY_S = 30.0
-#: Pause after the first page run before loading the postcode index (seconds): the browser
-#: is still fetching the map component, Leaflet and the boundaries from this process.
-POSTCODE_GRACE_S = 3.0
+#: Longest wait for a first visitor's page run before warming up anyway (seconds).
+FIRST_VISIT_WAIT_S = 5.0
+#: Pause after the first page run before warming up (seconds): the browser is still fetching
+#: from this process the frontend chunks of the elements that run drew.
+FIRST_PAGE_GRACE_S = 2.5
+#: Longest wait for page runs in progress to end before warming up anyway (seconds).
+RUNS_WAIT_S = 30.0
 
 
 def wait_for_warm_up(timeout: float = 60.0) -> None:
-    """Block until a running warm-up has loaded the context, so it is not loaded twice at once.
+    """Block while the warm-up is loading the context, so it is not loaded twice at once.
 
-    A no-op when the app was not started through :func:`main` (e.g. ``streamlit run`` or tests).
+    Returns at once when the warm-up has not started loading it (the caller then loads it
+    itself), when it is done, and when the app was not started through :func:`main` (e.g.
+    ``streamlit run`` or tests).
     """
     thread = _warm_thread
-    if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+    if (thread is not None and thread.is_alive() and thread is not threading.current_thread()
+            and _context_loading.is_set()):
         _context_ready.wait(timeout)
 
 
@@ -88,43 +96,71 @@ def warm_gaps(ctx: Any, level: str, hour: int, bank_holiday: bool | str,
     return hit[1]
 
 
-def page_ran() -> None:
-    """Record that a page script run has finished (called by :func:`epu_mapper.ui.common.guarded`).
+def page_started() -> None:
+    """Record that a page script run has started (called by :func:`epu_mapper.ui.shell.guarded`)."""
+    global _runs_in_progress
+    with _runs_lock:
+        _runs_in_progress += 1
 
-    The warm-up waits for this before loading the postcode index, so the first session's
-    run has the interpreter to itself. Cheap and idempotent.
+
+def page_ran() -> None:
+    """Record that a page script run has finished (called by :func:`epu_mapper.ui.shell.guarded`).
+
+    The warm-up waits for the first one, so the first page is drawn with the interpreter to
+    itself. Cheap and idempotent.
     """
+    global _runs_in_progress
+    with _runs_lock:
+        _runs_in_progress = max(0, _runs_in_progress - 1)
     _first_page_ran.set()
 
 
-def warm(postcode_delay_s: float = POSTCODE_DELAY_S,
-         postcode_grace_s: float = POSTCODE_GRACE_S) -> None:
-    """Import the page dependencies and load the api context (best effort).
+def runs_in_progress() -> int:
+    """How many page script runs have started and not yet finished."""
+    with _runs_lock:
+        return _runs_in_progress
 
-    In order: the first page's modules (:data:`FIRST_PAGE_IMPORTS`), the api context and the
-    Regional gaps page's default query (:data:`DEFAULT_GAPS`, the first map's work), the page
-    modules (:data:`WARM_IMPORTS`), then, once the first page run has finished, the postcode
-    index (after a grace period). No module that declares a component is imported here (that
-    must happen in a script run), and no Streamlit cache is filled (they bind to the running
-    server); :func:`epu_mapper.api.load_context`
-    keeps its own cache (keyed by the settings and the build files' times), which the app's
-    first session then hits.
+
+def wait_for_first_page(first_visit_wait_s: float = FIRST_VISIT_WAIT_S,
+                        grace_s: float = FIRST_PAGE_GRACE_S,
+                        runs_wait_s: float = RUNS_WAIT_S) -> None:
+    """Return once the first page is drawn (plus ``grace_s``), or when nobody came in time.
+
+    In either case also wait (at most ``runs_wait_s``) for page runs in progress to end.
+    """
+    if _first_page_ran.wait(first_visit_wait_s):
+        time.sleep(grace_s)
+    deadline = time.monotonic() + runs_wait_s
+    while runs_in_progress() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def warm(first_visit_wait_s: float = FIRST_VISIT_WAIT_S,
+         grace_s: float = FIRST_PAGE_GRACE_S) -> None:
+    """Load the api context, the page modules and the postcode index (best effort).
+
+    Waits for the first page first (:func:`wait_for_first_page`). Then, in order: the api
+    context and the Regional gaps page's default query (:data:`DEFAULT_GAPS`, the first map's
+    work), the page modules (:data:`WARM_IMPORTS`), the postcode index and the water model.
+    No module that declares a component is imported here (that must happen in a script run),
+    and no Streamlit cache is filled (they bind to the running server);
+    :func:`epu_mapper.api.load_context` keeps its own cache (keyed by the settings and the
+    build files' times), which the app's sessions then hit.
 
     Parameters
     ----------
-    postcode_delay_s : float
-        Longest wait for the first page run to finish (:func:`page_ran`) before the postcode
-        index is loaded.
-    postcode_grace_s : float
-        Further pause before loading the postcode index.
+    first_visit_wait_s : float
+        Longest wait for the first page run to finish (:func:`page_ran`).
+    grace_s : float
+        Further pause after it.
     """
     try:
-        for module in FIRST_PAGE_IMPORTS:
-            importlib.import_module(module)
+        wait_for_first_page(first_visit_wait_s, grace_s)
         from epu_mapper import api
         from epu_mapper.settings import get_settings
 
         settings = get_settings()
+        _context_loading.set()
         try:
             ctx = api.load_context(settings)
             level, hour, policy = DEFAULT_GAPS
@@ -134,8 +170,6 @@ def warm(postcode_delay_s: float = POSTCODE_DELAY_S,
             _context_ready.set()
         for module in WARM_IMPORTS:
             importlib.import_module(module)
-        _first_page_ran.wait(postcode_delay_s)
-        time.sleep(postcode_grace_s)
         from epu_mapper import postcodes
 
         postcodes.get_index(settings)  # the patient page's first postcode lookup
@@ -198,10 +232,64 @@ def guard_long_paths() -> bool:
     return True
 
 
+def skip_direct_run_check() -> bool:
+    """Tell Streamlit its "run me with ``streamlit run``" check is done: this is ``streamlit run``.
+
+    Streamlit makes that check when a process draws its first element, and it walks the whole
+    call stack with :func:`inspect.stack`, reading the source of every frame: about 0.35 s
+    inside the first visitor's first page run.
+
+    Returns
+    -------
+    bool
+        True when the flag was set (False on a Streamlit without it).
+    """
+    from streamlit import delta_generator
+
+    if not hasattr(delta_generator, "_use_warning_has_been_displayed"):
+        return False
+    delta_generator._use_warning_has_been_displayed = True
+    return True
+
+
+def narrow_component_scan() -> bool:
+    """Look for Streamlit's v2 component manifests only in packages named ``streamlit…``.
+
+    At start-up Streamlit checks every installed package for such components, parsing each
+    package's metadata several times (about 0.3 s before the server answers, with this
+    project's 70-odd packages). Its own first test is the package name; the others read the
+    summary and the dependencies. This app uses no v2 component, so the name test (on the
+    ``.dist-info`` folder name, which needs no parsing) is enough: every package it names is
+    still scanned as before.
+
+    Returns
+    -------
+    bool
+        True when installed (False on a Streamlit without that scanner).
+    """
+    try:
+        from streamlit.components.v2 import manifest_scanner
+    except ImportError:
+        return False
+    if not hasattr(manifest_scanner, "_is_likely_streamlit_component_package"):
+        return False
+
+    def named_like_streamlit(dist: Any) -> bool:
+        folder = getattr(dist, "_path", None)
+        name = getattr(folder, "name", None) or dist.name or ""
+        return "streamlit" in str(name).lower()
+
+    manifest_scanner._is_likely_streamlit_component_package = named_like_streamlit
+    return True
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Start the warm-up thread, then hand over to ``streamlit run app.py``."""
     global _warm_thread
     guard_long_paths()
+    skip_direct_run_check()
+    narrow_component_scan()
+    frontend.install_index_preloads()
     args = list(sys.argv[1:] if argv is None else argv)
     _warm_thread = threading.Thread(target=warm, name="epu-warm-up", daemon=True)
     _warm_thread.start()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from epu_mapper.settings import reviewer_hash
+
 HERE = Path(__file__).resolve().parent
 #: (file, title, icon, url_path) in menu order; the first is the default page (served at ``/``).
 #: Icons are Material Symbols, which Streamlit bundles (emoji need a system font).
@@ -40,6 +42,4 @@ def page_specs() -> list[tuple[str, str, str, str]]:
 
 def _reviewing() -> bool:
     """The review page is listed only when a reviewer password hash is configured."""
-    from epu_mapper.upkeep import reviewer_hash
-
     return reviewer_hash() is not None

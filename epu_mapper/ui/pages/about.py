@@ -11,7 +11,7 @@ import streamlit as st
 
 from epu_mapper import api
 from epu_mapper.errors import EpuMapperError
-from epu_mapper.ui import common, suggest
+from epu_mapper.ui import common, shell, suggest
 from epu_mapper.ui.format import POLICIES, md_escape
 
 ATTRIBUTION = (
@@ -74,7 +74,7 @@ def _weights_table(weights: dict) -> pd.DataFrame:
     ])
 
 
-@common.guarded
+@shell.guarded
 def page() -> None:
     """Draw the About page: sources, dates, licences, travel engine, weights, limitations."""
     st.title("About the data and methods")
@@ -110,7 +110,7 @@ def page() -> None:
             + " (of the mapped units). The UK has “over 200” units: **most are missing**."
         )
 
-    suggest.directory_quality(common.uk_now().date())
+    suggest.directory_quality(shell.uk_now().date())
 
     st.subheader("Travel times")
     engine = facts.get("engine")

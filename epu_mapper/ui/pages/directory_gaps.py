@@ -12,7 +12,7 @@ import streamlit as st
 
 from epu_mapper.api.directory_gaps import directory_gaps
 from epu_mapper.csvsafe import csv_bytes
-from epu_mapper.ui import common, suggest
+from epu_mapper.ui import common, shell, suggest
 from epu_mapper.ui.format import md_escape, unit_labels
 
 LEVEL_NAMES = {"nation": "Nation", "nhs_region": "NHS England region", "icb": "ICB",
@@ -33,7 +33,7 @@ def summary_line(df: pd.DataFrame, region: str) -> str:
             f"{n_u} unit{'s' if n_u != 1 else ''} with hours to check.")
 
 
-@common.guarded
+@shell.guarded
 def page() -> None:
     """Draw the Directory gaps page."""
     st.title("Directory gaps")

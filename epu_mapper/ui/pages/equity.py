@@ -8,7 +8,7 @@ import streamlit as st
 
 from epu_mapper import api
 from epu_mapper.csvsafe import csv_bytes
-from epu_mapper.ui import common
+from epu_mapper.ui import common, shell
 from epu_mapper.ui.equity_text import (
     BY_LABELS,
     MEASURES,
@@ -31,7 +31,7 @@ DIRECTORIES = {"known": "Units in the directory",
                "with-likely": "Also likely EPU sites (hours unknown)"}
 
 
-@common.guarded
+@shell.guarded
 def page() -> None:
     """Draw the Equity page: who is far from care, by deprivation and car access."""
     st.title("Who is far from care")

@@ -10,7 +10,7 @@ import streamlit as st
 
 from epu_mapper import api
 from epu_mapper.settings import NATIONS
-from epu_mapper.ui import common, completeness, downloads, maps, serve
+from epu_mapper.ui import common, completeness, downloads, maps, serve, shell
 from epu_mapper.ui.format import (
     LEVELS,
     METRIC_BY_KEY,
@@ -159,7 +159,7 @@ def ranked_table(table: pd.DataFrame, metric_key: str, policy: str = "exclude") 
     return out.reset_index(drop=True)
 
 
-@common.guarded
+@shell.guarded
 def page() -> None:
     """Draw the Regional gaps page: access statistics by region at one time, map and table."""
     st.title("Regional gaps")

@@ -16,7 +16,7 @@ import streamlit as st
 
 from epu_mapper import api
 from epu_mapper.csvsafe import csv_bytes
-from epu_mapper.ui import common, maps, suggest
+from epu_mapper.ui import common, maps, shell, suggest
 from epu_mapper.ui.format import (
     DAYS,
     LEVELS,
@@ -125,7 +125,7 @@ def _units_section(units: pd.DataFrame, week: np.ndarray, today: date, region: s
     st.caption("Grey = hours unknown (not the same as closed). Typical week, no bank holiday.")
 
 
-@common.guarded
+@shell.guarded
 def page() -> None:
     """Draw the Local provision page: one region's units, timetable and coverage by hour."""
     st.title("Local provision")
@@ -145,7 +145,7 @@ def page() -> None:
     result = _local(common.ctx_key(), level, code, policy)
     units, week, coverage = result.units, result.week, result.coverage_by_hour
     hospitals = result.hospitals_without_unit
-    today = common.uk_now().date()
+    today = shell.uk_now().date()
 
     st.subheader(f"Units in {md_escape(names[code])}")
     if units.empty:

@@ -17,8 +17,8 @@ import streamlit as st
 from epu_mapper import db, upkeep
 from epu_mapper.corrections import RELATIONS
 from epu_mapper.errors import EpuMapperError
-from epu_mapper.settings import get_settings
-from epu_mapper.ui import common
+from epu_mapper.settings import REVIEWER_HASH_ENV, get_settings, reviewer_hash
+from epu_mapper.ui import shell
 from epu_mapper.ui.format import md_escape
 
 MAX_ATTEMPTS = 5
@@ -90,14 +90,14 @@ def _card(rec: dict[str, Any], reviewer: str) -> None:
             _decide(rec, reviewer)
 
 
-@common.guarded
+@shell.guarded
 def page() -> None:
     """Draw the Review page: suggested directory corrections to accept or reject."""
     st.title("Review suggested corrections")
-    stored = upkeep.reviewer_hash()
+    stored = reviewer_hash()
     if not stored:
         st.info("Reviewing is switched off: no reviewer password is configured "
-                f"({upkeep.REVIEWER_HASH_ENV}).")
+                f"({REVIEWER_HASH_ENV}).")
         return
     if not _sign_in(stored):
         return

@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from epu_mapper import api
-from epu_mapper.ui import common, maps
+from epu_mapper.ui import common, maps, shell
 from epu_mapper.ui.equity_text import effect_lines
 from epu_mapper.ui.format import LEVELS, POLICIES, how_label, md_escape, unit_labels
 from epu_mapper.ui.hours_editor import hours_editor
@@ -47,7 +47,7 @@ def _units(key: str) -> pd.DataFrame:  # noqa: ARG001 - key: the build stamp, pa
     return common.context().mapped
 
 
-@common.guarded
+@shell.guarded
 def page() -> None:
     """Draw the Scenarios page: what-if hours changes and the greedy ranking."""
     st.title("Scenarios")

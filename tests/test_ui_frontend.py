@@ -1,0 +1,109 @@
+"""Streamlit's browser chunks fetched ahead: the first page's preload links, later pages' imports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from urllib.request import urlopen
+
+from epu_mapper.settings import REPO_ROOT
+from epu_mapper.ui import frontend
+
+
+def test_frontend_chunks_by_name_without_their_hash(tmp_path):
+    for name in ("ArrowVegaLiteChart.C1pLU68S.js", "Metric.MSVuxtnf.js", "index.DormvYxC.js",
+                 "Metric.map", "Radio.BWQwdNIB.js.gz", "evil.<x>.js"):
+        (tmp_path / name).write_text("")
+    assert frontend.frontend_chunks(tmp_path, ("Metric", "ArrowVegaLiteChart", "DataFrame")) == [
+        "Metric.MSVuxtnf.js", "ArrowVegaLiteChart.C1pLU68S.js"]  # wanted order; missing left out
+    assert frontend.frontend_chunks(tmp_path / "missing") == []
+
+
+def test_preload_script_writes_only_chunk_names():
+    script = frontend.preload_script(["Metric.MSVuxtnf.js", "x.</script><b>.js", "../../etc.js"])
+    assert '["Metric.MSVuxtnf.js"]' in script
+    assert "<b>" not in script and "etc" not in script and script.count("</script>") == 1
+    assert "import(base + n)" in script and "requestIdleCallback" in script
+    assert "setTimeout(idle, 3000)" in script  # after the first page's own chunks
+
+
+def test_the_installed_streamlit_has_the_chunks_to_preload():
+    """A Streamlit upgrade that renames its lazy chunks shows here, not as a silent slowdown."""
+    found = frontend.frontend_chunks(frontend.JS_DIR)
+    assert [f.split(".")[0] for f in found] == list(frontend.PRELOAD_CHUNKS)
+    found = frontend.frontend_chunks(frontend.JS_DIR, frontend.FIRST_PAGE_CHUNKS)
+    assert [f.split(".")[0] for f in found] == list(frontend.FIRST_PAGE_CHUNKS)
+
+
+def test_chunk_closure_follows_static_imports_once(tmp_path):
+    (tmp_path / "A.1.js").write_text('import{a as e}from"./B.2.js";import"./C.3.js";'
+                                     'const x=()=>import("./Lazy.4.js");')
+    (tmp_path / "B.2.js").write_text('import{t}from "./C.3.js";import{r}from"./A.1.js";')
+    (tmp_path / "C.3.js").write_text("export const t=1;")
+    assert frontend.chunk_closure(tmp_path, ["A.1.js"]) == ["A.1.js", "B.2.js", "C.3.js"]
+    assert frontend.chunk_closure(tmp_path, ["Missing.9.js"]) == ["Missing.9.js"]
+
+
+def test_the_first_page_closure_on_the_installed_streamlit():
+    files = frontend.chunk_closure(
+        frontend.JS_DIR, frontend.frontend_chunks(frontend.JS_DIR, frontend.FIRST_PAGE_CHUNKS))
+    names = {f.split(".")[0] for f in files}
+    assert {"TextInput", "TextField", "Radio", "Checkbox", "NumberInput", "Html"} <= names
+    assert all((frontend.JS_DIR / f).is_file() for f in files)
+
+
+def test_index_with_preloads_adds_only_new_chunk_links():
+    html = ('<html><head><script type="module" src="./static/js/index.X1.js"></script>'
+            "</head><body></body></html>")
+    out = frontend.index_with_preloads(html, ["index.X1.js", "Radio.B2.js", "x\"><b>.js"])
+    assert out.count('rel="modulepreload"') == 1
+    assert '<link rel="modulepreload" crossorigin href="./static/js/Radio.B2.js"></head>' in out
+    assert "<b>" not in out
+    assert frontend.index_with_preloads("<p>no head</p>", ["Radio.B2.js"]) == "<p>no head</p>"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_the_launcher_serves_every_page_with_the_first_page_chunks_preloaded(tmp_path):
+    """The real server (``python -m epu_mapper.ui.serve``): ``/`` and a page path answer with
+    Streamlit's HTML plus the preload links; a chunk itself is served unchanged."""
+    port = _free_port()
+    env = {**os.environ, "EPU_MAPPER_BUILD": str(tmp_path / "no-build")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "epu_mapper.ui.serve", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
+        expected = frontend.chunk_closure(
+            frontend.JS_DIR, frontend.frontend_chunks(frontend.JS_DIR, frontend.FIRST_PAGE_CHUNKS))
+        for path in ("/", "/gaps"):
+            with urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+                body = response.read().decode()
+                assert response.headers["Content-Type"].startswith("text/html")
+                assert response.headers["Cache-Control"] == "no-cache"
+            for name in expected:
+                assert f"/static/js/{name}" in body
+            assert body.count("<title>") == 1
+        chunk = expected[0]
+        with urlopen(f"http://127.0.0.1:{port}/static/js/{chunk}", timeout=10) as response:
+            assert response.read() == (frontend.JS_DIR / chunk).read_bytes()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
