@@ -1,15 +1,14 @@
 """Distances, the British National Grid and the nearest-point search: pure NumPy (no I/O).
 
-The one projection (:func:`to_british_grid`, from a pool of transformers) and the one
+The one projection (:func:`to_british_grid`, on one worker thread) and the one
 nearest-point search (:func:`nearest_points`, :func:`nearest_area`) the build, the api and
 the travel layer share.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -43,38 +42,30 @@ def haversine_km(
     return 2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-_POOL: list[Any] = []
-_POOL_LOCK = threading.Lock()
+#: The one thread that runs WGS84 -> EPSG:27700 transforms. pyproj keeps a private copy of a
+#: transformer's internal state per thread and builds it (about 80 ms) the first time a thread
+#: transforms; Streamlit runs every script run in a new thread, so transforming in the caller's
+#: thread paid that on every interaction. Here it is paid once.
+_BNG_WORKER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="epu-bng")
 
 
-@contextlib.contextmanager
-def _bng_transformer() -> Iterator[Any]:
-    """A WGS84 -> EPSG:27700 transformer, held by this thread until the block ends.
+@functools.cache
+def _bng_transformer() -> Any:
+    """The WGS84 -> EPSG:27700 transformer (used only from :data:`_BNG_WORKER`)."""
+    from pyproj import Transformer
 
-    Creating one costs about 80 ms and pyproj transformers must not be used by two threads at
-    once. Streamlit runs every script run in a new thread, so a per-thread transformer was
-    rebuilt on every interaction; idle transformers are kept in a pool instead (one per thread
-    that ever needed one at the same time).
-    """
-    with _POOL_LOCK:
-        tr = _POOL.pop() if _POOL else None
-    if tr is None:
-        from pyproj import Transformer
+    return Transformer.from_crs(4326, 27700, always_xy=True)
 
-        tr = Transformer.from_crs(4326, 27700, always_xy=True)
-    try:
-        yield tr
-    finally:
-        with _POOL_LOCK:
-            _POOL.append(tr)
+
+def _transform(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x, y = _bng_transformer().transform(lon, lat)
+    return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
 
 def to_british_grid(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """WGS84 points as British National Grid (EPSG:27700) easting, northing in metres."""
-    with _bng_transformer() as tr:
-        x, y = tr.transform(np.asarray(lon, dtype=np.float64),
-                            np.asarray(lat, dtype=np.float64))
-    return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    return _BNG_WORKER.submit(_transform, np.asarray(lon, dtype=np.float64),
+                              np.asarray(lat, dtype=np.float64)).result()
 
 
 def nearest_points(

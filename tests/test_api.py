@@ -341,3 +341,26 @@ def test_gaps_finds_the_nearest_open_unit_once_per_policy(ctx, monkeypatch):
     monkeypatch.setattr(gap_stats, "_nearest_at", counted)
     api.gaps(ctx, "icb", at="2026-11-25T10:00", policy="range")
     assert sorted(calls) == ["always", "exclude"]
+
+
+def test_gaps_whole_week_columns_are_computed_once_and_equal_a_fresh_context(ctx, tmp_path):
+    """The whole-week statistics do not depend on the hour: after the first query they come
+    from the context's cache, equal to what a context that never ran a query computes."""
+    import pandas.testing as pdt
+
+    week_cols = ["hours_covered", "pct_all_week_within", "pct_within_weekday_day",
+                 "pct_within_night", "nice_7day", "nice_7day_pass"]
+    first = api.gaps(ctx, "icb", hour_of_week=3, policy="range", self_referral=True)
+    calls: list[str] = []
+    real = api_context.cov.week_summary
+    api_context.cov.week_summary = lambda *a, **k: calls.append("x") or real(*a, **k)
+    try:
+        later = api.gaps(ctx, "icb", hour_of_week=100, policy="range", self_referral=True)
+    finally:
+        api_context.cov.week_summary = real
+    assert calls == []  # no recomputation at the new hour
+    fresh = api.gaps(tiny_context(tmp_path / "fresh", shuffled=True), "icb", hour_of_week=100,
+                     policy="range", self_referral=True)
+    cols = [f"{c}_{p}" for c in week_cols for p in ("exclude", "always")]
+    pdt.assert_frame_equal(later[cols], fresh[cols])
+    pdt.assert_frame_equal(first[cols], later[cols])

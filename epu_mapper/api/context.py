@@ -110,6 +110,27 @@ class Context:
             )
         return self._cache[key]
 
+    def week_summary(
+        self, level: str, policy: str, flt: tuple[bool, float | None] | None = None
+    ) -> pd.DataFrame:
+        """:func:`coverage.week_summary` of a level under ``policy`` (cached).
+
+        The same at every hour, so a time-of-week change does not recompute it.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per region of :meth:`groups` (see :func:`coverage.week_summary`); shared
+            between calls, so callers must not modify it.
+        """
+        key = ("week_summary", level, policy, flt)
+        if key not in self._cache:
+            g, uniq = self.groups(level)
+            self._cache[key] = cov.week_summary(self.nearest_week(policy, flt).minutes,
+                                                self.weights, g, len(uniq),
+                                                reach=self.reach_minutes)
+        return self._cache[key]
+
     def groups(self, level: str) -> tuple[np.ndarray, np.ndarray]:
         """``(codes (n_areas,), region_codes)`` for a level (cached)."""
         key = ("groups", level)

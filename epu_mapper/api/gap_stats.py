@@ -48,9 +48,7 @@ def _gaps_one(
     g, uniq = ctx.groups(level)
     values = _nearest_at(ctx, slot, when, policy, flt)
     st = cov.slot_statistics(values, ctx.weights, g, len(uniq), ctx.settings.travel_bands)
-    ws = cov.week_summary(ctx.nearest_week(policy, flt).minutes, ctx.weights, g, len(uniq),
-                          reach=ctx.reach_minutes)
-    ws = ws.rename(columns={"hours_per_week_within": "hours_covered", "nice_7day_pct": "nice_7day"})
+    ws = ctx.week_summary(level, policy, flt).rename(columns={"hours_per_week_within": "hours_covered", "nice_7day_pct": "nice_7day"})
     out = pd.concat([st.drop(columns="weight"), ws], axis=1)
     return out.reset_index(drop=True), values
 
