@@ -300,3 +300,28 @@ def test_split_layers_keeps_only_what_never_changes_on_the_map():
     assert "fitBounds([[50.0,-5.0],[55.0,1.0]])" in layers_a
     # a legend inside the group is added to and removed from the map with the group
     assert "onRemove: function(m){ m.removeControl(ctl); }" in layers_a
+
+
+def test_layers_render_as_plain_markup_the_same_page_as_brancas_template_route(monkeypatch):
+    """Our layers add their rendered parts as plain markup: the page is the one branca's own
+    route (each part compiled again as a Jinja template) gives, except that data which looks
+    like template syntax stays literal text instead of being evaluated."""
+    from branca.element import MacroElement
+
+    def page(tip: str) -> str:
+        m = maps.base_map(bounds=((50.0, -5.0), (55.0, 1.0)))
+        values = pd.DataFrame({"region_code": ["A", "B"], "value": [10.0, 80.0],
+                               "text": [tip, "eighty"]})
+        maps.add_choropleth(m, maps.prepare_geometry(GEOJSON), values,
+                            maps.make_bins([0, 50, 100]), "% within 60 min")
+        m.add_child(maps.MapName("Map: test"))
+        return m.get_root().render()
+
+    fast = page("ten")
+    monkeypatch.setattr(maps.LayerMacro, "render", MacroElement.render)
+    slow = page("ten")
+    strip = re.compile(r"[0-9a-f]{32}")  # element ids differ between the two maps
+    assert strip.sub("", fast) == strip.sub("", slow)
+    monkeypatch.undo()
+    literal = page("{{ 7 * 7 }}")
+    assert "Co: {{ 7 * 7 }}" in literal and "Co: 49" not in literal  # branca's route gives 49

@@ -55,8 +55,10 @@ def context() -> Any:
     return _load_context(ctx_key())
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def _prepared(level: str, _key: str) -> maps.PreparedGeometry:
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _prepared(level: str, key: str) -> maps.PreparedGeometry:  # noqa: ARG001 - key: the build stamp, part of the cache key
+    # a shared resource, not copied data: the geometry is immutable (a frozen dataclass of
+    # strings and tuples), and cache_data unpickled its hundreds of kilobytes on every run
     return maps.prepare_geometry(api.boundaries(level, get_settings()))
 
 

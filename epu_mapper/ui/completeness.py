@@ -14,7 +14,7 @@ from typing import Any
 
 import folium
 import pandas as pd
-from branca.element import MacroElement, Template
+from branca.element import Template
 
 from epu_mapper.ui import maps
 
@@ -63,7 +63,7 @@ def completeness_columns(table: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={"completeness": "directory complete %"})
 
 
-class IncompleteLayer(MacroElement):
+class IncompleteLayer(maps.LayerMacro):
     """Dashed outlines of the regions whose figures rest on incomplete data (no fill)."""
 
     _template = Template(maps._LOAD_MACRO + """

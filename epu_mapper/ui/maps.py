@@ -140,7 +140,43 @@ function(draw){ draw({{ this.geometry_json }}); }
 """
 
 
-class PointsLayer(MacroElement):
+class _Markup(Element):
+    """Markup already rendered: added to the map's page as it is.
+
+    branca adds each rendered part of a macro element as ``Element(text)``, which compiles the
+    text as a new Jinja template on every render (for a choropleth, its class list and labels):
+    tens of milliseconds per map and script run, for nothing.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._text = text
+
+    def render(self, **kwargs: Any) -> str:  # noqa: ARG002 - branca's render signature
+        return self._text
+
+
+class LayerMacro(MacroElement):
+    """A macro element that adds its rendered parts to the page as plain markup.
+
+    Its ``header``, ``html`` and ``script`` macros are rendered once and added as
+    :class:`_Markup`, not compiled again as templates.
+    """
+
+    def render(self, **kwargs: Any) -> None:
+        """Add the rendered parts to the root figure, then render the children."""
+        figure = self.get_root()
+        parts = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            macro = parts.get(part)
+            if macro is not None:
+                getattr(figure, part).add_child(_Markup(macro(self, kwargs)),
+                                                name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+
+
+class PointsLayer(LayerMacro):
     """Circle markers on the map's canvas renderer from one compact JSON array.
 
     Each point is ``[lat, lon, style_index, tooltip_text]``; ``styles`` is a list of
@@ -177,7 +213,7 @@ class PointsLayer(MacroElement):
         self.styles_json = safe_json(styles)
 
 
-class ChoroplethLayer(MacroElement):
+class ChoroplethLayer(LayerMacro):
     """Polygons coloured by class, with text-only tooltips.
 
     The geometry arrives pre-serialised (:func:`prepare_geometry`, cached per level);
@@ -262,7 +298,7 @@ def prepare_geometry(geojson: dict[str, Any]) -> PreparedGeometry:
     return PreparedGeometry(tuple(codes), tuple(names), safe_json(data), geojson_bounds(geojson))
 
 
-class OutlineLayer(MacroElement):
+class OutlineLayer(LayerMacro):
     """Boundary outlines (no fill): an offline background for point maps."""
 
     _template = Template(_LOAD_MACRO + """
@@ -295,7 +331,7 @@ class OutlineLayer(MacroElement):
 _MAP_OF_JS = "function(h){ return h && h.getContainer ? h : window.map; }"
 
 
-class MapName(MacroElement):
+class MapName(LayerMacro):
     """The map's accessible name (what it shows), for screen readers.
 
     Set, as plain text, on the frame the map is drawn in (its ``title``, which is the frame's
@@ -333,7 +369,7 @@ def map_name(m: folium.Map) -> str | None:
     return names[-1] if names else None
 
 
-class Legend(MacroElement):
+class Legend(LayerMacro):
     """A legend control built from text nodes (title + colour swatches)."""
 
     _template = Template(
@@ -382,7 +418,7 @@ class Legend(MacroElement):
         self.items_json = safe_json([[c, str(t), bool(round_swatches)] for c, t in items])
 
 
-class FitView(MacroElement):
+class FitView(LayerMacro):
     """Fit the map to ``((south, west), (north, east))`` (also from inside a feature group)."""
 
     _template = Template(
