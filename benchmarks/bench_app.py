@@ -16,7 +16,10 @@ Run: ``.venv/bin/pytest benchmarks/bench_app.py --benchmark-only -s``
 * **Every interaction <= 0.5 s in the browser** (``test_browser_interactions``): one warm server
   (its warm-up finished), one Chromium; each interaction is timed from the click until the
   page shows its new content and Streamlit is idle, median of 3 rounds with new inputs each
-  round (no result cache hit): Find (a new postcode), Find "Show more", Regional gaps (a new
+  round (no result cache hit). The clock is the page's own: from the click's ``pointerdown``
+  event to the first frame that shows the new content with Streamlit idle (see ``_timed``);
+  the wall-clock time around Playwright's click and locator waits, whose queries run in the
+  page on every frame, is printed beside it. Interactions: Find (a new postcode), Find "Show more", Regional gaps (a new
   time-of-week preset), Regional gaps map view (bound/width), Scenarios (apply a ranked unit),
   and switching page.
 * **Slider change <= 300 ms of server time.** ``test_slider_change_server_time``: with the app
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import os
 import shutil
 import signal
@@ -211,13 +215,60 @@ _IDLE_JS = ("() => !document.querySelector('[data-testid=\"stStatusWidget\"] "
 POSTCODES = ("LE15 6RB", "CB2 0QQ", "OX3 9DU", "NG7 2UH")
 
 
-def _timed(page, act, ready) -> float:
-    """Seconds from ``act()`` until ``ready()`` returns and Streamlit is idle."""
+#: Installed in the page before each interaction: the time of the click (the pointerdown
+#: event's own timestamp) and of the first animation frame in which ``shown()`` holds and
+#: Streamlit is idle, both on the page's clock. ``shown`` reads ``textContent`` only (no forced
+#: layout), once per frame and only in frames after the page changed.
+_WATCH_JS = """(shown) => {
+  const test = new Function('return (' + shown + ')();');
+  const idle = () => !document.querySelector(
+    '[data-testid="stStatusWidget"] [data-testid="stStatusWidgetRunningIcon"]');
+  const w = window.__epuWatch = {click: null, shown: null};
+  document.addEventListener('pointerdown', e => { if (w.click === null) w.click = e.timeStamp; },
+                            {capture: true, once: true});
+  let queued = false;
+  const check = () => {
+    queued = false;
+    if (w.shown === null && w.click !== null && test() && idle()) {
+      w.shown = performance.now(); obs.disconnect();
+    }
+  };
+  const obs = new MutationObserver(() => {
+    if (!queued) { queued = true; requestAnimationFrame(check); } });
+  obs.observe(document.body, {childList: true, subtree: true, characterData: true,
+                              attributes: true});
+}"""
+
+
+def _text_shown(text: str) -> str:
+    """The page-side test of :data:`_WATCH_JS`: ``text`` is in the document."""
+    return f"() => document.body.textContent.includes({json.dumps(text)})"
+
+
+def _timed(page, act, shown: str, ready) -> tuple[float, float]:
+    """One interaction, timed twice (seconds).
+
+    * **in the page** (the figure asserted): from the click's ``pointerdown`` event until the
+      first frame that shows the new content (``shown``, see :data:`_WATCH_JS`) with Streamlit
+      idle, on the page's own clock. Playwright waits meanwhile with a slow poll (100 ms), so
+      its own work stays off the page's main thread.
+    * **wall clock** (printed for comparison): from calling ``act()`` (Playwright's click:
+      locating, scrolling, stability checks) until ``ready()`` (a Playwright locator wait)
+      returns and Streamlit is idle; both waits run Playwright's queries in the page on every
+      frame, on the same two cores.
+
+    ``ready()`` is also the functional check: the new content is really there and visible.
+    """
+    page.evaluate(_WATCH_JS, shown)
     t0 = time.perf_counter()
     act()
+    page.wait_for_function("() => window.__epuWatch.shown !== null", polling=100,
+                           timeout=60_000)
     ready()
     page.wait_for_function(_IDLE_JS, timeout=60_000)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    click, shown_at = page.evaluate("() => [window.__epuWatch.click, window.__epuWatch.shown]")
+    return (shown_at - click) / 1000.0, wall
 
 
 def test_browser_interactions(env):
@@ -233,6 +284,12 @@ def test_browser_interactions(env):
         start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     times: dict[str, list[float]] = {}
+    wall_times: dict[str, list[float]] = {}
+
+    def _record(into: dict[str, list[float]], name: str, timing: tuple[float, float]) -> None:
+        into.setdefault(name, []).append(timing[0])
+        wall_times.setdefault(name, []).append(timing[1])
+
     profile = tempfile.mkdtemp(prefix="epu-bench-")
     try:
         deadline = time.monotonic() + 90
@@ -261,31 +318,34 @@ def test_browser_interactions(env):
             page.wait_for_function(_IDLE_JS)
             for rnd, postcode in enumerate(POSTCODES[:3]):
                 page.get_by_label("Your postcode").fill(postcode)
-                times.setdefault("find: new postcode", []).append(_timed(
+                _record(times, "find: new postcode", _timed(
                     page, lambda: page.get_by_role("button", name="Find units").click(),
+                    _text_shown(f"Units nearest {postcode}"),
                     lambda pc=postcode: page.get_by_text(f"Units nearest {pc}").wait_for()))
                 more = page.get_by_role("button", name="more units")
                 if more.count():
-                    times.setdefault("find: show more", []).append(_timed(
+                    _record(times, "find: show more", _timed(
                         page, more.first.click,
+                        "() => [...document.querySelectorAll('a')].filter("
+                        "a => a.textContent.trim() === 'Directions').length >= 5",
                         lambda: page.get_by_role("link", name="Directions").nth(4).wait_for()))
                 del rnd
-            times["switch page: find -> gaps"] = []
             presets = ("Weekday 20:00", "Saturday 10:00", "Sunday 03:00")
             for preset in presets:
                 page.goto(f"{url}/")
                 page.get_by_label("Your postcode").wait_for()
                 page.wait_for_function(_IDLE_JS)
-                times["switch page: find -> gaps"].append(_timed(
+                _record(times, "switch page: find -> gaps", _timed(
                     page, lambda: page.get_by_role("link", name="Regional gaps").click(),
+                    _text_shown("Ranked, worst first"),
                     lambda: page.get_by_text("Ranked, worst first").wait_for()))
-                times.setdefault("gaps: time of week", []).append(_timed(
+                ranked = f"Ranked, worst first — % within 60 min of an open unit — {preset}"
+                _record(times, "gaps: time of week", _timed(
                     page, lambda p=preset: page.get_by_text(p, exact=True).first.click(),
-                    lambda p=preset: page.get_by_text(f"Ranked, worst first — "
-                                                      f"% within 60 min of an open unit — {p}")
-                    .wait_for()))
-                times.setdefault("gaps: map view", []).append(_timed(
+                    _text_shown(ranked), lambda r=ranked: page.get_by_text(r).wait_for()))
+                _record(times, "gaps: map view", _timed(
                     page, lambda: page.get_by_text("Width of the range").first.click(),
+                    _text_shown("Map: Width of the range"),
                     lambda: page.get_by_text("Map: Width of the range").wait_for()))
             for k in range(3):
                 page.goto(f"{url}/scenarios")
@@ -298,8 +358,9 @@ def test_browser_interactions(env):
                         page.keyboard.press("ArrowDown")
                     page.keyboard.press("Enter")
                     page.wait_for_function(_IDLE_JS)
-                times.setdefault("scenarios: try a ranked unit", []).append(_timed(
+                _record(times, "scenarios: try a ranked unit", _timed(
                     page, lambda: page.get_by_role("button", name="Try this unit").click(),
+                    _text_shown("Person-hours gained per week"),
                     lambda: page.get_by_text("Person-hours gained per week").wait_for()))
             ctx.close()
     finally:
@@ -311,9 +372,13 @@ def test_browser_interactions(env):
             os.killpg(proc.pid, signal.SIGKILL)
         shutil.rmtree(profile, ignore_errors=True)
     medians = {name: sorted(v)[len(v) // 2] for name, v in times.items() if v}
-    print(f"\nbrowser interactions (1-min load average {os.getloadavg()[0]:.2f}):")
+    print(f"\nbrowser interactions, click -> new content shown and Streamlit idle, in the page"
+          f" (wall clock with Playwright's click and waits in brackets; 1-min load average"
+          f" {os.getloadavg()[0]:.2f}):")
     for name, v in times.items():
-        print(f"  {name}: {', '.join(f'{t:.2f}' for t in v)} s; median {medians.get(name, 0):.2f} s")
+        walls = ", ".join(f"{t:.2f}" for t in wall_times[name])
+        print(f"  {name}: {', '.join(f'{t:.2f}' for t in v)} s; median {medians.get(name, 0):.2f} s"
+              f" (wall {walls})")
     slow = {name: m for name, m in medians.items() if m > INTERACTION_S}
     assert not slow, slow
 

@@ -58,3 +58,14 @@ def test_results_table_plain_text():
     assert "source" not in out.columns  # the patient table carries no source links
     out = find_results.results_table(units, pd.Timestamp("2026-11-25 22:00").to_pydatetime(), False)
     assert out.iloc[0]["status"] == "Closed, opens Thursday 08:00"
+
+
+def test_the_results_announcement_script_writes_only_safe_text():
+    script = find_results.announce_script("3 units found</script><img src=x onerror=alert(1)>", 7)
+    # only letters, digits, spaces, commas and full stops reach the page: no tag, no quote
+    assert script.count("</script>") == 1 and "<img" not in script
+    assert "live.textContent = '3 units foundscriptimg srcx onerroralert1'" in script
+    assert "/* search 7 */" in script and find_results.RESULTS_ID in script
+    assert "scrollIntoView" in script and "aria-live" in script
+    # it stops moving the page as soon as the person scrolls, taps or types
+    assert all(event in script for event in ("'wheel'", "'touchstart'", "'keydown'"))

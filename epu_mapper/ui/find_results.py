@@ -86,38 +86,60 @@ def _nearest_now(key: str, postcode: str, now: datetime, self_referral: bool,
     return result
 
 
-def _announce_and_scroll(message: str, nonce: int) -> None:
-    """Move the results heading into view and focus it.
+def announce_script(message: str, nonce: int) -> str:
+    """The ``<script>`` that brings the results into view and announces them.
 
-    Announce ``message`` in a polite live region. Runs once per search (``nonce``), not on later
+    It focuses the results heading, scrolls it to the top of the screen, and puts ``message``
+    in a polite live region. The cards below the heading are still arriving when it first
+    runs (so the page may not yet be long enough to scroll that far): it scrolls again as they
+    arrive, for about a second, and stops at once if the person scrolls, taps or types.
+
+    Only letters, digits, spaces, commas and full stops of ``message`` are written; ``nonce``
+    (an int) makes each search's script new, so it runs once per search and not on later
     reruns.
     """
-    import streamlit.components.v1 as components
-
     safe = "".join(ch for ch in message if ch.isalnum() or ch in " ,.")
-    components.html(f"""<script>
-/* search {nonce} */
-const doc = window.parent.document;
-let live = doc.getElementById('epu-live');
+    return f"""<script>
+/* search {int(nonce)} */
+(function () {{
+let live = document.getElementById('epu-live');
 if (!live) {{
-  live = doc.createElement('div'); live.id = 'epu-live';
+  live = document.createElement('div'); live.id = 'epu-live';
   live.setAttribute('role', 'status'); live.setAttribute('aria-live', 'polite');
   live.style.cssText = 'position:absolute;width:1px;height:1px;overflow:hidden;'
     + 'clip:rect(0 0 0 0);white-space:nowrap;';
-  doc.body.appendChild(live);
+  document.body.appendChild(live);
 }}
 live.textContent = '';
-setTimeout(() => {{ live.textContent = '{safe}'; }}, 150);
+setTimeout(function () {{ live.textContent = '{safe}'; }}, 150);
+let userMoved = false;
+const stop = function () {{ userMoved = true; }};
+['wheel', 'touchstart', 'keydown', 'mousedown'].forEach(function (t) {{
+  window.addEventListener(t, stop, {{capture: true, once: true, passive: true}}); }});
+let focused = false;
 function go(tries) {{
-  const h = doc.getElementById('{RESULTS_ID}');
+  if (userMoved) {{ return; }}
+  const h = document.getElementById('{RESULTS_ID}');
   if (h) {{
-    h.setAttribute('tabindex', '-1');
     h.scrollIntoView({{block: 'start'}});
-    h.focus({{preventScroll: true}});
-  }} else if (tries > 0) {{ setTimeout(() => go(tries - 1), 100); }}
+    if (!focused) {{
+      h.setAttribute('tabindex', '-1'); h.focus({{preventScroll: true}}); focused = true;
+    }}
+  }}
+  if (tries > 0) {{ setTimeout(function () {{ go(tries - 1); }}, 100); }}
 }}
-go(40);
-</script>""", height=0)
+go(12);
+}})();
+</script>"""
+
+
+def _announce_and_scroll(message: str, nonce: int) -> None:
+    """Bring the results into view, focus them and announce ``message`` (once per search).
+
+    The script runs in the page itself (``st.html``): a component frame would build a new
+    document for every search (about 0.05-0.1 s of the browser's time per search here).
+    """
+    st.html(announce_script(message, nonce), unsafe_allow_javascript=True)
 
 
 def _unit_card(row: pd.Series, rank: int, at: datetime, is_now: bool,
