@@ -50,7 +50,10 @@ def no_unit_sentences(table: pd.DataFrame) -> list[str]:
     if len(rows) > 6:
         names = ", ".join(rows["region_name"].astype(str).head(6)) + f" and {len(rows) - 6} more"
         return [no_unit_note(names)]
-    return [no_unit_note(str(r.region_name), str(r.nation)) for r in rows.itertuples()]
+    # two columns only: a gaps table has a couple of hundred, and tuples of all of them
+    # cost 20 ms a run
+    return [no_unit_note(str(name), str(nation)) for name, nation
+            in zip(rows["region_name"], rows["nation"], strict=True)]
 
 
 def completeness_columns(table: pd.DataFrame) -> pd.DataFrame:
