@@ -72,6 +72,7 @@ def _record_warm_up(monkeypatch) -> list[str]:
     monkeypatch.setattr(api, "gaps", lambda ctx, level, **kw: calls.append(f"gaps {level}"))
     monkeypatch.setattr(postcodes, "get_index", lambda settings=None: calls.append("postcodes"))
     monkeypatch.setattr(water, "load_model", lambda build_dir: calls.append("water"))
+    monkeypatch.setattr(serve, "warm_scenarios", lambda ctx: calls.append("what-if"))
     monkeypatch.setattr(serve, "WARM_IMPORTS", ())
     for name in ("_context_ready", "_context_loading", "_first_page_ran"):
         monkeypatch.setattr(serve, name, threading.Event())
@@ -95,7 +96,7 @@ def test_the_warm_up_waits_for_the_first_page_run(monkeypatch):
     serve.page_ran()
     thread.join(30)
     assert not thread.is_alive()
-    assert calls == ["context", "gaps nhs_region", "postcodes", "water"]
+    assert calls == ["context", "gaps nhs_region", "what-if", "postcodes", "water"]
 
 
 def test_the_warm_up_starts_anyway_when_nobody_comes_but_not_inside_a_page_run(monkeypatch):
@@ -111,7 +112,7 @@ def test_the_warm_up_starts_anyway_when_nobody_comes_but_not_inside_a_page_run(m
     assert thread.is_alive() and calls == []
     serve.page_ran()
     thread.join(30)
-    assert calls == ["context", "gaps nhs_region", "postcodes", "water"]
+    assert calls == ["context", "gaps nhs_region", "what-if", "postcodes", "water"]
 
 
 def test_skipping_streamlits_direct_run_check():
@@ -228,4 +229,15 @@ def test_the_component_scan_still_finds_every_package_named_streamlit(monkeypatc
             if ms._is_likely_streamlit_component_package(d)}
     assert kept == named and {"streamlit", "streamlit-folium"} <= named
     assert ms.scan_component_manifests() == before == []
+
+
+def test_the_scenario_warm_up_is_a_what_if_the_page_offers():
+    """The warm-up's what-if uses the Scenarios page's own first choices (its first ranking
+    hours, policy, level), so the tables it builds are the ones the page then reuses."""
+    from epu_mapper.ui.format import LEVELS, POLICIES
+    from epu_mapper.ui.pages import scenarios
+
+    hours, policy, level, mode = serve.SCENARIO_WARM
+    assert hours == next(iter(scenarios.RANK_HOURS.values()))
+    assert policy == next(iter(POLICIES)) and level == next(iter(LEVELS)) and mode == "add"
 

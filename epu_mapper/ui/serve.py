@@ -135,13 +135,32 @@ def wait_for_first_page(first_visit_wait_s: float = FIRST_VISIT_WAIT_S,
         time.sleep(0.05)
 
 
+#: One what-if of the Scenarios page's default kind (extra weekend hours for a unit, the
+#: default policy and level): its first run fills the context's per-policy tables.
+SCENARIO_WARM = ("Sa,Su 09:00-17:00", "exclude", "nation", "add")
+
+
+def warm_scenarios(ctx: Any) -> None:
+    """Run one what-if on ``ctx`` so its first-time tables are built (best effort).
+
+    The first what-if on a context builds tables every later one reuses (the areas'
+    deprivation and car groups, the regions' week within reach, the nearest open unit under
+    the policy): about half a second, otherwise paid by the first visitor to try a scenario.
+    """
+    from epu_mapper import api
+
+    hours, policy, level, mode = SCENARIO_WARM
+    unit = str(ctx.mapped["unit_id"].iloc[0])
+    api.whatif(ctx, {unit: hours}, policy=policy, level=level, mode=mode)
+
+
 def warm(first_visit_wait_s: float = FIRST_VISIT_WAIT_S,
          grace_s: float = FIRST_PAGE_GRACE_S) -> None:
     """Load the api context, the page modules and the postcode index (best effort).
 
     Waits for the first page first (:func:`wait_for_first_page`). Then, in order: the api
     context and the Regional gaps page's default query (:data:`DEFAULT_GAPS`, the first map's
-    work), the page modules (:data:`WARM_IMPORTS`), the postcode index and the water model.
+    work), one what-if (:func:`warm_scenarios`), the page modules (:data:`WARM_IMPORTS`), the postcode index and the water model.
     No module that declares a component is imported here (that must happen in a script run),
     and no Streamlit cache is filled (they bind to the running server);
     :func:`epu_mapper.api.load_context` keeps its own cache (keyed by the settings and the
@@ -168,6 +187,7 @@ def warm(first_visit_wait_s: float = FIRST_VISIT_WAIT_S,
             _warm_tables[(level, hour, False, policy)] = (ctx, table)
         finally:
             _context_ready.set()
+        warm_scenarios(ctx)
         for module in WARM_IMPORTS:
             importlib.import_module(module)
         from epu_mapper import postcodes
