@@ -216,8 +216,9 @@ POSTCODES = ("LE15 6RB", "CB2 0QQ", "OX3 9DU", "NG7 2UH")
 
 
 #: Installed in the page before each interaction: the time of the click (the pointerdown
-#: event's own timestamp) and of the first animation frame in which ``shown()`` holds and
-#: Streamlit is idle, both on the page's clock. ``shown`` reads ``textContent`` only (no forced
+#: event's own timestamp) and of the first animation frame in which ``shown()`` holds (the new
+#: content, and the page's map redrawn where it has one) and Streamlit is idle, both on the
+#: page's clock. ``shown`` reads ``textContent`` only (no forced
 #: layout), once per frame and only in frames after the page changed.
 _WATCH_JS = """(shown) => {
   const test = new Function('return (' + shown + ')();');
@@ -240,9 +241,15 @@ _WATCH_JS = """(shown) => {
 }"""
 
 
-def _text_shown(text: str) -> str:
-    """The page-side test of :data:`_WATCH_JS`: ``text`` is in the document."""
-    return f"() => document.body.textContent.includes({json.dumps(text)})"
+def _text_shown(text: str, map_title: str | None = None) -> str:
+    """The page-side test of :data:`_WATCH_JS`: ``text`` is in the document and, if given, a
+    map frame's title (set by the map's own script once it has drawn the new layers, see
+    ``maps.MapName``) contains ``map_title``, so the interaction includes its map."""
+    test = f"document.body.textContent.includes({json.dumps(text)})"
+    if map_title is not None:
+        test += (" && [...document.querySelectorAll('iframe[title^=\"Map: \"]')]"
+                 f".some(f => f.title.includes({json.dumps(map_title)}))")
+    return f"() => {test}"
 
 
 def _timed(page, act, shown: str, ready) -> tuple[float, float]:
@@ -320,14 +327,16 @@ def test_browser_interactions(env):
                 page.get_by_label("Your postcode").fill(postcode)
                 _record(times, "find: new postcode", _timed(
                     page, lambda: page.get_by_role("button", name="Find units").click(),
-                    _text_shown(f"Units nearest {postcode}"),
+                    _text_shown(f"Units nearest {postcode}", f"your postcode {postcode}"),
                     lambda pc=postcode: page.get_by_text(f"Units nearest {pc}").wait_for()))
                 more = page.get_by_role("button", name="more units")
                 if more.count():
                     _record(times, "find: show more", _timed(
                         page, more.first.click,
-                        "() => [...document.querySelectorAll('a')].filter("
-                        "a => a.textContent.trim() === 'Directions').length >= 5",
+                        "() => { const n = [...document.querySelectorAll('a')].filter("
+                        "a => a.textContent.trim() === 'Directions').length; return n >= 5 &&"
+                        " [...document.querySelectorAll('iframe[title^=\"Map: the \"]')]"
+                        ".some(f => f.title.startsWith('Map: the ' + n + ' units')); }",
                         lambda: page.get_by_role("link", name="Directions").nth(4).wait_for()))
                 del rnd
             presets = ("Weekday 20:00", "Saturday 10:00", "Sunday 03:00")
@@ -337,15 +346,16 @@ def test_browser_interactions(env):
                 page.wait_for_function(_IDLE_JS)
                 _record(times, "switch page: find -> gaps", _timed(
                     page, lambda: page.get_by_role("link", name="Regional gaps").click(),
-                    _text_shown("Ranked, worst first"),
+                    _text_shown("Ranked, worst first", "Map: % within 60 min"),
                     lambda: page.get_by_text("Ranked, worst first").wait_for()))
                 ranked = f"Ranked, worst first — % within 60 min of an open unit — {preset}"
                 _record(times, "gaps: time of week", _timed(
                     page, lambda p=preset: page.get_by_text(p, exact=True).first.click(),
-                    _text_shown(ranked), lambda r=ranked: page.get_by_text(r).wait_for()))
+                    _text_shown(ranked, f"— {preset}"),
+                    lambda r=ranked: page.get_by_text(r).wait_for()))
                 _record(times, "gaps: map view", _timed(
                     page, lambda: page.get_by_text("Width of the range").first.click(),
-                    _text_shown("Map: Width of the range"),
+                    _text_shown("Map: Width of the range", "Map: Width of the range"),
                     lambda: page.get_by_text("Map: Width of the range").wait_for()))
             for k in range(3):
                 page.goto(f"{url}/scenarios")
@@ -360,7 +370,7 @@ def test_browser_interactions(env):
                     page.wait_for_function(_IDLE_JS)
                 _record(times, "scenarios: try a ranked unit", _timed(
                     page, lambda: page.get_by_role("button", name="Try this unit").click(),
-                    _text_shown("Person-hours gained per week"),
+                    _text_shown("Person-hours gained per week", "Map: Change in %"),
                     lambda: page.get_by_text("Person-hours gained per week").wait_for()))
             ctx.close()
     finally:

@@ -119,8 +119,12 @@ def _maps(at: AppTest) -> list[dict]:
         assert named, "every map has an accessible name"
         args["name"] = json.loads(named.group(1))
         assert "window.frameElement.setAttribute('title', name)" in args["layers"]
-        for data_js in ("L.circleMarker(", "L.geoJSON(", "fitBounds", "var name = "):
+        for data_js in ("L.circleMarker(", "fitBounds", "var name = "):
             assert data_js not in args["script"], data_js
+        # the only shapes in the frame's fixed script are boundary outlines (drawn once per
+        # frame); the data layers travel in the feature group
+        for at in [m.start() for m in re.finditer(r"L\.geoJSON\(", args["script"])]:
+            assert "#7a8793" in args["script"][at:at + 200], "only outlines in the fixed script"
         found.append(args)
     return found
 

@@ -325,3 +325,22 @@ def test_layers_render_as_plain_markup_the_same_page_as_brancas_template_route(m
     monkeypatch.undo()
     literal = page("{{ 7 * 7 }}")
     assert "Co: {{ 7 * 7 }}" in literal and "Co: 49" not in literal  # branca's route gives 49
+
+
+def test_the_boundary_outline_stays_in_the_frame_across_answers():
+    """Find's map: the outline is part of the map that never changes, so a new postcode
+    swaps only the units and the view, not the UK's coast and borders."""
+    from streamlit_folium import _get_map_string
+
+    def frame(lat: float) -> tuple[str, list[str]]:
+        m = maps.base_map(bounds=((lat, -2.0), (lat + 1, -1.0)))
+        maps.add_outline(m, maps.prepare_geometry(GEOJSON))
+        maps.add_units(m, pd.DataFrame({"lat": [lat + 0.5], "lon": [-1.5], "unit_name": ["A"],
+                                        "state": ["open"]}))
+        group = maps.split_layers(m)
+        m.get_root().render()
+        return _get_map_string(m), [type(c).__name__ for c in group._children.values()]
+
+    (base_a, kinds_a), (base_b, kinds_b) = frame(51.0), frame(53.0)
+    assert base_a == base_b and "var outline_layer_div_" in base_a
+    assert "OutlineLayer" not in kinds_a and kinds_a == kinds_b and "FitView" in kinds_a

@@ -236,24 +236,39 @@ def _results(result: api.NearestResult, at: datetime, is_now: bool) -> None:
     st.subheader(f"Units nearest {md_escape(label)}, {when_words}", anchor=RESULTS_ID)
     st.error(SAFETY_MESSAGE, icon=SAFETY_ICON)
     _announce_and_scroll(pt.found_text(len(units)), int(st.session_state.get("find_nonce", 0)))
-    hospitals_view.nearer_and_urgent(result)
-    precision = origin["precision"]
-    if origin["note"] or (precision and str(precision) not in {"postcode", "unit"}):
-        st.info("We could only find the rough area of your postcode, so travel times are "
-                "rough.")
-    filters = []
-    excluded = result.excluded
-    if excluded.get("self_referral"):
-        filters.append("units where you cannot refer yourself are not shown")
-    if excluded.get("weeks"):
-        filters.append("units that do not see your stage of pregnancy are not shown")
-    if filters:
-        st.markdown(md_escape("; ".join(filters).capitalize() + "."))
+    # what sits between the heading and the cards varies with the answer (a nearer hospital,
+    # a rough location, filters, nothing open, ...); it is held in one container so that the
+    # cards and the map keep their place in the page, and a new postcode redraws the map
+    # inside its frame instead of building a new frame (Leaflet, outline) around it
+    with st.container():
+        hospitals_view.nearer_and_urgent(result)
+        precision = origin["precision"]
+        if origin["note"] or (precision and str(precision) not in {"postcode", "unit"}):
+            st.info("We could only find the rough area of your postcode, so travel times are "
+                    "rough.")
+        filters = []
+        excluded = result.excluded
+        if excluded.get("self_referral"):
+            filters.append("units where you cannot refer yourself are not shown")
+        if excluded.get("weeks"):
+            filters.append("units that do not see your stage of pregnancy are not shown")
+        if filters:
+            st.markdown(md_escape("; ".join(filters).capitalize() + "."))
+        if units.empty:
+            st.warning("No unit in our directory matches these choices. Try without the "
+                       "self-referral or weeks filter. Our list is incomplete: there may be a "
+                       "unit near you that we do not know about — ask NHS 111 or your GP.")
+        else:
+            _summary_line(units, result.caption)
     if units.empty:
-        st.warning("No unit in our directory matches these choices. Try without the "
-                   "self-referral or weeks filter. Our list is incomplete: there may be a "
-                   "unit near you that we do not know about — ask NHS 111 or your GP.")
         return
+    _cards_and_map(units, at, is_now, origin, label)
+    hospitals_view.likely_sites(result)
+    suggest.suggest_new_unit("find")
+
+
+def _summary_line(units: pd.DataFrame, caption: str) -> None:
+    """The nearest open unit (or that none is open), and what "about" times are."""
     open_units = units[units["state"] == "open"]
     if open_units.empty:
         st.warning("None of these units is open at this time. Call NHS 111 for advice, or go "
@@ -265,11 +280,7 @@ def _results(result: api.NearestResult, at: datetime, is_now: bool) -> None:
                    f"**{md_escape(unit_label(first['unit_name'], first.get('hospital')))}**"
                    f"{', ' + md_escape(travel) if travel else ''}.")
     if bool(units.get("approximate", pd.Series(False)).fillna(False).any()):
-        caption = result.caption
         st.caption(f"Times marked “about” are an {md_escape(caption)}.")
-    _cards_and_map(units, at, is_now, origin, label)
-    hospitals_view.likely_sites(result)
-    suggest.suggest_new_unit("find")
 
 
 @st.fragment

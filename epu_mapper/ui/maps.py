@@ -326,6 +326,7 @@ class OutlineLayer(LayerMacro):
         self.geometry_url = safe_json(geometry.url) if geometry.url else ""
 
 
+
 #: ``(host) -> map``: the Leaflet map of a layer's host (the map, or the data feature group of
 #: :func:`split_layers`, which streamlit-folium evaluates once ``window.map`` exists).
 _MAP_OF_JS = "function(h){ return h && h.getContainer ? h : window.map; }"
@@ -436,11 +437,13 @@ class FitView(LayerMacro):
 
 
 def split_layers(m: folium.Map) -> folium.FeatureGroup:
-    """Move everything drawn on ``m`` but its tiles into one feature group.
+    """Move everything drawn on ``m`` but its tiles and outlines into one feature group.
 
-    The map keeps only what is the same on every rerun (Leaflet, tiles, background), so
-    streamlit-folium keeps its frame and swaps the group's layers in place when the data
-    change, instead of loading a new frame, Leaflet and the boundaries each time.
+    The map keeps only what is the same on every rerun (Leaflet, tiles, background, boundary
+    outlines), so streamlit-folium keeps its frame and swaps the group's layers in place when
+    the data change, instead of loading a new frame, Leaflet and the boundaries each time. The
+    outline (Find's map: the UK's coast and borders, thousands of vertices) is then built once
+    per frame, not again for every postcode.
 
     Parameters
     ----------
@@ -454,7 +457,7 @@ def split_layers(m: folium.Map) -> folium.FeatureGroup:
     """
     group = folium.FeatureGroup(name="data", control=False)
     for key, child in list(m._children.items()):
-        if isinstance(child, folium.TileLayer):
+        if isinstance(child, (folium.TileLayer, OutlineLayer)):
             continue
         del m._children[key]
         if isinstance(child, folium.map.FitBounds):

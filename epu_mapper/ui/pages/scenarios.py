@@ -116,9 +116,13 @@ def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, l
                                         for u, h in changes))
     totals = result.totals
     by_hour = result.by_hour
-    if by_hour is not None and len(by_hour):
-        for line in effect_sentences(by_hour, totals):
-            st.markdown(f"- {md_escape(line)}")
+    # lists whose length varies with the change sit in one container each, so the elements
+    # after them (the chart, the tables, the map's frame) keep their place and are updated in
+    # place, not rebuilt, when another change is tried
+    with st.container():
+        if by_hour is not None and len(by_hour):
+            for line in effect_sentences(by_hour, totals):
+                st.markdown(f"- {md_escape(line)}")
     ch = result.changes
     if ch is not None and len(ch):
         osm = st.expander("The change in OpenStreetMap syntax", key="sc_osm_open",
@@ -132,8 +136,9 @@ def _show_result(changes: tuple[tuple[str, str], ...], mode: str, policy: str, l
     t2.metric("Person-hours gained per week", f"{totals.get('person_hours_week_gained', 0):,.0f}")
     t3.metric("Person-hours lost per week", f"{totals.get('person_hours_week_lost', 0):,.0f}")
 
-    for line in effect_lines(totals.get("equity")):
-        st.markdown(f"- {line}")  # numbers and fixed words only (ui/equity_text.py)
+    with st.container():
+        for line in effect_lines(totals.get("equity")):
+            st.markdown(f"- {line}")  # numbers and fixed words only (ui/equity_text.py)
     st.caption("People are weighted as elsewhere in the app: women aged 15–44 in every nation "
                "(estimated outside Scotland); see About the data.")
     if by_hour is not None and len(by_hour):
