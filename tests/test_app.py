@@ -123,8 +123,8 @@ def _maps(at: AppTest) -> list[dict]:
             assert data_js not in args["script"], data_js
         # the only shapes in the frame's fixed script are boundary outlines (drawn once per
         # frame); the data layers travel in the feature group
-        for at in [m.start() for m in re.finditer(r"L\.geoJSON\(", args["script"])]:
-            assert "#7a8793" in args["script"][at:at + 200], "only outlines in the fixed script"
+        for pos in [m.start() for m in re.finditer(r"L\.geoJSON\(", args["script"])]:
+            assert "#7a8793" in args["script"][pos:pos + 200], "only outlines in the fixed script"
         found.append(args)
     return found
 
