@@ -69,3 +69,22 @@ def test_the_results_announcement_script_writes_only_safe_text():
     assert "scrollIntoView" in script and "aria-live" in script
     # it stops moving the page as soon as the person scrolls, taps or types
     assert all(event in script for event in ("'wheel'", "'touchstart'", "'keydown'"))
+
+
+def test_the_about_facts_follow_the_build(monkeypatch):
+    """The About page's cached facts are keyed by the build stamp: a rebuilt (or damaged)
+    build shows its own facts, not the last build's (the key once had a leading underscore,
+    which Streamlit leaves out of the cache key)."""
+    from epu_mapper import api
+    from epu_mapper.ui import common
+    from epu_mapper.ui.pages import about
+
+    about._facts.clear()
+    current = {"ctx": "build one"}
+    monkeypatch.setattr(common, "context", lambda: current["ctx"])
+    monkeypatch.setattr(api, "provenance", lambda ctx: {"built_from": ctx})
+    assert about._facts("stamp one")["built_from"] == "build one"
+    current["ctx"] = "build two"
+    assert about._facts("stamp two")["built_from"] == "build two"
+    assert about._facts("stamp one")["built_from"] == "build one"  # still cached for its stamp
+    about._facts.clear()

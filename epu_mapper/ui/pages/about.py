@@ -61,8 +61,13 @@ LIMITATIONS = (
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
-def _facts(_key: str) -> dict:
-    """Provenance from the api (build manifest, travel engine, weights, unit counts)."""
+def _facts(key: str) -> dict:  # noqa: ARG001 - key: the build stamp, part of the cache key
+    """Provenance from the api (build manifest, travel engine, weights, unit counts).
+
+    ``key`` has no leading underscore: Streamlit leaves such arguments out of the cache key,
+    so the facts of one build were shown for another (found by the hostile test that failed
+    after the app tests in one session).
+    """
     return dict(api.provenance(common.context()))
 
 
