@@ -324,7 +324,7 @@ def units_with_region(units: pd.DataFrame, mapped: pd.DataFrame, regions: pd.Dat
 
 def suggest_for_units(units: pd.DataFrame, labels: pd.Series, where: str) -> None:
     """A unit picker and its "Suggest a correction" form, for pages that list units in a table."""
-    if units is None or units.empty or "unit_id" not in units.columns:
+    if units.empty or "unit_id" not in units.columns:
         return
     pick = st.selectbox("Suggest a correction for", list(range(len(units))),
                         format_func=lambda i: str(labels.iloc[i]), key=f"sg_pick_{where}")
