@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from urllib.request import urlopen
 
-from epu_mapper.settings import REPO_ROOT
+from _app_server import app_server
+
 from epu_mapper.ui import frontend
 
 
@@ -66,35 +61,15 @@ def test_index_with_preloads_adds_only_new_chunk_links():
     assert frontend.index_with_preloads("<p>no head</p>", ["Radio.B2.js"]) == "<p>no head</p>"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_the_launcher_serves_every_page_with_the_first_page_chunks_preloaded(tmp_path):
     """The real server (``python -m epu_mapper.ui.serve``): ``/`` and a page path answer with
     Streamlit's HTML plus the preload links; a chunk itself is served unchanged."""
-    port = _free_port()
-    env = {**os.environ, "EPU_MAPPER_BUILD": str(tmp_path / "no-build")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "epu_mapper.ui.serve", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                    break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline
-                time.sleep(0.1)
-        expected = frontend.chunk_closure(
-            frontend.JS_DIR, frontend.frontend_chunks(frontend.JS_DIR, frontend.FIRST_PAGE_CHUNKS))
+    expected = frontend.chunk_closure(
+        frontend.JS_DIR, frontend.frontend_chunks(frontend.JS_DIR, frontend.FIRST_PAGE_CHUNKS))
+    with app_server({"EPU_MAPPER_BUILD": str(tmp_path / "no-build")},
+                    "serve-index-preloads.log") as url:
         for path in ("/", "/gaps"):
-            with urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+            with urlopen(f"{url}{path}", timeout=10) as response:
                 body = response.read().decode()
                 assert response.headers["Content-Type"].startswith("text/html")
                 assert response.headers["Cache-Control"] == "no-cache"
@@ -102,8 +77,5 @@ def test_the_launcher_serves_every_page_with_the_first_page_chunks_preloaded(tmp
                 assert f"/static/js/{name}" in body
             assert body.count("<title>") == 1
         chunk = expected[0]
-        with urlopen(f"http://127.0.0.1:{port}/static/js/{chunk}", timeout=10) as response:
+        with urlopen(f"{url}/static/js/{chunk}", timeout=10) as response:
             assert response.read() == (frontend.JS_DIR / chunk).read_bytes()
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
