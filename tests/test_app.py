@@ -98,34 +98,35 @@ def _texts(at: AppTest) -> str:
 
 
 def _maps(at: AppTest) -> list[dict]:
-    """Arguments of the streamlit-folium maps on the page (script, js_links, css_links, ...).
+    """The maps on the page: the data of the app's page element (map_var, base, layers, ...).
 
-    Every map must load Leaflet from the app itself, never rerun on pan/zoom, and carry an
-    accessible name saying what it shows (``args["name"]``, set on its frame by the script).
-    The map's layers travel as one feature group (``args["layers"]``), so the map script is the
-    same on every rerun and its frame stays.
+    Every map is drawn in the page by that element, loads Leaflet from the app itself, never
+    reruns on pan/zoom (the element sends nothing back), and carries an accessible name saying
+    what it shows (``["name"]``, set on the map's container by the script). The map's layers
+    travel as one feature group (``["layers"]``), so the map script (``["base"]``) is the
+    same on every rerun and the browser keeps the map.
     """
     found = []
-    for e in at.get("component_instance"):
-        args = json.loads(e.proto.json_args)
-        if "L.map(" not in args.get("script", ""):
+    for e in at.get("bidi_component"):
+        assert e.proto.component_name == "epu_mapper.page_element"
+        data = json.loads(e.proto.json)
+        if "preload" in data:
             continue
-        assert args["js_links"] == ["/app/static/vendor/leaflet-1.9.4/leaflet.js"]
-        assert args["css_links"] == ["/app/static/vendor/leaflet-1.9.4/leaflet.css"]
-        assert args["returned_objects"] == []
-        args["layers"] = args["feature_group"] or ""
-        assert "window.feature_group.push(" in args["layers"]
-        named = re.search(r'var name = ("Map: (?:[^"\\]|\\.)*");', args["layers"])
+        assert data["leaflet"] == ["/app/static/vendor/leaflet-1.9.4/leaflet.js",
+                                   "/app/static/vendor/leaflet-1.9.4/leaflet.css"]
+        assert f'var {data["map_var"]} = L.map(' in data["base"]
+        assert data["layers"].rstrip().endswith(f'{data["group_var"]}.addTo({data["map_var"]});')
+        named = re.search(r'var name = ("Map: (?:[^"\\]|\\.)*");', data["layers"])
         assert named, "every map has an accessible name"
-        args["name"] = json.loads(named.group(1))
-        assert "window.frameElement.setAttribute('title', name)" in args["layers"]
+        data["name"] = json.loads(named.group(1))
+        assert "setAttribute('aria-label', name)" in data["layers"]
         for data_js in ("L.circleMarker(", "fitBounds", "var name = "):
-            assert data_js not in args["script"], data_js
-        # the only shapes in the frame's fixed script are boundary outlines (drawn once per
-        # frame); the data layers travel in the feature group
-        for pos in [m.start() for m in re.finditer(r"L\.geoJSON\(", args["script"])]:
-            assert "#7a8793" in args["script"][pos:pos + 200], "only outlines in the fixed script"
-        found.append(args)
+            assert data_js not in data["base"], data_js
+        # the only shapes in the map's fixed script are boundary outlines (drawn once per
+        # map); the data layers travel in the feature group
+        for pos in [m.start() for m in re.finditer(r"L\.geoJSON\(", data["base"])]:
+            assert "#7a8793" in data["base"][pos:pos + 200], "only outlines in the fixed script"
+        found.append(data)
     return found
 
 

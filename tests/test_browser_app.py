@@ -2,8 +2,9 @@
 
 Starts ``streamlit run app.py`` on a free localhost port (real build folder), waits for
 ``/_stcore/health``, drives each page, enters a real postcode, and checks that ranked units
-and a rendered Leaflet map appear: the map container exists inside the streamlit-folium frame,
-Leaflet came from the app itself, and the markers (canvas circle markers) are on the map.
+and a rendered Leaflet map appear: the map is drawn in the page itself by the app's page element
+(no frame), Leaflet came from the app itself, and the markers (canvas circle markers) are on
+the map.
 Screenshots go to ``test-artifacts/`` (git-ignored); ``make screenshots`` sets
 ``EPU_SCREENSHOTS=docs/screenshots`` to refresh the README images.
 
@@ -98,7 +99,7 @@ def _shot(page, name: str, anchor: str | None = None, height: int = 1400) -> Non
         page.set_viewport_size({"width": size["width"], "height": height})
     if anchor:
         page.get_by_text(anchor).first.evaluate("el => el.scrollIntoView({block: 'start'})")
-    page.wait_for_timeout(700)  # let the map frame settle after the resize
+    page.wait_for_timeout(700)  # let the map settle after the resize
     page.screenshot(path=str(path), full_page=False)
     if size:
         page.set_viewport_size(size)
@@ -150,44 +151,47 @@ def _axe(page, server: str) -> list[dict]:
     return [v for v in result if v["impact"] in ("serious", "critical")]
 
 
-#: A map's frame once its script has named it (``maps.MapName``: "Map: <what it shows>").
-MAP_FRAME = 'iframe[title^="Map: "]'
+#: A map once its script has named it (``maps.MapName``: "Map: <what it shows>").
+MAP_BOX = '.epu-map[aria-label^="Map: "]'
+
+
+def _map_box(page, name: str):
+    """The map element whose accessible name starts with ``name``, once Leaflet drew it."""
+    return page.wait_for_function(
+        """n => [...document.querySelectorAll('.epu-map')].find(
+            b => (b.getAttribute('aria-label') || '').startsWith(n) && b.epuLeafletMap) || null""",
+        arg=name, timeout=TIMEOUT_MS).as_element()
 
 
 def _check_map(page, name: str, table: str, min_markers: int = 1, min_polygons: int = 0) -> dict:
-    """The Leaflet map inside the streamlit-folium frame: container, local Leaflet, layers.
+    """The Leaflet map drawn in the page (the app's page element): container, local Leaflet,
+    layers.
 
-    Its accessible name (the frame's title, also the map region's label) starts with ``name``
-    and its text alternative, introduced by ``table``, is on the page next to it.
+    Its accessible name (the map region's label) starts with ``name`` and its text
+    alternative, introduced by ``table``, is on the page next to it. No map is in a frame.
     """
-    frame_el = page.wait_for_selector(MAP_FRAME, timeout=TIMEOUT_MS)
-    title = frame_el.get_attribute("title") or ""
-    assert title.startswith(name), title
+    box = _map_box(page, name)
     assert page.get_by_text(table).first.is_visible(), table
-    frame = frame_el.content_frame()
-    assert frame is not None
-    frame.wait_for_selector(".leaflet-container", timeout=TIMEOUT_MS)
-    frame.wait_for_function("() => window.map && window.L", timeout=TIMEOUT_MS)
+    assert page.locator("iframe").count() == 0, "maps are drawn in the page, not in frames"
     # boundaries arrive asynchronously (fetched from /app/static/geo): wait for the layers
-    frame.wait_for_function(
-        """([m, p]) => { let markers = 0, polygons = 0;
-            window.map.eachLayer(l => { if (l instanceof L.CircleMarker) markers++;
-                                        else if (l instanceof L.Polygon) polygons++; });
+    page.wait_for_function(
+        """([b, m, p]) => { let markers = 0, polygons = 0;
+            b.epuLeafletMap.eachLayer(l => { if (l instanceof L.CircleMarker) markers++;
+                                             else if (l instanceof L.Polygon) polygons++; });
             return markers >= m && polygons >= p; }""",
-        arg=[min_markers, min_polygons], timeout=TIMEOUT_MS)
-    info = frame.evaluate("""() => {
+        arg=[box, min_markers, min_polygons], timeout=TIMEOUT_MS)
+    info = box.evaluate("""c => {
         let markers = 0, polygons = 0, tiles = 0;
-        window.map.eachLayer(l => {
+        c.epuLeafletMap.eachLayer(l => {
             if (l instanceof L.CircleMarker) markers++;
             else if (l instanceof L.Polygon) polygons++;
             else if (l instanceof L.TileLayer) tiles++;
         });
         const scripts = [...document.querySelectorAll('script[src]')].map(s => s.src);
-        const c = document.querySelector('.leaflet-container');
-        return {markers, polygons, tiles, scripts, version: L.version, title: document.title,
+        return {markers, polygons, tiles, scripts, version: L.version,
                 label: c.getAttribute('aria-label'), role: c.getAttribute('role'),
-                legends: document.querySelectorAll('.epu-legend').length,
-                canvas: document.querySelectorAll('.leaflet-overlay-pane canvas').length,
+                legends: c.querySelectorAll('.epu-legend').length,
+                canvas: c.querySelectorAll('.leaflet-overlay-pane canvas').length,
                 width: c.clientWidth, height: c.clientHeight,
                 background: getComputedStyle(c).backgroundColor};
     }""")
@@ -198,7 +202,9 @@ def _check_map(page, name: str, table: str, min_markers: int = 1, min_polygons: 
     assert info["markers"] >= min_markers, info
     assert info["polygons"] >= min_polygons, info
     assert info["background"] not in ("", "rgba(0, 0, 0, 0)"), "plain background offline"
-    assert info["title"] == info["label"] == title and info["role"] == "region", info
+    assert info["label"].startswith(name) and info["role"] == "region", info
+    # the page keeps its own title (a map's name is not written over it)
+    assert page.title().endswith(" · EPU access mapper"), page.title()
     return info
 
 
@@ -214,7 +220,7 @@ def test_pages_offline(server, browser_ctx):
     # although this page shows no chart yet
     page.wait_for_function("() => performance.getEntriesByType('resource').some("
                            "r => r.name.includes('/static/js/ArrowVegaLiteChart.'))")
-    page.get_by_label("Your postcode").fill(POSTCODE)
+    page.get_by_label("Your postcode", exact=True).fill(POSTCODE)
     page.get_by_role("button", name="Find units").click()
     # the first postcode of a server may load the postcode index and the water model
     page.get_by_text(f"Units nearest {POSTCODE}").wait_for(timeout=3 * TIMEOUT_MS)
@@ -222,7 +228,7 @@ def test_pages_offline(server, browser_ctx):
     cards = page.locator('[data-testid="stMarkdownContainer"] strong')
     cards.filter(has_text="3. ").first.wait_for()  # the nearest few, in order
     assert cards.filter(has_text="1. ").count() >= 1
-    page.wait_for_selector(MAP_FRAME)  # drawn after every card
+    page.wait_for_selector(MAP_BOX)  # drawn after every card
     _wait_app(page)
     n_cards = page.get_by_role("link", name="Directions").count()  # one per unit card
     assert n_cards >= 3
@@ -233,7 +239,7 @@ def test_pages_offline(server, browser_ctx):
     _shot(page, "find", anchor=f"Units nearest {POSTCODE}", height=1700)
 
     # bad postcode: a clear message, no traceback
-    page.get_by_label("Your postcode").fill("ZZ99 9ZZ")
+    page.get_by_label("Your postcode", exact=True).fill("ZZ99 9ZZ")
     page.get_by_role("button", name="Find units").click()
     page.get_by_text("We could not use that postcode").wait_for()
     assert page.locator('[data-testid="stException"]').count() == 0
@@ -247,18 +253,17 @@ def test_pages_offline(server, browser_ctx):
                min_polygons=7)
     titles["gaps"], violations["gaps"] = page.title(), _axe(page, server)
     _shot(page, "gaps")
-    # a new time redraws the map inside the same frame: new name, legend replaced, not added
-    frame_el = page.wait_for_selector(MAP_FRAME)
-    legends = frame_el.content_frame().evaluate(
-        "() => document.querySelectorAll('.epu-legend').length")
+    # a new time redraws the map in place: the same Leaflet map, new name, legend replaced
+    box = _map_box(page, "Map: % within 60 min of an open unit — Weekday 11:00")
+    page.evaluate("b => { window.__gapsMap = b.epuLeafletMap; }", box)
+    legends = box.evaluate("b => b.querySelectorAll('.epu-legend').length")
     assert legends >= 1
     page.get_by_text("Sunday 03:00", exact=True).first.click()
     page.get_by_text("Ranked, worst first — % within 60 min of an open unit — Sunday 03:00").wait_for()
-    frame_el.wait_for_element_state("stable")
-    page.wait_for_function("el => el.isConnected && el.title.includes('Sunday 03:00')",
-                           arg=frame_el, timeout=TIMEOUT_MS)
     info = _check_map(page, "Map: % within 60 min of an open unit — Sunday 03:00",
                       "(the map's table)", min_markers=0, min_polygons=7)
+    assert _map_box(page, "Map: % within 60 min of an open unit — Sunday 03:00").evaluate(
+        "b => b.epuLeafletMap === window.__gapsMap"), "the map is kept, only its layers change"
     assert info["legends"] == legends, info
 
     # 3. Local provision
@@ -316,7 +321,7 @@ def test_phone_width(server, browser_ctx):
     page.goto(f"{server}/")
     _wait_app(page)
     # keyboard only: focus the postcode field, type, press Enter (submits the form)
-    page.get_by_label("Your postcode").focus()
+    page.get_by_label("Your postcode", exact=True).focus()
     page.keyboard.type(POSTCODE)
     page.keyboard.press("Enter")
     heading = page.get_by_role("heading", name=f"Units nearest {POSTCODE}")

@@ -25,7 +25,7 @@ def test_nearer_hospital_and_nation_helpline(server, browser_ctx):  # noqa: F811
     page.goto(f"{server}/")
     _wait_app(page)
     for postcode, hospital, helpline in CASES:
-        page.get_by_label("Your postcode").fill(postcode)
+        page.get_by_label("Your postcode", exact=True).fill(postcode)
         page.get_by_role("button", name="Find units").click()
         page.get_by_text(f"Units nearest {postcode}").wait_for(timeout=4 * TIMEOUT_MS)
         card = page.get_by_text("Nearer hospital:").first

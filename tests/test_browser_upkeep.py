@@ -76,7 +76,7 @@ def test_suggest_on_a_unit_card_then_accept_on_the_review_page(upkeep_server):
             # 1. a person finds units and suggests new hours from the first unit card
             page.goto(f"{url}/")
             _wait_app(page)
-            page.get_by_label("Your postcode").fill(POSTCODE)
+            page.get_by_label("Your postcode", exact=True).fill(POSTCODE)
             page.get_by_role("button", name="Find units").click()
             page.get_by_text(f"Units nearest {POSTCODE}").wait_for()
             card = page.locator('[data-testid="stExpander"]').filter(has_text="Suggest a correction").first

@@ -147,7 +147,7 @@ def test_gaps_cli_carries_completeness(real_settings, capsys):
 
 def test_ui_completeness_words_and_outline(ctx):
     from epu_mapper.ui import completeness as uc
-    from epu_mapper.ui import maps
+    from epu_mapper.ui import leaflet_payload, maps
 
     row = {"placed_units": 12, "units_known_hours": 2, "likely_sites": 15, "completeness": 12 / 27}
     assert uc.completeness_text(row) == ("12 units placed (2 with hours), 15 likely sites without "
@@ -162,6 +162,6 @@ def test_ui_completeness_words_and_outline(ctx):
          "geometry": {"type": "Point", "coordinates": [0, 0]}} for c in ("E1", "W1")]})
     m = maps.base_map(bounds=((50, -5), (55, 0)))
     assert uc.add_incomplete(m, geo, table) == 1
-    script = maps.map_script(m)
+    script = leaflet_payload.map_script(m)
     assert "dashArray" in script and "[1]" in script and uc.LEGEND_TITLE in script
     assert uc.add_incomplete(maps.base_map(), geo, table.assign(incomplete=False)) == 0

@@ -18,12 +18,25 @@ def test_frontend_chunks_by_name_without_their_hash(tmp_path):
     assert frontend.frontend_chunks(tmp_path / "missing") == []
 
 
-def test_preload_script_writes_only_chunk_names():
-    script = frontend.preload_script(["Metric.MSVuxtnf.js", "x.</script><b>.js", "../../etc.js"])
-    assert '["Metric.MSVuxtnf.js"]' in script
-    assert "<b>" not in script and "etc" not in script and script.count("</script>") == 1
-    assert "import(base + n)" in script and "requestIdleCallback" in script
-    assert "setTimeout(idle, 3000)" in script  # after the first page's own chunks
+def test_preload_request_holds_only_chunk_names():
+    assert frontend.preload_request(["Metric.MSVuxtnf.js", "x.</script><b>.js", "../../etc.js",
+                                     "DataFrame.a-b_c.js"]) == [
+        "Metric.MSVuxtnf.js", "DataFrame.a-b_c.js"]
+
+
+def test_the_preloader_imports_the_chunks_and_leaflet_once_the_page_is_idle():
+    """The page element's preload branch (``static/page_element.js``): after the load event
+    and the delay, when idle; next to the main module; once per page load."""
+    from epu_mapper.ui import page_element
+
+    js = page_element.ELEMENT_JS.read_text(encoding="utf-8")
+    branch = js[js.index("function preload(request)"):js.index("export default function")]
+    assert "window.__epuPreloaded" in branch
+    assert "import(base + name)" in branch and "requestIdleCallback" in branch
+    assert "setTimeout(idle, Number(request.delay_ms))" in branch
+    assert "loadLeaflet(request.leaflet[0], request.leaflet[1])" in branch
+    assert "if (data && data.preload)" in js
+    assert frontend.PRELOAD_DELAY_MS == 3000  # after the first page's own chunks
 
 
 def test_the_installed_streamlit_has_the_chunks_to_preload():

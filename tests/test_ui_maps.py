@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from epu_mapper.ui import maps
+from epu_mapper.ui import leaflet_payload, maps
 
 SQUARE = [[[0.0, 50.0], [1.0, 50.0], [1.0, 51.0], [0.0, 51.0], [0.0, 50.0]]]
 GEOJSON = {
@@ -63,15 +63,17 @@ def test_rendered_html_loads_only_local_leaflet():
     assert "jquery" not in html.lower() and "bootstrap" not in html.lower()
 
 
-def test_streamlit_folium_links_are_local():
+def test_the_map_element_loads_the_local_leaflet():
+    """The page element loads Leaflet from the app itself; no map element needs other code."""
     m = _full_map()
-    # what streamlit-folium collects as js/css links: default_js/default_css of elements
-    js = [src for _, src in m.default_js]
-    css = [href for _, href in m.default_css]
-    assert js == ["/app/static/vendor/leaflet-1.9.4/leaflet.js"]
-    assert css == ["/app/static/vendor/leaflet-1.9.4/leaflet.css"]
+    payload = leaflet_payload.map_payload(m, key="k", name="Map: test", height=300)
+    assert payload["leaflet"] == ["/app/static/vendor/leaflet-1.9.4/leaflet.js",
+                                  "/app/static/vendor/leaflet-1.9.4/leaflet.css"]
     for child in m._children.values():
         assert not getattr(child, "default_js", []), type(child)
+    prefixed = leaflet_payload.map_payload(_full_map(), key="k", name="Map: test", height=300,
+                                           base_url_path="/epu/")
+    assert prefixed["leaflet"][0] == "/epu/app/static/vendor/leaflet-1.9.4/leaflet.js"
 
 
 def test_base_url_path_prefixes_assets():
@@ -80,19 +82,18 @@ def test_base_url_path_prefixes_assets():
 
 
 def test_data_never_reaches_html_unescaped():
-    m = _full_map()
-    for text in (maps.map_script(m), maps.render_html(_full_map())):
+    script = leaflet_payload.map_script(_full_map())
+    for text in (script, maps.render_html(_full_map())):
         assert "</script><img" not in text
         assert "<b>bold</b>" not in text
         assert "onerror=\"alert" not in text
-    script = maps.map_script(m)
     # the text is still there, JSON-escaped, and tooltips are built with textContent
     assert "\\u003c/script\\u003e" in script
     assert "textContent" in script and "bindTooltip(tip(" in script
 
 
 def test_markers_are_canvas_circle_markers():
-    script = maps.map_script(_full_map())
+    script = leaflet_payload.map_script(_full_map())
     assert '"preferCanvas": true' in script
     assert "L.circleMarker" in script
     assert "L.marker(" not in script  # no image icons (would need extra assets)
@@ -176,7 +177,7 @@ def test_small_area_points_payload_is_compact():
                         "value": rng.uniform(0, 120, n), "text": ["E01012345: 45 min"] * n})
     m = maps.base_map()
     maps.add_values_points(m, pts, maps.make_bins([0, 30, 60, float("inf")], reverse=True), "t")
-    size = maps.map_payload_bytes(m)
+    size = leaflet_payload.map_payload_bytes(m)
     assert size < maps.MAP_BUDGET_BYTES
     assert size / n < 60  # ~40 bytes a point
 
@@ -200,7 +201,7 @@ def test_real_choropleth_within_budget(real_settings, level):
                            "text": ["55.5% within 60 min"] * len(geometry.codes)})
     m = maps.base_map(bounds=geometry.bounds)
     maps.add_choropleth(m, geometry, values, maps.make_bins([0, 20, 40, 60, 80, 90, 100]), "t")
-    size = maps.map_payload_bytes(m)
+    size = leaflet_payload.map_payload_bytes(m)
     print(f"{level}: {len(geometry.codes)} regions, map payload {size / 1e6:.2f} MB")
     assert size <= maps.MAP_BUDGET_BYTES
 
@@ -218,7 +219,7 @@ def test_real_small_areas_of_england_within_budget(real_settings):
                         "value": areas["minutes"].astype(float), "text": ""})
     m = maps.base_map()
     maps.add_values_points(m, pts, maps.make_bins([0, 30, 60, float("inf")], reverse=True), "t")
-    size = maps.map_payload_bytes(m)
+    size = leaflet_payload.map_payload_bytes(m)
     print(f"England small areas: {len(pts)} points, map payload {size / 1e6:.2f} MB")
     assert size <= maps.MAP_BUDGET_BYTES
 
@@ -234,8 +235,8 @@ def test_geometry_served_by_url_is_not_inlined(tmp_path):
     values = pd.DataFrame({"region_code": ["A"], "value": [50.0], "text": ["50%"]})
     maps.add_choropleth(m, geometry, values, maps.make_bins([0, 50, 100]), "t")
     maps.add_outline(m, geometry)
-    script = maps.map_script(m)
-    # both layers fetch it by URL, once per frame (a parsed copy is kept for in-place redraws)
+    script = leaflet_payload.map_script(m)
+    # both layers fetch it by URL, once per page (a parsed copy is kept for in-place redraws)
     assert script.count(f'var u = "{geometry.url}";') == 2
     assert script.count("(c[u] || (c[u] = fetch(u).then(") == 2
     assert "[[[0.0, 50.0]" not in script and "50.0],[1.0" not in script
@@ -254,31 +255,30 @@ def test_unwritable_static_dir_falls_back_to_inline(tmp_path):
     assert geometry.url is None
 
 
-def test_map_name_is_plain_text_on_the_frame_and_container():
-    """The accessible name travels as JSON text (never markup) and is set with setAttribute."""
+def test_map_name_is_plain_text_on_the_map_container():
+    """The accessible name travels as JSON text (never markup) and is set with setAttribute
+    on the map's container; the page's own title is left alone."""
     m = maps.base_map()
     assert maps.map_name(m) is None
     hostile = 'Map: units near <img src=x onerror=alert(1)> & "</script>"'
     m.add_child(maps.MapName(hostile))
     assert maps.map_name(m) == hostile
-    script = maps.map_script(m)
-    assert "<img" not in script and "</script>" not in script
-    line = next(ln for ln in script.splitlines() if "var name = " in ln)
+    base, layers, group_var = leaflet_payload.map_scripts(m, key="find_map")
+    assert "<img" not in layers and "</script>" not in layers and "var name = " not in base
+    line = next(ln for ln in layers.splitlines() if "var name = " in ln)
     assert json.loads(line.split("var name = ", 1)[1].rstrip(";")) == hostile
-    for js in ("window.frameElement.setAttribute('title', name)",
-               "setAttribute('aria-label', name)", "setAttribute('role', 'region')",
-               "document.title = name"):
-        assert js in script
-    # the name is set on the map streamlit-folium draws (its variable is renamed map_div)
-    assert "(map_div).getContainer()" in script
+    for js in ("setAttribute('aria-label', name)", "setAttribute('role', 'region')"):
+        assert js in layers
+    assert "document.title" not in layers and "frameElement" not in layers
+    # drawn from inside the data group: the map is the one the page element binds as epuMap
+    assert f"h.getContainer ? h : epuMap; }})({group_var}).getContainer()" in layers
 
 
-def test_split_layers_keeps_only_what_never_changes_on_the_map():
-    """The map script is the same whatever the data (streamlit-folium keeps its frame); the
+def test_map_scripts_are_the_same_on_every_rerun_but_for_the_data():
+    """The map script is the same whatever the data (the page element keeps its map); the
     layers, legend, name and bounds move to one feature group, in order."""
-    from streamlit_folium import _get_feature_group_string, _get_map_string
 
-    def scripts(value: float) -> tuple[str, str]:
+    def scripts(value: float) -> tuple[str, str, str, list[str]]:
         m = maps.base_map(bounds=((50.0, -5.0), (55.0, 1.0)))
         maps.add_units(m, pd.DataFrame({"lat": [51.0], "lon": [-1.0], "unit_name": ["A"],
                                         "state": ["open"]}))
@@ -286,20 +286,29 @@ def test_split_layers_keeps_only_what_never_changes_on_the_map():
                                                 "text": ["x"]}), maps.make_bins((0, 30, 60)),
                                "Minutes")
         m.add_child(maps.MapName(f"Map: minutes {value}"))
-        group = maps.split_layers(m)
+        base, layers, group_var = leaflet_payload.map_scripts(m, key="gaps map/1")
+        group = m._children[group_var]
         kinds = [type(c).__name__ for c in group._children.values()]
-        assert kinds == ["FitView", "PointsLayer", "Legend", "PointsLayer", "Legend", "MapName"]
-        assert [type(c).__name__ for c in m._children.values()] == ["TileLayer"]
-        m.get_root().render()
-        return _get_map_string(m), _get_feature_group_string(group, m)
+        return base, layers, group_var, kinds
 
-    base_a, layers_a = scripts(10.0)
-    base_b, layers_b = scripts(45.0)
-    assert base_a == base_b  # the same frame serves both
+    base_a, layers_a, group_a, kinds_a = scripts(10.0)
+    base_b, layers_b, group_b, kinds_b = scripts(45.0)
+    assert kinds_a == ["FitView", "PointsLayer", "Legend", "PointsLayer", "Legend", "MapName",
+                       "ElementAddToElement"]  # folium's own: adds the group to the map
+    assert kinds_b == kinds_a
+    assert base_a == base_b  # one map serves both
+    assert 'var map_gaps_map_1 = L.map(\n                "map_gaps_map_1"' in base_a
+    assert "L.tileLayer(" in base_a and "L.circleMarker(" not in base_a
     assert layers_a != layers_b and "Map: minutes 45.0" in layers_b
+    assert group_a == group_b == "feature_group_data"
+    # the group is created first, then filled, then added to the map
+    assert layers_a.index(f"var {group_a} = L.featureGroup(") < layers_a.index("L.circleMarker(")
+    assert layers_a.rstrip().endswith(f"{group_a}.addTo(map_gaps_map_1);")
     assert "fitBounds([[50.0,-5.0],[55.0,1.0]])" in layers_a
     # a legend inside the group is added to and removed from the map with the group
     assert "onRemove: function(m){ m.removeControl(ctl); }" in layers_a
+    # no random element names: the scripts are the same text for the same map
+    assert not re.search(r"[0-9a-f]{32}", base_a + layers_a)
 
 
 def test_layers_render_as_plain_markup_the_same_page_as_brancas_template_route(monkeypatch):
@@ -327,20 +336,19 @@ def test_layers_render_as_plain_markup_the_same_page_as_brancas_template_route(m
     assert "Co: {{ 7 * 7 }}" in literal and "Co: 49" not in literal  # branca's route gives 49
 
 
-def test_the_boundary_outline_stays_in_the_frame_across_answers():
+def test_the_boundary_outline_stays_with_the_map_across_answers():
     """Find's map: the outline is part of the map that never changes, so a new postcode
     swaps only the units and the view, not the UK's coast and borders."""
-    from streamlit_folium import _get_map_string
 
-    def frame(lat: float) -> tuple[str, list[str]]:
+    def scripts(lat: float) -> tuple[str, str]:
         m = maps.base_map(bounds=((lat, -2.0), (lat + 1, -1.0)))
         maps.add_outline(m, maps.prepare_geometry(GEOJSON))
         maps.add_units(m, pd.DataFrame({"lat": [lat + 0.5], "lon": [-1.5], "unit_name": ["A"],
                                         "state": ["open"]}))
-        group = maps.split_layers(m)
-        m.get_root().render()
-        return _get_map_string(m), [type(c).__name__ for c in group._children.values()]
+        base, layers, _ = leaflet_payload.map_scripts(m, key="find_map")
+        return base, layers
 
-    (base_a, kinds_a), (base_b, kinds_b) = frame(51.0), frame(53.0)
-    assert base_a == base_b and "var outline_layer_div_" in base_a
-    assert "OutlineLayer" not in kinds_a and kinds_a == kinds_b and "FitView" in kinds_a
+    (base_a, layers_a), (base_b, layers_b) = scripts(51.0), scripts(53.0)
+    assert base_a == base_b and "var outline_layer_" in base_a and "#7a8793" in base_a
+    assert "#7a8793" not in layers_a and layers_a != layers_b and "fitBounds" in layers_a
+

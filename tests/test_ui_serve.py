@@ -126,10 +126,10 @@ def test_skipping_streamlits_direct_run_check():
         delta_generator._use_warning_has_been_displayed = before
 
 
-def test_warm_up_imports_the_page_modules_but_not_streamlit_folium():
-    """``streamlit_folium`` declares its component on import, which must happen in a script run."""
-    assert "streamlit_folium" not in serve.WARM_IMPORTS
-    assert "folium.plugins" in serve.WARM_IMPORTS
+def test_warm_up_imports_the_page_modules():
+    """The heavy modules of later pages, imported ahead (see the next test: without declaring
+    a component, which must happen in a script run)."""
+    assert "folium.plugins" in serve.WARM_IMPORTS and "epu_mapper.ui.common" in serve.WARM_IMPORTS
     assert "epu_mapper.ui.find_results" in serve.WARM_IMPORTS  # a first postcode's modules
 
 
@@ -166,7 +166,7 @@ def test_module_entry_point_starts_the_importable_module(monkeypatch):
 def test_warm_up_computes_the_gaps_page_default_and_imports_the_pages_modules():
     """The warm-up's gaps query is the one the Regional gaps page opens with (level, time and
     unknown-hours policy), so the first map hits the api's cache; the pages' modules import
-    without declaring a component (``streamlit_folium`` is not among them)."""
+    without declaring a component (the page element is declared on first use)."""
     import subprocess
 
     from epu_mapper.levels import LEVELS
@@ -179,10 +179,12 @@ def test_warm_up_computes_the_gaps_page_default_and_imports_the_pages_modules():
     assert policy == next(iter(gaps.GAPS_POLICIES))
     code = ("import importlib, sys; from epu_mapper.ui import serve; "
             "[importlib.import_module(m) for m in serve.WARM_IMPORTS]; "
-            "print(sorted(m for m in ('epu_mapper.upkeep', 'streamlit_folium') if m in sys.modules))")
+            "from epu_mapper.ui import page_element; "
+            "print(sorted(m for m in ('epu_mapper.upkeep', 'epu_mapper.ui.common') "
+            "if m in sys.modules), page_element._element.cache_info().currsize)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          timeout=120)
-    assert out.stdout.strip() == "['epu_mapper.upkeep']"
+    assert out.stdout.strip() == "['epu_mapper.ui.common', 'epu_mapper.upkeep'] 0"
 
 
 def test_the_first_page_run_needs_no_analysis_stack():
@@ -213,8 +215,8 @@ def test_the_warm_up_gaps_table_is_handed_out_once_for_the_same_context(monkeypa
 
 
 def test_the_component_scan_still_finds_every_package_named_streamlit(monkeypatch):
-    """The narrowed scan keeps Streamlit's own candidates by name (this app has no v2
-    component, so both scans find none) and reads no package summary to decide."""
+    """The narrowed scan keeps Streamlit's own candidates by name (this app's v2 component has
+    no package manifest, so both scans find none) and reads no package summary to decide."""
     import importlib.metadata
 
     from streamlit.components.v2 import manifest_scanner as ms
@@ -227,7 +229,7 @@ def test_the_component_scan_still_finds_every_package_named_streamlit(monkeypatc
     assert serve.narrow_component_scan() is True
     kept = {d.name.lower() for d in importlib.metadata.distributions()
             if ms._is_likely_streamlit_component_package(d)}
-    assert kept == named and {"streamlit", "streamlit-folium"} <= named
+    assert kept == named and "streamlit" in named
     assert ms.scan_component_manifests() == before == []
 
 

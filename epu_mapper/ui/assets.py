@@ -6,8 +6,9 @@ npm registry (``make assets`` runs ``python -m epu_mapper.ui.assets``), checked
 against the registry's published SHA-512 integrity, and unpacked into the
 git-ignored ``static/vendor/`` folder beside ``app.py``. Streamlit serves that
 folder at ``/app/static/...`` (``server.enableStaticServing`` in
-``.streamlit/config.toml``); the streamlit-folium component frame loads the
-scripts from there, on the same origin as the app.
+``.streamlit/config.toml``); the app's page element (maps drawn in the page,
+:mod:`epu_mapper.ui.page_element`) loads the scripts from there, on the same origin as the
+app.
 
 axe-core (the accessibility rules the browser test runs) is fetched the same way into
 ``static/vendor/axe-core-<version>/axe.min.js``; the app never loads it, the browser test

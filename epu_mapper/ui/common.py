@@ -28,7 +28,7 @@ from epu_mapper.errors import (
     EpuMapperError,
 )
 from epu_mapper.settings import Settings, get_settings
-from epu_mapper.ui import assets, maps, serve
+from epu_mapper.ui import assets, leaflet_payload, maps, page_element, serve
 from epu_mapper.ui.format import md_escape
 
 MAP_HEIGHT = 460
@@ -179,10 +179,13 @@ def run_build(damaged: Path | None = None) -> None:
 
 
 def show_map(m: folium.Map, key: str, name: str, height: int = MAP_HEIGHT) -> None:
-    """Render a folium map; panning/zooming never reruns the script.
+    """Draw a folium map in the page; panning/zooming never reruns the script.
 
-    The map's layers are sent as one feature group (:func:`epu_mapper.ui.maps.split_layers`),
-    so a rerun that changes only the data updates the map in its frame.
+    The map is drawn by the app's page element (:mod:`epu_mapper.ui.page_element`), not in a
+    frame: a new page or result shows its map without loading a frame and Leaflet again.
+    Its data layers travel apart from the map itself
+    (:func:`epu_mapper.ui.leaflet_payload.map_payload`), so a rerun that changes only the data
+    redraws them in place.
 
     Parameters
     ----------
@@ -191,8 +194,9 @@ def show_map(m: folium.Map, key: str, name: str, height: int = MAP_HEIGHT) -> No
     key : str
         The widget key.
     name : str
-        Its accessible name, saying what it shows (``"Map: …"``): the title of its frame
-        (:class:`epu_mapper.ui.maps.MapName`). A table next to the map holds the same facts.
+        Its accessible name, saying what it shows (``"Map: …"``): the label of the map's
+        region (:class:`epu_mapper.ui.maps.MapName`). A table next to the map holds the same
+        facts.
     height : int
         Height in pixels.
     """
@@ -200,14 +204,9 @@ def show_map(m: folium.Map, key: str, name: str, height: int = MAP_HEIGHT) -> No
         st.warning("The local map library is missing: run `make assets` (the table below "
                    "holds the same information).")
         return
-    from streamlit_folium import st_folium
-
-    m.add_child(maps.MapName(name))
-    # the map itself is then the same on every rerun: its frame stays, and streamlit-folium
-    # swaps the layers (data, legend, name, bounds) in place when they change
-    layers = maps.split_layers(m)
-    st_folium(m, key=key, height=height, use_container_width=True, returned_objects=[],
-              feature_group_to_add=layers)
+    payload = leaflet_payload.map_payload(m, key=key, name=name, height=height,
+                                          base_url_path=base_url_path())
+    page_element.draw_map(payload, key=key, height=height)
 
 
 def base_url_path() -> str:

@@ -8,7 +8,10 @@ that the browser fetches only when an element first appears. Two things use that
   the page's HTML, so the browser fetches them while it loads the main bundle, instead of
   one import level at a time after the first script run (a waterfall of about 0.5 s);
 * later interactions: :func:`preload_frontend` imports the chunks of the charts, tables and
-  maps other pages draw (:data:`PRELOAD_CHUNKS`) a few seconds after the first page is up.
+  maps other pages draw (:data:`PRELOAD_CHUNKS`), and Leaflet, a few seconds after the first
+  page is up. It does so through the app's own page element
+  (:mod:`epu_mapper.ui.page_element`), drawn on every page, so that element's frontend code
+  is ready before a page draws its first map.
 
 Chunk file names carry a content hash and change with every Streamlit release; they are
 looked up by name in the installed package, and a name that is not found is left out (a test
@@ -18,7 +21,6 @@ fails loudly when an upgrade renames them).
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,11 +32,12 @@ import streamlit as st
 #: Vega-Lite chart alone is 0.8 MB of JavaScript). Loaded ahead, once the first page is up and
 #: the browser is idle, they are not fetched and compiled inside the first interaction that
 #: shows such an element.
-PRELOAD_CHUNKS = ("ArrowVegaLiteChart", "DataFrame", "ComponentInstance", "Metric",
+PRELOAD_CHUNKS = ("ArrowVegaLiteChart", "DataFrame", "Metric",
                   "DownloadButton", "LinkButton", "Radio", "Selectbox", "StreamlitMarkdown")
 #: The chunks of the elements the first page (Find a unit's form) draws: the style block
-#: (``st.html``), the "When" choice, the postcode box, the weeks box and the tick box.
-FIRST_PAGE_CHUNKS = ("Html", "Radio", "TextInput", "NumberInput", "Checkbox")
+#: (``st.html``), the "When" choice, the postcode box, the weeks box and the tick box, and the
+#: preloader (the app's page element, a v2 component).
+FIRST_PAGE_CHUNKS = ("Html", "Radio", "TextInput", "NumberInput", "Checkbox", "BidiComponent")
 #: Seconds after the page has loaded before :data:`PRELOAD_CHUNKS` are imported (when the
 #: browser is next idle): the first page's own chunks come first.
 PRELOAD_DELAY_MS = 3000
@@ -175,38 +178,29 @@ def install_index_preloads() -> bool:
     return True
 
 
-def preload_script(chunks: list[str], delay_ms: int = PRELOAD_DELAY_MS) -> str:
-    """A ``<script>`` that imports Streamlit's own ``chunks`` after the page has loaded.
+def preload_request(chunks: list[str]) -> list[str]:
+    """The chunk file names the preloader may import.
 
-    ``delay_ms`` after the window's load event, when the browser is next idle. The chunks are
-    resolved next to the frontend's main module, the same URL its lazy imports use, so the
-    app later reuses the loaded modules. Only file names matching :data:`_CHUNK` (letters,
-    digits, ``._-``) are written, as JSON: nothing else reaches the page, and no such name can
-    close the script.
+    Only names matching :data:`_CHUNK` (letters, digits, ``._-``), which resolve next to the
+    frontend's main module.
     """
-    names = [c for c in chunks if _CHUNK.match(c)]
-    return ("<script>(function () {"
-            "var main = document.querySelector('script[type=module][src*=\"/static/js/index.\"]');"
-            "if (!main || window.epuPreloaded) { return; } window.epuPreloaded = true;"
-            "var base = main.src.replace(/[^/]*$/, '');"
-            f"var names = {json.dumps(names, separators=(',', ':'))};"
-            "var go = function () { names.forEach(function (n) {"
-            " import(base + n).catch(function () {}); }); };"
-            "var idle = function () { if (window.requestIdleCallback) {"
-            " window.requestIdleCallback(go, {timeout: 3000}); } else { go(); } };"
-            f"var later = function () {{ setTimeout(idle, {int(delay_ms)}); }};"
-            "if (document.readyState === 'complete') { later(); }"
-            " else { window.addEventListener('load', later); } })();</script>")
+    return [c for c in chunks if _CHUNK.match(c)]
 
 
 @functools.cache
-def _preload_html() -> str:
-    chunks = frontend_chunks(JS_DIR)
-    return preload_script(chunks) if chunks else ""
+def _preload_chunks() -> tuple[str, ...]:
+    return tuple(preload_request(frontend_chunks(JS_DIR)))
 
 
 def preload_frontend() -> None:
-    """Load the frontend chunks later interactions need (:data:`PRELOAD_CHUNKS`), ahead."""
-    html = _preload_html()
-    if html:
-        st.html(html, unsafe_allow_javascript=True)
+    """Load what later interactions need, ahead.
+
+    The frontend chunks of :data:`PRELOAD_CHUNKS` and Leaflet, :data:`PRELOAD_DELAY_MS` after
+    the page has loaded, when the browser is idle
+    (:func:`epu_mapper.ui.page_element.draw_preloader`).
+    """
+    from epu_mapper.ui import assets, page_element
+
+    base = str(st.get_option("server.baseUrlPath") or "")
+    js, css = assets.leaflet_js_css(base)
+    page_element.draw_preloader(list(_preload_chunks()), PRELOAD_DELAY_MS, (js[0][1], css[0][1]))

@@ -126,7 +126,7 @@ _TEXT_TIP_JS = """function(t){var d=document.createElement('div');d.textContent=
 
 #: ``{{ load }}(draw)``: calls ``draw(data)`` with inline GeoJSON, or after fetching it from the
 #: app's own static folder (same origin, browser-cached, so it is not re-sent on every rerun).
-#: A frame keeps each parsed file (``window.epuGeo``): a map redrawn in place for new data does
+#: The page keeps each parsed file (``window.epuGeo``): a map redrawn in place for new data does
 #: not fetch and parse its boundaries again.
 _LOAD_MACRO = """
 {% macro load(this) -%}
@@ -328,16 +328,16 @@ class OutlineLayer(LayerMacro):
 
 
 #: ``(host) -> map``: the Leaflet map of a layer's host (the map, or the data feature group of
-#: :func:`split_layers`, which streamlit-folium evaluates once ``window.map`` exists).
-_MAP_OF_JS = "function(h){ return h && h.getContainer ? h : window.map; }"
+#: :func:`split_layers`, whose script the page's map element runs with ``epuMap`` bound to
+#: the map, see ``static/page_element.js``).
+_MAP_OF_JS = "function(h){ return h && h.getContainer ? h : epuMap; }"
 
 
 class MapName(LayerMacro):
     """The map's accessible name (what it shows), for screen readers.
 
-    Set, as plain text, on the frame the map is drawn in (its ``title``, which is the frame's
-    accessible name; Streamlit would title it after the component), on that frame's document,
-    and on the map container (``role="region"`` + ``aria-label``).
+    Set, as plain text, on the map container (``role="region"`` + ``aria-label``); a new name
+    comes with every redraw of the data layers.
     """
 
     _template = Template(
@@ -348,10 +348,6 @@ class MapName(LayerMacro):
             var box = (""" + _MAP_OF_JS + """)({{ this._parent.get_name() }}).getContainer();
             box.setAttribute('role', 'region');
             box.setAttribute('aria-label', name);
-            document.title = name;
-            try {
-                if (window.frameElement) { window.frameElement.setAttribute('title', name); }
-            } catch (e) { /* a frame of another origin: its own title stays */ }
         })();
         {% endmacro %}
         """
@@ -440,10 +436,10 @@ def split_layers(m: folium.Map) -> folium.FeatureGroup:
     """Move everything drawn on ``m`` but its tiles and outlines into one feature group.
 
     The map keeps only what is the same on every rerun (Leaflet, tiles, background, boundary
-    outlines), so streamlit-folium keeps its frame and swaps the group's layers in place when
-    the data change, instead of loading a new frame, Leaflet and the boundaries each time. The
-    outline (Find's map: the UK's coast and borders, thousands of vertices) is then built once
-    per frame, not again for every postcode.
+    outlines), so the page's map element keeps its map and swaps the group's layers in place
+    when the data change (:mod:`epu_mapper.ui.leaflet_payload`), instead of building a new map
+    and its boundaries each time. The outline (Find's map: the UK's coast and borders,
+    thousands of vertices) is then built once per map, not again for every postcode.
 
     Parameters
     ----------
@@ -494,7 +490,7 @@ def base_map(
     m = folium.Map(location=list(center), zoom_start=zoom, tiles=None, prefer_canvas=True,
                    control_scale=True, min_zoom=4, max_zoom=16)
     js, css = leaflet_js_css(base_url_path)
-    # instance attributes win over folium's class-level CDN lists (folium and streamlit-folium)
+    # instance attributes win over folium's class-level CDN lists
     m.default_js = js
     m.default_css = css
     m.get_root().header.add_child(
@@ -680,18 +676,6 @@ def geojson_bounds(geojson: dict[str, Any]) -> tuple[tuple[float, float], tuple[
     if not xs:
         return None
     return ((min(ys), min(xs)), (max(ys), max(xs)))
-
-
-def map_script(m: folium.Map) -> str:
-    """The Leaflet script streamlit-folium sends to the browser for this map."""
-    from streamlit_folium import generate_leaflet_string
-
-    return generate_leaflet_string(m)
-
-
-def map_payload_bytes(m: folium.Map) -> int:
-    """Size in bytes of what the browser receives for the map (script incl. data)."""
-    return len(map_script(m).encode())
 
 
 def render_html(m: folium.Map) -> str:

@@ -42,9 +42,9 @@ _context_ready = threading.Event()
 _first_page_ran = threading.Event()
 _runs_lock = threading.Lock()
 _runs_in_progress = 0
-#: Modules the pages import beyond the first page's light ones (``streamlit_folium`` is left
-#: out: it declares its component when imported, which must happen inside a script run;
-#: folium's plugins are the bulk of its own import time). None declares a component.
+#: Modules the pages import beyond the first page's light ones (folium's plugins are the bulk
+#: of its own import time). None declares a component when imported (the app's page element
+#: is declared on first use, inside a script run).
 WARM_IMPORTS = ("folium", "folium.plugins", "epu_mapper.ui.format", "epu_mapper.ui.maps",
                 "epu_mapper.ui.common", "epu_mapper.ui.find_results", "epu_mapper.upkeep")
 #: The Regional gaps page's default query (level, hour of week, policy): its first map.
@@ -278,9 +278,9 @@ def narrow_component_scan() -> bool:
     At start-up Streamlit checks every installed package for such components, parsing each
     package's metadata several times (about 0.3 s before the server answers, with this
     project's 70-odd packages). Its own first test is the package name; the others read the
-    summary and the dependencies. This app uses no v2 component, so the name test (on the
-    ``.dist-info`` folder name, which needs no parsing) is enough: every package it names is
-    still scanned as before.
+    summary and the dependencies. This app's only v2 component (its page element) is declared
+    in code, with no package manifest, so the name test (on the ``.dist-info`` folder name,
+    which needs no parsing) is enough: every package it names is still scanned as before.
 
     Returns
     -------
