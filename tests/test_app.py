@@ -535,8 +535,12 @@ def test_scenarios_edit_hours_and_rank(fixture_app):
     assert sentences[0].endswith("more women within 60 minutes of an open unit at some time of "
                                  "the week.")
     assert any("on Saturdays (09:00–17:00)" in x for x in sentences), sentences
-    metrics = {m.label: m.value for m in at.metric}
-    assert float(metrics["Person-hours gained per week"].replace(",", "")) > 0
+    table = next(m.value for m in at.markdown if m.value.startswith("| People newly within"))
+    header, _, row = table.splitlines()
+    totals = dict(zip([c.strip() for c in header.strip("|").split("|")],
+                      [c.strip().strip("*") for c in row.strip("|").split("|")], strict=True))
+    assert float(totals["Person-hours gained per week"].replace(",", "")) > 0
+    assert totals["Person-hours lost per week"] == "0"  # hours were only added
     # one difference map (not two near-identical before/after maps), with its legend
     maps_ = _maps(at)
     assert len(maps_) == 1

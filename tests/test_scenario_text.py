@@ -54,3 +54,16 @@ def test_difference_frame_and_edges():
     assert frame["text"].tolist() == ["Alpha: +3.50 points", "Beta: +0.00 points"]
     assert sc.difference_edges(frame["value"]) == sc.GAIN_EDGES
     assert sc.difference_edges(pd.Series([1.0, -1.0])) == sc.CHANGE_EDGES
+
+
+def test_totals_table_is_one_row_of_fixed_labels_and_numbers():
+    table = sc.totals_table({"population_newly_within_any_hour": 12437.4,
+                             "person_hours_week_gained": 80000.0,
+                             "person_hours_week_lost": float("nan")})
+    assert table.splitlines() == [
+        ("| People newly within 60 min at some hour | Person-hours gained per week "
+         "| Person-hours lost per week |"),
+        "| ---: | ---: | ---: |",
+        "| **12,437** | **80,000** | not known |"]
+    # a total the what-if does not report is 0
+    assert sc.totals_table({}).splitlines()[2] == "| **0** | **0** | **0** |"

@@ -31,6 +31,33 @@ def people(n: Any) -> str:
     return f"{round(x, min(digits, 0)):,.0f}"
 
 
+#: The headline totals of a what-if: (key in ``totals``, label).
+TOTAL_LABELS = (
+    ("population_newly_within_any_hour", "People newly within 60 min at some hour"),
+    ("person_hours_week_gained", "Person-hours gained per week"),
+    ("person_hours_week_lost", "Person-hours lost per week"),
+)
+
+
+def totals_table(totals: dict) -> str:
+    """The headline totals of a what-if as a one-row Markdown table.
+
+    Fixed labels (:data:`TOTAL_LABELS`) and numbers only, so nothing from the data is read as
+    Markdown; each value in bold, whole numbers with thousands separators; a missing total is
+    0 (the what-if reports none), a non-finite one "not known".
+    """
+    cells = []
+    for key, _ in TOTAL_LABELS:
+        try:
+            x = float(totals.get(key, 0) or 0)
+        except (TypeError, ValueError):
+            x = math.nan
+        cells.append(f"**{x:,.0f}**" if math.isfinite(x) else "not known")
+    return "\n".join(["| " + " | ".join(label for _, label in TOTAL_LABELS) + " |",
+                      "|" + " ---: |" * len(TOTAL_LABELS),
+                      "| " + " | ".join(cells) + " |"])
+
+
 def _hours_span(hours: list[int]) -> str:
     """``[9, 10, 11]`` -> ``"09:00–12:00"``; several runs joined with "and"."""
     runs: list[list[int]] = []
