@@ -72,7 +72,7 @@ at.run()
 at.switch_page("epu_mapper/ui/pages/gaps.py")
 at.run()
 assert not at.exception, [e.value for e in at.exception]
-maps = [e for e in at.get("component_instance") if "L.map(" in e.proto.json_args]
+maps = [e for e in at.get("bidi_component") if "L.map(" in e.proto.json]
 assert maps, "no map on the page"
 print(f"IN_PROCESS {time.perf_counter() - t0:.3f}")
 """
