@@ -59,7 +59,6 @@ function newMap(host, data, L) {
   // from inside the feature group
   const map = new Function("L", "epuMap", data.base + "\nreturn " + data.map_var + ";")(L, null);
   box.epuLeafletMap = map; // for the browser tests (and a console): the Leaflet map
-  box.epuLeafletMap = map; // for the browser tests (and a console): the Leaflet map
   const state = { base: data.base, layers: null, map: map, group: null };
   host.__epuMap = state;
   return state;
