@@ -238,8 +238,8 @@ def _results(result: api.NearestResult, at: datetime, is_now: bool) -> None:
     _announce_and_scroll(pt.found_text(len(units)), int(st.session_state.get("find_nonce", 0)))
     # what sits between the heading and the cards varies with the answer (a nearer hospital,
     # a rough location, filters, nothing open, ...); it is held in one container so that the
-    # cards and the map keep their place in the page, and a new postcode redraws the map
-    # inside its frame instead of building a new frame (Leaflet, outline) around it
+    # cards and the map keep their place in the page, and a new postcode redraws the map's
+    # data layers in place instead of building a new map (and its outline) around them
     with st.container():
         hospitals_view.nearer_and_urgent(result)
         precision = origin["precision"]
