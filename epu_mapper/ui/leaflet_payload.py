@@ -2,7 +2,7 @@
 
 Pure: folium in, a JSON-able dict out; no Streamlit. The map is drawn in the page itself, not
 in a frame, so a page or a result that brings a new map loads no frame, no second copy of
-Leaflet and no component bundle (with streamlit-folium's frames, 0.6–0.9 s of the 1.2–1.5 s
+Leaflet and no component bundle (with streamlit-folium's frames, 0.5–0.8 s of the 1.2–1.5 s
 such a click took).
 
 The dict holds two scripts, both rendered by folium:
