@@ -192,6 +192,7 @@ def _check_map(page, name: str, table: str, min_markers: int = 1, min_polygons: 
                 label: c.getAttribute('aria-label'), role: c.getAttribute('role'),
                 legends: c.querySelectorAll('.epu-legend').length,
                 canvas: c.querySelectorAll('.leaflet-overlay-pane canvas').length,
+                dragging: c.epuLeafletMap.dragging.enabled(),
                 width: c.clientWidth, height: c.clientHeight,
                 background: getComputedStyle(c).backgroundColor};
     }""")
@@ -203,6 +204,7 @@ def _check_map(page, name: str, table: str, min_markers: int = 1, min_polygons: 
     assert info["polygons"] >= min_polygons, info
     assert info["background"] not in ("", "rgba(0, 0, 0, 0)"), "plain background offline"
     assert info["label"].startswith(name) and info["role"] == "region", info
+    assert info["dragging"], "with a mouse, dragging moves the map"
     # the page keeps its own title (a map's name is not written over it)
     assert page.title().endswith(" · EPU access mapper"), page.title()
     return info
@@ -313,6 +315,35 @@ def _in_viewport(page, locator) -> bool:
     size = page.viewport_size
     return bool(box and size and box["y"] >= 0 and box["y"] + min(box["height"], 40)
                 <= size["height"])
+
+
+def test_one_finger_scrolls_the_page_past_a_map_on_a_touch_screen(server, browser_ctx):
+    """On a touch screen (Chromium's touch emulation: ``pointer: coarse``) a one-finger swipe
+    over a map scrolls the page (CSS ``touch-action: pan-x pan-y``: the browser pans the page,
+    Leaflet gets two-finger gestures only); the map still zooms with its buttons."""
+    page = browser_ctx.new_page()
+    page.set_viewport_size({"width": 375, "height": 812})
+    cdp = browser_ctx.new_cdp_session(page)
+    cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 2})
+    try:
+        page.goto(f"{server}/gaps")
+        _wait_app(page)
+        assert page.evaluate("() => matchMedia('(pointer: coarse)').matches")
+        box = _map_box(page, "Map: % within 60 min of an open unit")
+        state = box.evaluate("b => [b.epuLeafletMap.dragging.enabled(),"
+                             " getComputedStyle(b).touchAction, b.epuLeafletMap.getZoom()]")
+        assert state[:2] == [False, "pan-x pan-y"], state
+        zoom_in = box.query_selector(".leaflet-control-zoom-in")
+        zoom_in.scroll_into_view_if_needed()
+        r = zoom_in.bounding_box()
+        point = [{"x": r["x"] + r["width"] / 2, "y": r["y"] + r["height"] / 2}]
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": point})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        page.wait_for_function("([b, z]) => b.epuLeafletMap.getZoom() > z", arg=[box, state[2]],
+                               timeout=TIMEOUT_MS)
+    finally:
+        cdp.send("Emulation.setTouchEmulationEnabled", {"enabled": False})
+        page.close()
 
 
 def test_phone_width(server, browser_ctx):

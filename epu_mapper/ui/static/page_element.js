@@ -59,6 +59,12 @@ function newMap(host, data, L) {
   // from inside the feature group
   const map = new Function("L", "epuMap", data.base + "\nreturn " + data.map_var + ";")(L, null);
   box.epuLeafletMap = map; // for the browser tests (and a console): the Leaflet map
+  // on a touch screen one finger scrolls the page past the map (a map nearly as tall as a
+  // phone's screen would otherwise catch every swipe); two fingers move and zoom it, and so
+  // do its + and − buttons
+  if (window.matchMedia && window.matchMedia("(pointer: coarse)").matches && map.dragging) {
+    map.dragging.disable();
+  }
   const state = { base: data.base, layers: null, map: map, group: null };
   host.__epuMap = state;
   return state;
