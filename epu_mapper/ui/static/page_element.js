@@ -60,8 +60,8 @@ function newMap(host, data, L) {
   const map = new Function("L", "epuMap", data.base + "\nreturn " + data.map_var + ";")(L, null);
   box.epuLeafletMap = map; // for the browser tests (and a console): the Leaflet map
   // on a touch screen one finger scrolls the page past the map (a map nearly as tall as a
-  // phone's screen would otherwise catch every swipe); two fingers move and zoom it, and so
-  // do its + and − buttons
+  // phone's screen would otherwise catch every swipe); its + and − buttons, and a pinch,
+  // zoom it
   if (window.matchMedia && window.matchMedia("(pointer: coarse)").matches && map.dragging) {
     map.dragging.disable();
   }
