@@ -74,10 +74,16 @@ def static_url(base_url_path: str = "") -> str:
     return f"{base}/app/static/vendor/leaflet-{LEAFLET_VERSION}"
 
 
+def leaflet_urls(base_url_path: str = "") -> tuple[str, str]:
+    """``(script URL, stylesheet URL)`` of the local copy of Leaflet."""
+    root = static_url(base_url_path)
+    return f"{root}/leaflet.js", f"{root}/leaflet.css"
+
+
 def leaflet_js_css(base_url_path: str = "") -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """Folium ``default_js`` / ``default_css`` lists pointing at the local copy."""
-    root = static_url(base_url_path)
-    return [("leaflet", f"{root}/leaflet.js")], [("leaflet_css", f"{root}/leaflet.css")]
+    js, css = leaflet_urls(base_url_path)
+    return [("leaflet", js)], [("leaflet_css", css)]
 
 
 def _integrity(data: bytes) -> str:

@@ -30,6 +30,7 @@ from epu_mapper.errors import (
 from epu_mapper.settings import Settings, get_settings
 from epu_mapper.ui import assets, leaflet_payload, maps, page_element, serve
 from epu_mapper.ui.format import md_escape
+from epu_mapper.ui.shell import base_url_path
 
 MAP_HEIGHT = 460
 DATA_HINT = (
@@ -209,9 +210,3 @@ def show_map(m: folium.Map, key: str, name: str, height: int = MAP_HEIGHT) -> No
     page_element.draw_map(payload, key=key, height=height)
 
 
-def base_url_path() -> str:
-    """Streamlit's ``server.baseUrlPath`` (for the static asset URLs)."""
-    try:
-        return str(st.get_option("server.baseUrlPath") or "")
-    except Exception:  # noqa: BLE001 - option missing in exotic runtimes
-        return ""

@@ -200,7 +200,7 @@ def preload_frontend() -> None:
     (:func:`epu_mapper.ui.page_element.draw_preloader`).
     """
     from epu_mapper.ui import assets, page_element
+    from epu_mapper.ui.shell import base_url_path
 
-    base = str(st.get_option("server.baseUrlPath") or "")
-    js, css = assets.leaflet_js_css(base)
-    page_element.draw_preloader(list(_preload_chunks()), PRELOAD_DELAY_MS, (js[0][1], css[0][1]))
+    page_element.draw_preloader(list(_preload_chunks()), PRELOAD_DELAY_MS,
+                                assets.leaflet_urls(base_url_path()))

@@ -23,7 +23,7 @@ import folium
 from branca.element import Element, Figure
 
 from epu_mapper.ui import maps
-from epu_mapper.ui.assets import leaflet_js_css
+from epu_mapper.ui.assets import leaflet_urls
 
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_]")
 
@@ -126,7 +126,6 @@ def map_payload(m: folium.Map, key: str, name: str, height: int,
     """
     m.add_child(maps.MapName(name))
     base, layers, group_var = map_scripts(m, key)
-    js, css = leaflet_js_css(base_url_path)
     return {
         "map_var": map_var(key),
         "base": base,
@@ -134,5 +133,5 @@ def map_payload(m: folium.Map, key: str, name: str, height: int,
         "group_var": group_var,
         "height": int(height),
         "background": maps.BACKGROUND,
-        "leaflet": [js[0][1], css[0][1]],
+        "leaflet": list(leaflet_urls(base_url_path)),
     }

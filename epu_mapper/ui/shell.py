@@ -34,6 +34,14 @@ def uk_now() -> datetime:
     return datetime.now(ZoneInfo(TIMEZONE)).replace(tzinfo=None, second=0, microsecond=0)
 
 
+def base_url_path() -> str:
+    """Streamlit's ``server.baseUrlPath`` (for the static asset URLs)."""
+    try:
+        return str(st.get_option("server.baseUrlPath") or "")
+    except Exception:  # noqa: BLE001 - option missing in exotic runtimes
+        return ""
+
+
 def safety_banner() -> None:
     """The plain safety message (shown on the patient page)."""
     st.error(SAFETY_MESSAGE, icon=SAFETY_ICON)
